@@ -1,0 +1,49 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrations } from './migrations/index.js';
+import type { Database } from './tables.js';
+
+export type Db = Kysely<Database>;
+
+export interface OpenedDatabase {
+  db: Db;
+  /** The underlying connection, for the few things Kysely does not cover (backups, checkpoints). */
+  sqlite: SQLite.Database;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests) with the
+ * settings the bot relies on: WAL so readers never block the writer, enforced foreign keys, and
+ * a busy timeout so a second process (a backup, the CLI) waits instead of failing.
+ */
+export function openDatabase(path: string): OpenedDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
+  sqlite.pragma('synchronous = NORMAL');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, sqlite };
+}
+
+/** Runs every migration not yet applied; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, { cause: error });
+  }
+}
+
+/** A migrated in-memory database, for tests and tools. */
+export async function openMigratedDatabase(path = ':memory:'): Promise<OpenedDatabase> {
+  const opened = openDatabase(path);
+  await migrateToLatest(opened.db);
+  return opened;
+}

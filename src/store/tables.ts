@@ -1,0 +1,148 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface CustomersTable {
+  id: Generated<number>;
+  name: string;
+  email: string;
+  email_lower: string;
+  password_hash: string | null;
+  country: string | null;
+  discord_id: string | null;
+  discord_username: string | null;
+  discord_avatar: string | null;
+  steam_id: string | null;
+  steam_username: string | null;
+  steam_avatar: string | null;
+  game_user_id: string | null;
+  two_factor_enabled: Generated<number>;
+  last_seen_at: string | null;
+  last_ip: string | null;
+  referral_code: string | null;
+  referred_by: number | null;
+  metadata: Generated<string>;
+  support_tickets_count: Generated<number>;
+  orders_count: Generated<number>;
+  total_spent_cents: Generated<number>;
+  first_order_at: string | null;
+  last_order_at: string | null;
+  last_order_number: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProductsTable {
+  id: number;
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'completed' | 'refunded' | 'cancelled' | 'failed' | 'disputed';
+
+export interface OrdersTable {
+  id: number;
+  order_number: string;
+  customer_id: number | null;
+  status: OrderStatus;
+  total_cents: number;
+  currency: string;
+  created_at: string;
+  completed_at: string | null;
+  refunded_at: string | null;
+  updated_at: string;
+}
+
+export interface OrderItemsTable {
+  id: Generated<number>;
+  order_id: number;
+  product_id: number | null;
+  product_name: string;
+  quantity: number;
+  price_cents: number;
+}
+
+export type SubscriptionStatus = 'active' | 'cancelled' | 'payment_failed' | 'expired';
+
+export interface SubscriptionsTable {
+  id: number;
+  customer_id: number | null;
+  product_id: number | null;
+  status: SubscriptionStatus;
+  current_period_end: string | null;
+  created_at: string;
+  cancelled_at: string | null;
+  updated_at: string;
+}
+
+export interface NotesTable {
+  id: Generated<number>;
+  customer_id: number;
+  author_id: string;
+  author_name: string;
+  body: string;
+  created_at: string;
+}
+
+export type BanType = 'email' | 'ip' | 'discord' | 'game_id' | 'customer';
+
+export interface BansTable {
+  id: Generated<number>;
+  type: BanType;
+  value: string;
+  customer_id: number | null;
+  ip_start: string | null;
+  ip_end: string | null;
+  reason: string;
+  created_by_id: string;
+  created_by_name: string;
+  created_at: string;
+  expires_at: string | null;
+  lifted_at: string | null;
+  lifted_by_id: string | null;
+  lifted_by_name: string | null;
+  lift_reason: string | null;
+}
+
+export interface ActivityLogTable {
+  id: Generated<number>;
+  actor_id: string;
+  actor_name: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  details: Generated<string>;
+  created_at: string;
+}
+
+/** The FTS5 trigram index over customers(name, email); rowid is the customer id. */
+export interface CustomerSearchTable {
+  rowid: number;
+  name: string;
+  email: string;
+}
+
+export interface Database {
+  customers: CustomersTable;
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  subscriptions: SubscriptionsTable;
+  notes: NotesTable;
+  bans: BansTable;
+  activity_log: ActivityLogTable;
+  customer_search: CustomerSearchTable;
+}
+
+export type CustomerRow = Selectable<CustomersTable>;
+export type NewCustomerRow = Insertable<CustomersTable>;
+export type CustomerUpdate = Updateable<CustomersTable>;
+export type OrderRow = Selectable<OrdersTable>;
+export type NewOrderRow = Insertable<OrdersTable>;
+export type OrderItemRow = Selectable<OrderItemsTable>;
+export type NewOrderItemRow = Insertable<OrderItemsTable>;
+export type ProductRow = Selectable<ProductsTable>;
+export type SubscriptionRow = Selectable<SubscriptionsTable>;
+export type NoteRow = Selectable<NotesTable>;
+export type BanRow = Selectable<BansTable>;
+export type NewBanRow = Insertable<BansTable>;
+export type ActivityLogRow = Selectable<ActivityLogTable>;

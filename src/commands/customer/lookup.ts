@@ -1,0 +1,19 @@
+import type { ChatInputCommandInteraction } from 'discord.js';
+import { lookupCustomer } from '../../domain/customer-lookup.js';
+import type { BotDeps } from '../context.js';
+import type { View } from '../view.js';
+import { buildMatchesView, buildProfileView } from './customer-views.js';
+
+export interface LookupOptions {
+  query: string;
+}
+
+export function parseLookupOptions(interaction: ChatInputCommandInteraction): LookupOptions {
+  return { query: interaction.options.getString('query', true) };
+}
+
+export async function runLookup(deps: BotDeps, options: LookupOptions): Promise<View> {
+  const result = await lookupCustomer(deps.db, options.query);
+  if (result.kind === 'customer') return buildProfileView(deps, result.customer.id);
+  return buildMatchesView(options.query, result.matches, result.total);
+}

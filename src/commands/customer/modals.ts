@@ -1,0 +1,67 @@
+import { ComponentType, TextInputStyle, type APIModalInteractionResponseCallbackData } from 'discord.js';
+import { customId } from '../custom-ids.js';
+
+export const NOTE_FIELD = 'note';
+export const DURATION_FIELD = 'duration';
+export const REASON_FIELD = 'reason';
+
+export function noteModal(customerId: number): APIModalInteractionResponseCallbackData {
+  return {
+    custom_id: customId.noteModal(customerId),
+    title: `Note on customer #${customerId}`,
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.TextInput,
+            custom_id: NOTE_FIELD,
+            label: 'Note (internal, never shown to the customer)',
+            style: TextInputStyle.Paragraph,
+            min_length: 1,
+            max_length: 1000,
+            required: true,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function banModal(customerId: number): APIModalInteractionResponseCallbackData {
+  return {
+    custom_id: customId.banModal(customerId),
+    title: `Ban customer #${customerId}`,
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.TextInput,
+            custom_id: DURATION_FIELD,
+            label: 'Duration: permanent, 24h, 7d, 30d, 90d, 12h…',
+            style: TextInputStyle.Short,
+            value: 'permanent',
+            min_length: 2,
+            max_length: 20,
+            required: true,
+          },
+        ],
+      },
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.TextInput,
+            custom_id: REASON_FIELD,
+            label: 'Reason (internal, never shown to the customer)',
+            style: TextInputStyle.Paragraph,
+            min_length: 1,
+            max_length: 500,
+            required: true,
+          },
+        ],
+      },
+    ],
+  };
+}

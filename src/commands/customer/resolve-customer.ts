@@ -1,0 +1,18 @@
+import { lookupCustomer } from '../../domain/customer-lookup.js';
+import { UserError } from '../../domain/errors.js';
+import type { Customer } from '../../domain/types.js';
+import type { Db } from '../../store/database.js';
+
+/**
+ * For options that must name exactly one customer (note, stats, ban type customer): the
+ * autocomplete hands back `id:N`; typed text must still lead to a single customer.
+ */
+export async function resolveOneCustomer(db: Db, query: string): Promise<Customer> {
+  const result = await lookupCustomer(db, query);
+  if (result.kind === 'customer') return result.customer;
+  const names = result.matches
+    .slice(0, 5)
+    .map((c) => `#${c.id} ${c.name}`)
+    .join(', ');
+  throw new UserError('ambiguous_customer', `${result.total} customers match "${query.slice(0, 80)}" (${names}${result.total > 5 ? ', …' : ''}). Pick one from the suggestions or use its id.`);
+}

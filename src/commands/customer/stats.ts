@@ -1,0 +1,61 @@
+import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
+import { getCustomerProfile } from '../../domain/customer-profile.js';
+import { formatMoney } from '../../domain/money.js';
+import { getStoreStatistics } from '../../domain/statistics.js';
+import type { BotDeps } from '../context.js';
+import { BRAND_COLOR, discordDate, field, fitEmbed, type View } from '../view.js';
+import { resolveOneCustomer } from './resolve-customer.js';
+
+export interface StatsOptions {
+  customer: string | undefined;
+}
+
+export function parseStatsOptions(interaction: ChatInputCommandInteraction): StatsOptions {
+  return { customer: interaction.options.getString('customer') ?? undefined };
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+export async function runStats(deps: BotDeps, options: StatsOptions): Promise<View> {
+  const currency = deps.config.storeCurrency;
+  if (options.customer) {
+    const customer = await resolveOneCustomer(deps.db, options.customer);
+    const profile = await getCustomerProfile(deps.db, deps.clock, customer.id, { atRiskDays: deps.config.atRiskDays });
+    const s = profile.statistics;
+    const embed: APIEmbed = {
+      title: `Statistics · ${customer.name}`,
+      color: BRAND_COLOR,
+      fields: [
+        field('Total orders', count(s.totalOrders), true),
+        field('Total spent', `${formatMoney(s.totalSpentCents)} ${currency}`, true),
+        field('Avg order', `${formatMoney(s.averageOrderValueCents)} ${currency}`, true),
+        field('Last order', s.lastOrderAt ? `${s.lastOrderNumber ?? ''} ${discordDate(s.lastOrderAt)}`.trim() : 'never', true),
+        field('Lifetime value', `${formatMoney(s.ltvCents)} ${currency}`, true),
+        field('Purchase frequency', s.purchaseFrequencyDays === null ? '—' : `every ${s.purchaseFrequencyDays.toFixed(1)} days`, true),
+        field('Segment', `${profile.segment}${profile.atRisk ? ' · at risk' : ''}`, true),
+        field('First order', discordDate(s.firstOrderAt), true),
+        field('Customer since', discordDate(customer.createdAt), true),
+      ],
+      footer: { text: `Customer #${customer.id}` },
+    };
+    return { content: '', embeds: [fitEmbed(embed)], components: [] };
+  }
+  const stats = await getStoreStatistics(deps.db, deps.clock, { timeZone: deps.config.storeTimeZone, atRiskDays: deps.config.atRiskDays });
+  const embed: APIEmbed = {
+    title: 'Store statistics',
+    color: BRAND_COLOR,
+    fields: [
+      field('Total customers', count(stats.totalCustomers), true),
+      field('New this month', count(stats.newThisMonth), true),
+      field('With orders', count(stats.withOrders), true),
+      field('Repeat customers', count(stats.repeatCustomers), true),
+      field('Loyal customers', count(stats.loyalCustomers), true),
+      field(`At risk (no order in ${deps.config.atRiskDays} days)`, count(stats.atRisk), true),
+      field('Completed orders', count(stats.totalOrders), true),
+      field('Revenue', `${formatMoney(stats.revenueCents)} ${currency}`, true),
+      field('Average order value', `${formatMoney(stats.averageOrderValueCents)} ${currency}`, true),
+    ],
+    footer: { text: `Months follow the store time zone (${deps.config.storeTimeZone}).` },
+  };
+  return { content: '', embeds: [fitEmbed(embed)], components: [] };
+}

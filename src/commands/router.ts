@@ -1,0 +1,117 @@
+import type { APIModalInteractionResponseCallbackData, Interaction } from 'discord.js';
+import type { Actor } from '../domain/types.js';
+import { UserError } from '../domain/errors.js';
+import type { BotDeps } from './context.js';
+import { parseComponentId, parseModalId } from './custom-ids.js';
+import { CUSTOMER_PROFILE_MENU } from './definitions.js';
+import { parseBanOptions, runBanCancel, runBanConfirm, runBanPreview } from './customer/ban.js';
+import { parseBansOptions, runBans, runBansPage } from './customer/bans.js';
+import { buildNotesView, buildOrderView, buildOrdersView, buildProfileView } from './customer/customer-views.js';
+import { parseExportOptions, runExport } from './customer/export.js';
+import { parseLookupOptions, runLookup } from './customer/lookup.js';
+import { banModal, DURATION_FIELD, NOTE_FIELD, noteModal, REASON_FIELD } from './customer/modals.js';
+import { addNoteAndShowProfile, parseNoteOptions, runNote } from './customer/note.js';
+import { runProfileMenu } from './customer/profile-menu.js';
+import { parseStatsOptions, runStats } from './customer/stats.js';
+import { parseUnbanOptions, runUnban } from './customer/unban.js';
+import type { View } from './view.js';
+
+/**
+ * How the interaction is acknowledged before any work: `reply` defers a new ephemeral message,
+ * `update` defers an edit of the message the component sits on, `modal` answers with a form
+ * (which must be the first response, so those plans do no database work).
+ */
+export type Plan =
+  | { ack: 'reply' | 'update'; admin?: boolean; run: (progress: (text: string) => Promise<void>) => Promise<View> }
+  | { ack: 'modal'; admin?: boolean; modal: APIModalInteractionResponseCallbackData };
+
+function int(text: string | undefined, what: string): number {
+  if (!text || !/^\d{1,15}$/.test(text)) throw new UserError('bad_selection', `That ${what} is not valid any more; run the command again.`);
+  return Number(text);
+}
+
+/** Parses the interaction into a plan, or undefined when it is not one of ours. Throws UserError on bad options. */
+export function planInteraction(interaction: Interaction, deps: BotDeps, actor: Actor): Plan | undefined {
+  if (interaction.isChatInputCommand() && interaction.commandName === 'customer') {
+    const sub = interaction.options.getSubcommand(true);
+    switch (sub) {
+      case 'lookup': {
+        const options = parseLookupOptions(interaction);
+        return { ack: 'reply', run: () => runLookup(deps, options) };
+      }
+      case 'ban': {
+        const options = parseBanOptions(interaction);
+        return { ack: 'reply', run: () => runBanPreview(deps, actor, options) };
+      }
+      case 'unban': {
+        const options = parseUnbanOptions(interaction);
+        return { ack: 'reply', run: () => runUnban(deps, actor, options) };
+      }
+      case 'bans': {
+        const options = parseBansOptions(interaction);
+        return { ack: 'reply', run: () => runBans(deps, actor, options) };
+      }
+      case 'note': {
+        const options = parseNoteOptions(interaction);
+        return { ack: 'reply', run: () => runNote(deps, actor, options) };
+      }
+      case 'stats': {
+        const options = parseStatsOptions(interaction);
+        return { ack: 'reply', run: () => runStats(deps, options) };
+      }
+      case 'export': {
+        const options = parseExportOptions(interaction);
+        return { ack: 'reply', admin: true, run: (progress) => runExport(deps, actor, options, progress) };
+      }
+    }
+    throw new UserError('unknown_subcommand', `/customer ${sub} is not a command this bot knows; redeploy the commands.`);
+  }
+  if (interaction.isUserContextMenuCommand() && interaction.commandName === CUSTOMER_PROFILE_MENU) {
+    const targetId = interaction.targetId;
+    return { ack: 'reply', run: () => runProfileMenu(deps, targetId) };
+  }
+  if (interaction.isButton() || interaction.isStringSelectMenu()) {
+    const action = parseComponentId(interaction.customId);
+    if (!action) return undefined;
+    const values = interaction.isStringSelectMenu() ? interaction.values : [];
+    switch (action.kind) {
+      case 'profile':
+        return { ack: 'update', run: () => buildProfileView(deps, action.customerId) };
+      case 'orders':
+        return { ack: 'update', run: () => buildOrdersView(deps, action.customerId, Math.max(0, action.page)) };
+      case 'notes':
+        return { ack: 'update', run: () => buildNotesView(deps, action.customerId, Math.max(0, action.page)) };
+      case 'order': {
+        const orderId = int(values[0], 'order');
+        return { ack: 'update', run: () => buildOrderView(deps, action.customerId, orderId) };
+      }
+      case 'pick-customer': {
+        const customerId = int(values[0], 'customer');
+        return { ack: 'update', run: () => buildProfileView(deps, customerId) };
+      }
+      case 'add-note':
+        return { ack: 'modal', modal: noteModal(action.customerId) };
+      case 'ban-customer':
+        return { ack: 'modal', modal: banModal(action.customerId) };
+      case 'ban-confirm':
+        return { ack: 'update', run: () => runBanConfirm(deps, actor, action.token) };
+      case 'ban-cancel':
+        return { ack: 'update', run: () => Promise.resolve(runBanCancel(deps, actor, action.token)) };
+      case 'bans-page':
+        return { ack: 'update', run: () => runBansPage(deps, actor, action.token, Math.max(0, action.page)) };
+    }
+  }
+  if (interaction.isModalSubmit()) {
+    const action = parseModalId(interaction.customId);
+    if (!action) return undefined;
+    if (action.kind === 'note-modal') {
+      const text = interaction.fields.getTextInputValue(NOTE_FIELD);
+      // From a profile's button the profile itself is refreshed; otherwise a new reply.
+      return { ack: interaction.isFromMessage() ? 'update' : 'reply', run: () => addNoteAndShowProfile(deps, actor, action.customerId, text) };
+    }
+    const duration = interaction.fields.getTextInputValue(DURATION_FIELD);
+    const reason = interaction.fields.getTextInputValue(REASON_FIELD);
+    return { ack: 'reply', run: () => runBanPreview(deps, actor, { type: 'customer', target: String(action.customerId), duration, reason }) };
+  }
+  return undefined;
+}

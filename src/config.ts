@@ -1,0 +1,180 @@
+import { z } from 'zod';
+
+const snowflake = /^\d{17,20}$/;
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+function idList(what: string) {
+  return z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const ids = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const id of ids) {
+        if (!snowflake.test(id)) {
+          ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${what} ids (17–20 digits); "${id}" is not one` });
+          return z.NEVER;
+        }
+      }
+      return Object.freeze(ids);
+    });
+}
+
+function httpUrl(fallback: string) {
+  return z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL, e.g. ' + fallback)
+    .transform((v) => v.replace(/\/+$/, ''));
+}
+
+const timeZone = z
+  .string()
+  .trim()
+  .default('UTC')
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Berlin or America/New_York');
+
+const schema = z.object({
+  DISCORD_TOKEN: optionalText,
+  DISCORD_GUILD_ID: optionalText.refine((v) => v === undefined || snowflake.test(v), 'must be a guild id (17–20 digits)'),
+  DISCORD_API_URL: httpUrl('https://discord.com/api'),
+  DISCORD_CLIENT_ID: optionalText,
+  DISCORD_CLIENT_SECRET: optionalText,
+  STEAM_OPENID_URL: httpUrl('https://steamcommunity.com/openid/login'),
+  STEAM_API_KEY: optionalText,
+  STEAM_API_URL: httpUrl('https://api.steampowered.com'),
+  PUBLIC_URL: httpUrl('http://localhost:3000'),
+  HTTP_HOST: z.string().trim().min(1, 'must be a host name or address to bind, e.g. 127.0.0.1').default('127.0.0.1'),
+  HTTP_PORT: z.coerce
+    .number({ error: 'must be a port number between 0 and 65535' })
+    .int('must be a whole port number')
+    .min(0, 'must be between 0 and 65535')
+    .max(65535, 'must be between 0 and 65535')
+    .default(3000),
+  DATABASE_URL: z.string().trim().min(1, 'must be a file path such as data/customers.db').default('data/customers.db'),
+  STORE_WEBHOOK_SECRET: optionalText,
+  APP_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
+  STAFF_ROLE_IDS: idList('role'),
+  ADMIN_ROLE_IDS: idList('role'),
+  DIGEST_CHANNEL_ID: optionalText.refine((v) => v === undefined || snowflake.test(v), 'must be a channel id (17–20 digits)'),
+  DIGEST_CRON: z
+    .string()
+    .trim()
+    .default('0 9 * * 1')
+    .refine((v) => v.split(/\s+/).length === 5 || v.split(/\s+/).length === 6, 'must be a cron expression such as "0 9 * * 1" (Monday 09:00)'),
+  STORE_TIMEZONE: timeZone,
+  AT_RISK_DAYS: z.coerce
+    .number({ error: 'must be a whole number of days, e.g. 90' })
+    .int('must be a whole number of days, e.g. 90')
+    .min(1, 'must be between 1 and 3650 days')
+    .max(3650, 'must be between 1 and 3650 days')
+    .default(90),
+  STORE_CURRENCY: z
+    .string()
+    .trim()
+    .default('USD')
+    .transform((v) => v.toUpperCase())
+    .refine((v) => /^[A-Z]{3}$/.test(v), 'must be a three-letter ISO 4217 currency code such as USD or EUR'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).default('info'),
+});
+
+type Parsed = z.infer<typeof schema>;
+
+export interface Config {
+  /** Absent: sandbox mode against the local Discord. */
+  discordToken: string | undefined;
+  guildId: string | undefined;
+  discordApiUrl: string;
+  discordClientId: string | undefined;
+  discordClientSecret: string | undefined;
+  steamOpenIdUrl: string;
+  steamApiKey: string | undefined;
+  steamApiUrl: string;
+  publicUrl: string;
+  httpHost: string;
+  httpPort: number;
+  databasePath: string;
+  storeWebhookSecret: string | undefined;
+  appSecret: string | undefined;
+  staffRoleIds: readonly string[];
+  adminRoleIds: readonly string[];
+  digestChannelId: string | undefined;
+  digestCron: string;
+  storeTimeZone: string;
+  atRiskDays: number;
+  storeCurrency: string;
+  logLevel: Parsed['LOG_LEVEL'];
+}
+
+/** A setting that is missing or malformed; its message is the one line shown at start-up. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment once into a frozen Config. Nothing else in the program reads
+ * process.env. Throws ConfigError naming the first bad variable and how to fix it.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    const raw = env[variable];
+    const shown = raw === undefined ? '' : ` (got "${raw.length > 40 ? raw.slice(0, 40) + '…' : raw}")`;
+    throw new ConfigError(`${variable} ${issue?.message ?? 'is invalid'}${shown}`);
+  }
+  const e = result.data;
+  if (e.DISCORD_TOKEN && !e.DISCORD_GUILD_ID) {
+    throw new ConfigError("DISCORD_GUILD_ID is required when DISCORD_TOKEN is set: the store guild's id (Developer Mode → right-click the server → Copy Server ID)");
+  }
+  if (e.DATABASE_URL.startsWith('postgres')) {
+    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as data/customers.db');
+  }
+  return Object.freeze({
+    discordToken: e.DISCORD_TOKEN,
+    guildId: e.DISCORD_GUILD_ID,
+    discordApiUrl: e.DISCORD_API_URL,
+    discordClientId: e.DISCORD_CLIENT_ID,
+    discordClientSecret: e.DISCORD_CLIENT_SECRET,
+    steamOpenIdUrl: e.STEAM_OPENID_URL,
+    steamApiKey: e.STEAM_API_KEY,
+    steamApiUrl: e.STEAM_API_URL,
+    publicUrl: e.PUBLIC_URL,
+    httpHost: e.HTTP_HOST,
+    httpPort: e.HTTP_PORT,
+    databasePath: e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, ''),
+    storeWebhookSecret: e.STORE_WEBHOOK_SECRET,
+    appSecret: e.APP_SECRET,
+    staffRoleIds: e.STAFF_ROLE_IDS,
+    adminRoleIds: e.ADMIN_ROLE_IDS,
+    digestChannelId: e.DIGEST_CHANNEL_ID,
+    digestCron: e.DIGEST_CRON,
+    storeTimeZone: e.STORE_TIMEZONE,
+    atRiskDays: e.AT_RISK_DAYS,
+    storeCurrency: e.STORE_CURRENCY,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,414 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import ExcelJS from 'exceljs';
+import { Zip, ZipDeflate } from 'fflate';
+import { UserError } from '../errors.js';
+import { formatMoney } from '../money.js';
+import type { Customer } from '../types.js';
+
+/**
+ * The columns of a customer export (PRODUCT.md §10, the seed's "Exporting Customers"), in order.
+ * Deliberately nothing else: no password hash, no IP address, no 2FA or other security data.
+ */
+export const EXPORT_COLUMNS = [
+  'Customer ID',
+  'Name',
+  'Email',
+  'Country',
+  'Total Orders',
+  'Total Spent',
+  'Registration Date',
+  'Last Order Date',
+  'Discord Username',
+  'Steam Username',
+] as const;
+
+export type ExportFormat = 'csv' | 'xlsx';
+
+export interface ExportFile {
+  /** Where the file is on disk; the caller uploads it and then deletes it. */
+  path: string;
+  /** The name to show people (the attachment name), e.g. `customers-2026-11-22.csv`. */
+  fileName: string;
+  contentType: string;
+  bytes: number;
+  /** Customer rows written, not counting header rows. */
+  rows: number;
+  /** True when a CSV was too big for Discord and was zipped. */
+  compressed: boolean;
+}
+
+export interface CustomerExportOptions {
+  format: ExportFormat;
+  directory: string;
+  /** File name without extension, e.g. `customers-2026-11-22`; no path separators. */
+  baseName: string;
+  /** Largest file we may hand back; defaults to Discord's upload cap minus room for the envelope. */
+  maxBytes?: number;
+  /** Awaited every `progressEvery` rows and once after the last row, with the rows written so far. */
+  onProgress?: (rows: number) => void | Promise<void>;
+  progressEvery?: number;
+  /** Data rows per worksheet before continuing on the next; Excel's own limit by default. */
+  maxRowsPerSheet?: number;
+}
+
+/** Discord caps bot uploads at 10 MiB including the multipart envelope, so keep 64 KiB spare. */
+export const DEFAULT_MAX_EXPORT_BYTES = 10 * 1024 * 1024 - 64 * 1024;
+
+/** Excel allows 1,048,576 rows per worksheet; one of them is our header. */
+export const EXCEL_MAX_DATA_ROWS_PER_SHEET = 1_048_575;
+
+// Excel refuses (and "repairs" away) a cell holding more text than this.
+const EXCEL_MAX_CELL_CHARS = 32_767;
+
+const CONTENT_TYPES = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  zip: 'application/zip',
+} as const;
+
+// Spreadsheets evaluate text starting with these as a formula (or, for TAB/CR/LF, strip the
+// whitespace and then evaluate). Full-width forms count because some locales' Excel and LibreOffice
+// normalise them to their ASCII forms before deciding what a cell is.
+const FORMULA_STARTERS = new Set(['=', '+', '-', '@', '\t', '\r', '\n', '＝', '＋', '－', '＠']);
+
+/**
+ * Defuses spreadsheet formula injection (CWE-1236): text a customer chose (a name like
+ * `=HYPERLINK(…)`) must stay text when staff open the export. A leading apostrophe is the
+ * OWASP-recommended marker that makes Excel and LibreOffice treat the cell as a literal.
+ */
+export function neutralizeFormula(value: string): string {
+  const first = value.charAt(0);
+  return FORMULA_STARTERS.has(first) ? `'${value}` : value;
+}
+
+/**
+ * One customer as CSV cells, in `EXPORT_COLUMNS` order: ids and counts as numbers, money as the
+ * API's decimal string, dates as ISO-8601 UTC, and '' where there is nothing to show.
+ */
+export function toExportRow(customer: Customer): (string | number)[] {
+  return [
+    customer.id,
+    neutralizeFormula(customer.name),
+    neutralizeFormula(customer.email),
+    neutralizeFormula(customer.country ?? ''),
+    customer.ordersCount,
+    // A formatted amount (/^-?\d+\.\d\d$/) is a number to a spreadsheet, never a formula.
+    formatMoney(customer.totalSpentCents),
+    formatTimestamp(customer.createdAt),
+    formatTimestamp(customer.lastOrderAt),
+    neutralizeFormula(customer.discord?.username ?? ''),
+    neutralizeFormula(customer.steam?.username ?? ''),
+  ];
+}
+
+/**
+ * One customer as worksheet cells, in `EXPORT_COLUMNS` order: money as a number (the column is
+ * formatted to two decimals), dates as real dates, and null (an empty cell) where there is nothing.
+ */
+export function toWorkbookRow(customer: Customer): (string | number | Date | null)[] {
+  return [
+    customer.id,
+    workbookText(customer.name),
+    workbookText(customer.email),
+    workbookText(customer.country),
+    customer.ordersCount,
+    customer.totalSpentCents / 100,
+    parseTimestamp(customer.createdAt) ?? workbookText(customer.createdAt),
+    parseTimestamp(customer.lastOrderAt) ?? workbookText(customer.lastOrderAt),
+    workbookText(customer.discord?.username),
+    workbookText(customer.steam?.username),
+  ];
+}
+
+/** `customers-2026-11-22.csv`: the date is the export's day in `timeZone` (UTC unless told). */
+export function exportFileName(format: ExportFormat, now: Date, timeZone = 'UTC'): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  return `customers-${day}.${format}`;
+}
+
+/**
+ * Streams customers into a CSV or XLSX file in `directory`, row by row, so a million customers
+ * never sit in memory. A CSV over `maxBytes` is zipped; if the result is still over (or an XLSX
+ * is, which is already compressed) the files are deleted and a UserError `export_too_large` is
+ * thrown. Any failure deletes whatever was partly written.
+ */
+export async function writeCustomerExport(
+  customers: AsyncIterable<Customer>,
+  options: CustomerExportOptions,
+): Promise<ExportFile> {
+  const baseName = checkBaseName(options.baseName);
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_EXPORT_BYTES;
+  const progress = progressReporter(options.onProgress, options.progressEvery ?? 10_000);
+  // A random suffix keeps two staff exporting on the same day from writing into one file;
+  // people only ever see `fileName`.
+  const unique = randomBytes(6).toString('hex');
+  const pathFor = (extension: string): string => join(options.directory, `${baseName}.${unique}.${extension}`);
+
+  if (options.format === 'xlsx') {
+    const path = pathFor('xlsx');
+    const rows = await deletingOnFailure([path], () =>
+      writeXlsx(customers, path, options.maxRowsPerSheet ?? EXCEL_MAX_DATA_ROWS_PER_SHEET, progress),
+    );
+    const bytes = (await stat(path)).size;
+    if (bytes > maxBytes) {
+      await rm(path, { force: true });
+      throw tooLarge(bytes);
+    }
+    return { path, fileName: `${baseName}.xlsx`, contentType: CONTENT_TYPES.xlsx, bytes, rows, compressed: false };
+  }
+
+  const csvPath = pathFor('csv');
+  const rows = await deletingOnFailure([csvPath], () => writeCsv(customers, csvPath, progress));
+  const csvBytes = (await stat(csvPath)).size;
+  if (csvBytes <= maxBytes) {
+    return { path: csvPath, fileName: `${baseName}.csv`, contentType: CONTENT_TYPES.csv, bytes: csvBytes, rows, compressed: false };
+  }
+
+  // fflate writes classic (not ZIP64) archives, whose size fields stop at 4 GiB.
+  if (csvBytes >= 0xffff_ffff) {
+    await rm(csvPath, { force: true });
+    throw tooLarge(csvBytes);
+  }
+  const zipPath = pathFor('zip');
+  await deletingOnFailure([csvPath, zipPath], () => zipOneFile(csvPath, `${baseName}.csv`, zipPath));
+  await rm(csvPath, { force: true });
+  const zipBytes = (await stat(zipPath)).size;
+  if (zipBytes > maxBytes) {
+    await rm(zipPath, { force: true });
+    throw tooLarge(zipBytes);
+  }
+  return { path: zipPath, fileName: `${baseName}.zip`, contentType: CONTENT_TYPES.zip, bytes: zipBytes, rows, compressed: true };
+}
+
+interface ProgressReporter {
+  row(rows: number): Promise<void>;
+  done(rows: number): Promise<void>;
+}
+
+function progressReporter(onProgress: CustomerExportOptions['onProgress'], every: number): ProgressReporter {
+  if (!Number.isInteger(every) || every < 1) throw new RangeError(`progressEvery must be a positive integer, got ${every}`);
+  let lastReported = 0;
+  return {
+    async row(rows) {
+      if (onProgress && rows % every === 0) {
+        lastReported = rows;
+        await onProgress(rows);
+      }
+    },
+    async done(rows) {
+      if (onProgress && rows !== lastReported) {
+        lastReported = rows;
+        await onProgress(rows);
+      }
+    },
+  };
+}
+
+async function writeCsv(customers: AsyncIterable<Customer>, path: string, progress: ProgressReporter): Promise<number> {
+  let rows = 0;
+  async function* records(): AsyncGenerator<readonly (string | number)[]> {
+    yield EXPORT_COLUMNS;
+    for await (const customer of customers) {
+      yield toExportRow(customer);
+      rows += 1;
+      await progress.row(rows);
+    }
+  }
+  await pipeline(
+    records(),
+    stringify({
+      // Without a BOM Excel reads a CSV in the machine's legacy code page and mangles "José".
+      bom: true,
+      // RFC 4180: CRLF between records. csv-stringify only quotes a field containing the whole
+      // record delimiter, so a lone CR or LF inside a name must be matched explicitly.
+      record_delimiter: 'windows',
+      quoted_match: /[\r\n]/,
+    }),
+    createWriteStream(path, { flags: 'wx' }),
+  );
+  await progress.done(rows);
+  return rows;
+}
+
+const XLSX_COLUMN_LAYOUT: { width: number; numFmt?: string }[] = [
+  { width: 12 },
+  { width: 28 },
+  { width: 34 },
+  { width: 9 },
+  { width: 13 },
+  { width: 13, numFmt: '#,##0.00' },
+  { width: 18, numFmt: 'yyyy-mm-dd hh:mm' },
+  { width: 18, numFmt: 'yyyy-mm-dd hh:mm' },
+  { width: 22 },
+  { width: 22 },
+];
+
+async function writeXlsx(
+  customers: AsyncIterable<Customer>,
+  path: string,
+  maxRowsPerSheet: number,
+  progress: ProgressReporter,
+): Promise<number> {
+  if (!Number.isInteger(maxRowsPerSheet) || maxRowsPerSheet < 1 || maxRowsPerSheet > EXCEL_MAX_DATA_ROWS_PER_SHEET) {
+    throw new RangeError(`maxRowsPerSheet must be an integer from 1 to ${EXCEL_MAX_DATA_ROWS_PER_SHEET}, got ${maxRowsPerSheet}`);
+  }
+  const output = createWriteStream(path, { flags: 'wx' });
+  // exceljs pipes into the stream without listening for its errors; an unheard 'error' would
+  // crash the process, so remember it and fail the export instead.
+  let outputError: unknown;
+  output.on('error', (error) => {
+    outputError ??= error;
+  });
+  // Shared strings would keep every distinct name in memory until the end; styles are needed for
+  // the bold header and the number and date formats.
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useStyles: true, useSharedStrings: false });
+
+  try {
+    let sheetCount = 1;
+    let sheet = addCustomerSheet(workbook, 'Customers');
+    let rowsInSheet = 0;
+    let rows = 0;
+    for await (const customer of customers) {
+      if (outputError !== undefined) throw outputError;
+      if (rowsInSheet === maxRowsPerSheet) {
+        sheet.commit();
+        sheetCount += 1;
+        sheet = addCustomerSheet(workbook, `Customers (${sheetCount})`);
+        rowsInSheet = 0;
+      }
+      sheet.addRow(toWorkbookRow(customer)).commit();
+      rowsInSheet += 1;
+      rows += 1;
+      // exceljs buffers committed rows until the zip stream (whose deflate runs on the thread
+      // pool) reads them; a source that only ever yields microtasks would starve it and the
+      // buffer would grow with the export.
+      if (rows % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      await progress.row(rows);
+    }
+    if (outputError !== undefined) throw outputError;
+    await workbook.commit();
+    if (outputError !== undefined) throw outputError;
+    await progress.done(rows);
+    return rows;
+  } catch (error) {
+    await destroyAndWait(output);
+    throw error;
+  }
+}
+
+function addCustomerSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: string): ExcelJS.Worksheet {
+  const sheet = workbook.addWorksheet(name, { views: [{ state: 'frozen', xSplit: 0, ySplit: 1, topLeftCell: 'A2' }] });
+  sheet.columns = XLSX_COLUMN_LAYOUT.map(({ width, numFmt }) => (numFmt ? { width, style: { numFmt } } : { width }));
+  const header = sheet.addRow([...EXPORT_COLUMNS]);
+  header.font = { bold: true };
+  header.commit();
+  return sheet;
+}
+
+/** Deflates one file into a new zip at `zipPath`, chunk by chunk. */
+async function zipOneFile(sourcePath: string, entryName: string, zipPath: string): Promise<void> {
+  const output = createWriteStream(zipPath, { flags: 'wx' });
+  let failure: unknown;
+  output.on('error', (error) => {
+    failure ??= error;
+  });
+  const zip = new Zip((error, chunk, final) => {
+    if (error) {
+      failure ??= error;
+      return;
+    }
+    output.write(chunk);
+    if (final) output.end();
+  });
+  const entry = new ZipDeflate(entryName, { level: 9 });
+  zip.add(entry);
+  try {
+    for await (const chunk of createReadStream(sourcePath)) {
+      entry.push(chunk as Buffer);
+      if (failure !== undefined) throw failure;
+      if (output.writableNeedDrain) await waitForDrain(output);
+    }
+    entry.push(new Uint8Array(0), true);
+    zip.end();
+    if (failure !== undefined) throw failure;
+    await finished(output);
+  } catch (error) {
+    await destroyAndWait(output);
+    throw error;
+  }
+}
+
+async function waitForDrain(output: WriteStream): Promise<void> {
+  // events.once rejects if 'error' fires first, so a full disk does not leave us waiting forever.
+  await once(output, 'drain');
+}
+
+/** Stops writing and waits until the file is closed, so deleting it really frees the space. */
+async function destroyAndWait(output: WriteStream): Promise<void> {
+  if (output.closed) return;
+  // Not events.once: whoever was still writing (exceljs's zip pipe) makes the destroyed stream
+  // emit an error, which is expected here and must not replace the error that stopped the export.
+  const closed = new Promise<void>((resolve) => output.once('close', () => resolve()));
+  output.destroy();
+  await closed;
+}
+
+async function deletingOnFailure<T>(paths: string[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await Promise.all(paths.map((path) => rm(path, { force: true })));
+    throw error;
+  }
+}
+
+function tooLarge(bytes: number): UserError {
+  const megabytes = (bytes / (1024 * 1024)).toFixed(1);
+  return new UserError(
+    'export_too_large',
+    `The export is ${megabytes} MB, over Discord's 10 MB upload limit even compressed. Narrow it with a filter.`,
+  );
+}
+
+function checkBaseName(baseName: string): string {
+  const name = baseName.replace(/\.(csv|xlsx|zip)$/i, '');
+  if (name === '' || name === '.' || name === '..' || basename(name) !== name || name.includes('\\')) {
+    throw new RangeError(`baseName must be a plain file name, got "${baseName}"`);
+  }
+  return name;
+}
+
+/**
+ * Reads a stored timestamp. ISO strings carry their zone; SQLite's `YYYY-MM-DD HH:MM:SS` does not
+ * and means UTC, which `new Date()` would otherwise read as local time.
+ */
+function parseTimestamp(value: string | null): Date | null {
+  if (value === null || value === '') return null;
+  const text = value.trim();
+  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text) || /^\d{4}-\d{2}-\d{2}$/.test(text);
+  const date = new Date(hasZone ? text : `${text.replace(' ', 'T')}Z`);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function formatTimestamp(value: string | null): string {
+  if (value === null) return '';
+  // An unreadable timestamp is still shown rather than silently dropped.
+  return parseTimestamp(value)?.toISOString() ?? neutralizeFormula(value);
+}
+
+function workbookText(value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  const text = neutralizeFormula(value);
+  if (text.length <= EXCEL_MAX_CELL_CHARS) return text;
+  const cut = text.slice(0, EXCEL_MAX_CELL_CHARS);
+  // Never end on half a surrogate pair: the XML would carry an invalid character.
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}

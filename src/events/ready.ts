@@ -1,0 +1,10 @@
+import type { Client } from 'discord.js';
+import type { BotDeps } from '../commands/context.js';
+
+export function handleReady(client: Client<true>, deps: BotDeps): void {
+  const guildId = deps.config.guildId;
+  if (guildId && !client.guilds.cache.has(guildId)) {
+    deps.logger.warn({ guildId }, 'the bot is not in DISCORD_GUILD_ID: invite it with the URL shown in the README');
+  }
+  deps.logger.info({ user: client.user.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+}

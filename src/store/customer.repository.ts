@@ -1,0 +1,395 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../domain/clock.js';
+import { UserError } from '../domain/errors.js';
+import type { Customer } from '../domain/types.js';
+import type { Db } from './database.js';
+import type { CustomerRow, NewCustomerRow } from './tables.js';
+
+export const NAME_MAX_LENGTH = 100;
+export const EMAIL_MAX_LENGTH = 254;
+export const GAME_USER_ID_MAX_LENGTH = 64;
+export const METADATA_MAX_BYTES = 16 * 1024;
+export const METADATA_MAX_KEYS = 50;
+
+export interface NewCustomerInput {
+  name: string;
+  email: string;
+  /** ISO 3166-1 alpha-2, any case. */
+  country?: string | null;
+  discord?: { id: string; username?: string | null; avatar?: string | null } | null;
+  steam?: { id: string; username?: string | null; avatar?: string | null } | null;
+  gameUserId?: string | null;
+  passwordHash?: string | null;
+  lastIp?: string | null;
+  lastSeenAt?: string | null;
+  twoFactorEnabled?: boolean;
+  /** Generated (8 characters of Crockford base32) when absent. */
+  referralCode?: string | null;
+  referredBy?: number | null;
+  metadata?: Record<string, unknown>;
+  supportTicketsCount?: number;
+  /** Registration time, for imports and seeding; defaults to now. */
+  createdAt?: string;
+}
+
+/** A customer row as staff may see it: the password hash and last IP never leave the store. */
+export function toCustomer(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    country: row.country,
+    discord: row.discord_id ? { id: row.discord_id, username: row.discord_username, avatar: row.discord_avatar } : null,
+    steam: row.steam_id ? { id: row.steam_id, username: row.steam_username, avatar: row.steam_avatar } : null,
+    gameUserId: row.game_user_id,
+    twoFactorEnabled: row.two_factor_enabled === 1,
+    lastSeenAt: row.last_seen_at,
+    referralCode: row.referral_code,
+    referredBy: row.referred_by,
+    metadata: parseMetadata(row.metadata),
+    supportTicketsCount: row.support_tickets_count,
+    ordersCount: row.orders_count,
+    totalSpentCents: row.total_spent_cents,
+    firstOrderAt: row.first_order_at,
+    lastOrderAt: row.last_order_at,
+    lastOrderNumber: row.last_order_number,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function parseMetadata(text: string): Record<string, unknown> {
+  // A hand-edited or legacy row must not make every read of that customer throw.
+  try {
+    const value: unknown = JSON.parse(text);
+    return isPlainObject(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export async function findCustomerById(db: Db, id: number): Promise<Customer | undefined> {
+  if (!Number.isSafeInteger(id)) return undefined;
+  const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toCustomer(row);
+}
+
+/** Case-insensitive, surrounding whitespace ignored. */
+export async function findCustomerByEmail(db: Db, email: string): Promise<Customer | undefined> {
+  const row = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('email_lower', '=', normalizeEmail(email))
+    .executeTakeFirst();
+  return row && toCustomer(row);
+}
+
+export async function findCustomerByDiscordId(db: Db, discordId: string): Promise<Customer | undefined> {
+  const row = await db.selectFrom('customers').selectAll().where('discord_id', '=', discordId.trim()).executeTakeFirst();
+  return row && toCustomer(row);
+}
+
+export async function findCustomerBySteamId(db: Db, steamId: string): Promise<Customer | undefined> {
+  const row = await db.selectFrom('customers').selectAll().where('steam_id', '=', steamId.trim()).executeTakeFirst();
+  return row && toCustomer(row);
+}
+
+/**
+ * The customer who placed an order, by its number. Case-insensitive for the usual spellings (as
+ * stored, upper or lower case) so the unique index still answers; a mixed-case number stored by
+ * the platform is found only as stored.
+ */
+export async function findCustomerByOrderNumber(db: Db, orderNumber: string): Promise<Customer | undefined> {
+  const row = await db
+    .selectFrom('orders')
+    .innerJoin('customers', 'customers.id', 'orders.customer_id')
+    .selectAll('customers')
+    .where('orders.order_number', 'in', orderNumberSpellings(orderNumber))
+    .executeTakeFirst();
+  return row && toCustomer(row);
+}
+
+/** Game user ids are not unique across customers: this returns the earliest registered. */
+export async function findCustomerByGameUserId(db: Db, gameUserId: string): Promise<Customer | undefined> {
+  const [first] = await findCustomersByGameUserId(db, gameUserId, 1);
+  return first;
+}
+
+export async function findCustomersByGameUserId(db: Db, gameUserId: string, limit = 25): Promise<Customer[]> {
+  const rows = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('game_user_id', '=', gameUserId.trim())
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toCustomer);
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The spellings of an order number worth probing in the unique index: as given, upper, lower. */
+export function orderNumberSpellings(orderNumber: string): string[] {
+  const trimmed = orderNumber.trim();
+  return [...new Set([trimmed, trimmed.toUpperCase(), trimmed.toLowerCase()])];
+}
+
+/**
+ * Registers one customer. Refuses (UserError) a malformed email or name, an email, Discord
+ * account, Steam account or referral code already in use, an unknown referrer and oversized
+ * metadata. Bans are not checked here: that is the caller's decision.
+ */
+export async function insertCustomer(db: Db, clock: Clock, input: NewCustomerInput): Promise<Customer> {
+  const [customer] = await insertCustomers(db, clock, [input]);
+  if (!customer) throw new Error('insertCustomers returned no row for one input');
+  return customer;
+}
+
+// Rows per INSERT: 27 columns × 400 stays well under SQLite's 32,766 and PostgreSQL's 65,535
+// bound parameters.
+const INSERT_CHUNK = 400;
+// Values per `IN (…)` probe, for the same parameter limits.
+const PROBE_CHUNK = 500;
+
+/**
+ * Registers many customers with the same validation as {@link insertCustomer}, in input order.
+ * All-or-nothing only if the caller passes a transaction; for very large imports call it in
+ * batches (every returned customer is held in memory).
+ */
+export async function insertCustomers(db: Db, clock: Clock, inputs: readonly NewCustomerInput[]): Promise<Customer[]> {
+  if (inputs.length === 0) return [];
+  const now = clock.now().toISOString();
+  const rows = inputs.map((input, index) => {
+    try {
+      return validateNewCustomer(input, now);
+    } catch (error) {
+      throw inputs.length > 1 ? withRowNumber(error, index) : error;
+    }
+  });
+
+  await refuseTakenValues(db, rows, 'email_lower', 'email_taken', (v) => `${v} is already registered to another customer.`);
+  await refuseTakenValues(db, rows, 'discord_id', 'discord_taken', (v) => `Discord account ${v} is already linked to another customer.`);
+  await refuseTakenValues(db, rows, 'steam_id', 'steam_taken', (v) => `Steam account ${v} is already linked to another customer.`);
+  await refuseTakenValues(db, rows, 'referral_code', 'referral_code_taken', (v) => `Referral code ${v} is already in use.`);
+  await refuseUnknownReferrers(db, rows);
+  await assignReferralCodes(db, rows);
+
+  const inserted: CustomerRow[] = [];
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const chunk = rows.slice(start, start + INSERT_CHUNK);
+    try {
+      inserted.push(...(await db.insertInto('customers').values(chunk).returningAll().execute()));
+    } catch (error) {
+      // A concurrent writer can take an email between the probe and the insert.
+      if (/UNIQUE constraint failed: customers\.email_lower|customers_email_lower/i.test(String(error))) {
+        throw new UserError('email_taken', 'That email is already registered to another customer.');
+      }
+      throw error;
+    }
+  }
+  // RETURNING order is not guaranteed by every engine: put rows back in input order by email.
+  const byEmail = new Map(inserted.map((row) => [row.email_lower, row]));
+  return rows.map((row) => {
+    const stored = byEmail.get(row.email_lower);
+    if (!stored) throw new Error(`inserted customer ${row.email_lower} was not returned`);
+    return toCustomer(stored);
+  });
+}
+
+function withRowNumber(error: unknown, index: number): unknown {
+  return error instanceof UserError ? new UserError(error.code, `Customer #${index + 1}: ${error.message}`) : error;
+}
+
+type ValidatedRow = NewCustomerRow & { email_lower: string };
+
+const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:.]{2,}$/;
+const DISCORD_ID = /^\d{17,20}$/;
+const STEAM_ID64 = /^7656119\d{10}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+const REFERRAL_CODE = /^[A-Za-z0-9_-]{4,32}$/;
+
+function validateNewCustomer(input: NewCustomerInput, now: string): ValidatedRow {
+  const name = input.name.trim();
+  const nameLength = [...name].length;
+  if (nameLength < 1 || nameLength > NAME_MAX_LENGTH) {
+    throw new UserError('name_length', `A customer name must be 1 to ${NAME_MAX_LENGTH} characters.`);
+  }
+  const email = input.email.trim();
+  if (email.length > EMAIL_MAX_LENGTH || !EMAIL_SHAPE.test(email)) {
+    throw new UserError('email_invalid', `"${truncate(email, 60)}" is not an email address.`);
+  }
+  const country = input.country?.trim().toUpperCase() || null;
+  if (country !== null && !COUNTRY.test(country)) {
+    throw new UserError('country_invalid', 'A country must be an ISO 3166-1 alpha-2 code such as "US" or "DE".');
+  }
+  const discordId = input.discord?.id.trim() || null;
+  if (discordId !== null && !DISCORD_ID.test(discordId)) {
+    throw new UserError('discord_id_invalid', 'A Discord id is a snowflake of 17 to 20 digits.');
+  }
+  const steamId = input.steam?.id.trim() || null;
+  if (steamId !== null && !STEAM_ID64.test(steamId)) {
+    throw new UserError('steam_id_invalid', 'A Steam id must be a SteamID64 (17 digits starting 7656119).');
+  }
+  const gameUserId = input.gameUserId?.trim() || null;
+  if (gameUserId !== null && [...gameUserId].length > GAME_USER_ID_MAX_LENGTH) {
+    throw new UserError('game_user_id_length', `A game user id must be at most ${GAME_USER_ID_MAX_LENGTH} characters.`);
+  }
+  const referralCode = input.referralCode?.trim() || null;
+  if (referralCode !== null && !REFERRAL_CODE.test(referralCode)) {
+    throw new UserError('referral_code_invalid', 'A referral code is 4 to 32 letters, digits, "-" or "_".');
+  }
+  const referredBy = input.referredBy ?? null;
+  if (referredBy !== null && !(Number.isSafeInteger(referredBy) && referredBy > 0)) {
+    throw new UserError('referrer_not_found', `No customer with id ${String(referredBy)} can be the referrer.`);
+  }
+  const supportTickets = input.supportTicketsCount ?? 0;
+  if (!Number.isSafeInteger(supportTickets) || supportTickets < 0) {
+    throw new UserError('support_tickets_invalid', 'The support tickets count must be a whole number, 0 or more.');
+  }
+  const createdAt = input.createdAt === undefined ? now : normalizeTimestamp(input.createdAt, 'createdAt');
+  return {
+    name,
+    email,
+    email_lower: normalizeEmail(email),
+    password_hash: input.passwordHash ?? null,
+    country,
+    discord_id: discordId,
+    discord_username: discordId ? (input.discord?.username ?? null) : null,
+    discord_avatar: discordId ? (input.discord?.avatar ?? null) : null,
+    steam_id: steamId,
+    steam_username: steamId ? (input.steam?.username ?? null) : null,
+    steam_avatar: steamId ? (input.steam?.avatar ?? null) : null,
+    game_user_id: gameUserId,
+    two_factor_enabled: input.twoFactorEnabled ? 1 : 0,
+    last_seen_at: input.lastSeenAt == null ? null : normalizeTimestamp(input.lastSeenAt, 'lastSeenAt'),
+    last_ip: input.lastIp ?? null,
+    referral_code: referralCode,
+    referred_by: referredBy,
+    metadata: serializeMetadata(input.metadata ?? {}),
+    support_tickets_count: supportTickets,
+    created_at: createdAt,
+    updated_at: createdAt,
+  };
+}
+
+/** Serialises customer metadata, refusing anything that is not a small flat-ish JSON object. */
+export function serializeMetadata(metadata: unknown): string {
+  if (!isPlainObject(metadata)) {
+    throw new UserError('metadata_invalid', 'Metadata must be a JSON object of key/value pairs.');
+  }
+  if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
+    throw new UserError('metadata_too_large', `Metadata may hold at most ${METADATA_MAX_KEYS} keys.`);
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(metadata);
+  } catch {
+    throw new UserError('metadata_invalid', 'Metadata must be serialisable as JSON.');
+  }
+  if (Buffer.byteLength(text, 'utf8') > METADATA_MAX_BYTES) {
+    throw new UserError('metadata_too_large', `Metadata may take at most ${METADATA_MAX_BYTES / 1024} KiB as JSON.`);
+  }
+  return text;
+}
+
+/**
+ * Timestamps are compared as text everywhere, so every one is stored in the single form
+ * `toISOString()` produces; `2025-01-20T14:30:00Z` and `…+02:00` would otherwise sort wrongly.
+ */
+export function normalizeTimestamp(value: string, field: string): string {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new UserError('bad_timestamp', `${field} "${truncate(value, 40)}" is not a date and time.`);
+  return new Date(time).toISOString();
+}
+
+function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+type UniqueColumn = 'email_lower' | 'discord_id' | 'steam_id' | 'referral_code';
+
+async function refuseTakenValues(
+  db: Db,
+  rows: readonly ValidatedRow[],
+  column: UniqueColumn,
+  code: string,
+  message: (value: string) => string,
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const value = row[column];
+    if (value == null) continue;
+    if (seen.has(value)) throw new UserError(code, message(value));
+    seen.add(value);
+  }
+  const values = [...seen];
+  for (let start = 0; start < values.length; start += PROBE_CHUNK) {
+    const taken = await db
+      .selectFrom('customers')
+      .select(column)
+      .where(column, 'in', values.slice(start, start + PROBE_CHUNK))
+      .limit(1)
+      .executeTakeFirst();
+    const value = taken?.[column];
+    if (value != null) throw new UserError(code, message(value));
+  }
+}
+
+async function refuseUnknownReferrers(db: Db, rows: readonly ValidatedRow[]): Promise<void> {
+  const ids = [...new Set(rows.flatMap((row) => (row.referred_by == null ? [] : [row.referred_by])))];
+  for (let start = 0; start < ids.length; start += PROBE_CHUNK) {
+    const chunk = ids.slice(start, start + PROBE_CHUNK);
+    const found = await db.selectFrom('customers').select('id').where('id', 'in', chunk).execute();
+    const known = new Set(found.map((r) => r.id));
+    const missing = chunk.find((id) => !known.has(id));
+    if (missing !== undefined) {
+      throw new UserError('referrer_not_found', `No customer with id ${missing} can be the referrer.`);
+    }
+  }
+}
+
+// Crockford base32: no I, L, O or U, so a code read aloud or typed from a screenshot survives.
+const REFERRAL_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const REFERRAL_LENGTH = 8;
+
+export function generateReferralCode(): string {
+  const bytes = randomBytes(REFERRAL_LENGTH);
+  let code = '';
+  // 32 divides 256, so masking a byte to five bits is unbiased.
+  for (const byte of bytes) code += REFERRAL_ALPHABET[byte & 31];
+  return code;
+}
+
+async function assignReferralCodes(db: Db, rows: ValidatedRow[]): Promise<void> {
+  const used = new Set(rows.flatMap((row) => (row.referral_code ? [row.referral_code] : [])));
+  let pending = rows.filter((row) => !row.referral_code);
+  // 32^8 ≈ 10^12 codes: a collision is rare even at a million customers, but a rare collision
+  // must not fail an import, so regenerate until the probe finds none taken.
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt >= 10) throw new Error('could not generate unique referral codes');
+    for (const row of pending) {
+      let code = generateReferralCode();
+      while (used.has(code)) code = generateReferralCode();
+      used.add(code);
+      row.referral_code = code;
+    }
+    const taken = new Set<string>();
+    const codes = pending.map((row) => row.referral_code as string);
+    for (let start = 0; start < codes.length; start += PROBE_CHUNK) {
+      const found = await db
+        .selectFrom('customers')
+        .select('referral_code')
+        .where('referral_code', 'in', codes.slice(start, start + PROBE_CHUNK))
+        .execute();
+      for (const r of found) if (r.referral_code) taken.add(r.referral_code);
+    }
+    pending = pending.filter((row) => taken.has(row.referral_code as string));
+  }
+}

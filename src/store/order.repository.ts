@@ -1,0 +1,339 @@
+import type { Clock } from '../domain/clock.js';
+import { UserError } from '../domain/errors.js';
+import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
+import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
+import type { Db } from './database.js';
+import type { OrderRow } from './tables.js';
+
+export interface OrderInput {
+  /** The store platform's order id. */
+  id: number;
+  orderNumber: string;
+  customerId: number | null;
+  status: OrderStatus;
+  totalCents: number;
+  currency: string;
+  createdAt: string;
+  completedAt?: string | null;
+  refundedAt?: string | null;
+  items: Array<{ productId?: number | null; productName: string; quantity: number; priceCents: number }>;
+}
+
+export const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed'];
+
+/** The statuses that count as a completed order in every customer figure (seed definition). */
+export const COMPLETED_STATUSES: readonly OrderStatus[] = ['paid', 'completed'];
+
+export function isCompletedStatus(status: OrderStatus): boolean {
+  return COMPLETED_STATUSES.includes(status);
+}
+
+export function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    orderNumber: row.order_number,
+    customerId: row.customer_id,
+    status: row.status,
+    totalCents: row.total_cents,
+    currency: row.currency,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+    refundedAt: row.refunded_at,
+  };
+}
+
+/**
+ * Writes an order as the platform describes it now (insert or replace, items included) and brings
+ * the aggregates of its customer up to date, and those of the previous customer when the order
+ * moved. Runs in its own transaction unless given one.
+ */
+export async function upsertOrder(db: Db, clock: Clock, input: OrderInput): Promise<Order> {
+  const order = validateOrder(input);
+  const now = clock.now().toISOString();
+  return inTransaction(db, async (trx) => {
+    const clash = await trx
+      .selectFrom('orders')
+      .select('id')
+      .where('order_number', '=', order.orderNumber)
+      .where('id', '!=', order.id)
+      .executeTakeFirst();
+    if (clash) {
+      throw new UserError('order_number_taken', `Order number ${order.orderNumber} already belongs to order ${clash.id}.`);
+    }
+    if (order.customerId !== null) {
+      const customer = await trx.selectFrom('customers').select('id').where('id', '=', order.customerId).executeTakeFirst();
+      if (!customer) throw new UserError('customer_not_found', `No customer with id ${order.customerId}.`);
+    }
+    const previous = await trx.selectFrom('orders').select('customer_id').where('id', '=', order.id).executeTakeFirst();
+
+    const values = {
+      order_number: order.orderNumber,
+      customer_id: order.customerId,
+      status: order.status,
+      total_cents: order.totalCents,
+      currency: order.currency,
+      created_at: order.createdAt,
+      completed_at: order.completedAt,
+      refunded_at: order.refundedAt,
+      updated_at: now,
+    };
+    const row = await trx
+      .insertInto('orders')
+      .values({ id: order.id, ...values })
+      .onConflict((oc) => oc.column('id').doUpdateSet(values))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+
+    await trx.deleteFrom('order_items').where('order_id', '=', order.id).execute();
+    const products = new Map<number, string>();
+    for (const item of order.items) if (item.productId !== null) products.set(item.productId, item.productName);
+    for (const [id, name] of products) {
+      await trx
+        .insertInto('products')
+        .values({ id, name, created_at: now, updated_at: now })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ name, updated_at: now }))
+        .execute();
+    }
+    if (order.items.length > 0) {
+      await trx
+        .insertInto('order_items')
+        .values(
+          order.items.map((item) => ({
+            order_id: order.id,
+            product_id: item.productId,
+            product_name: item.productName,
+            quantity: item.quantity,
+            price_cents: item.priceCents,
+          })),
+        )
+        .execute();
+    }
+
+    const affected = new Set<number>();
+    if (order.customerId !== null) affected.add(order.customerId);
+    if (previous?.customer_id != null) affected.add(previous.customer_id);
+    for (const customerId of affected) await recomputeCustomerAggregates(trx, customerId, now);
+    return toOrder(row);
+  });
+}
+
+/**
+ * Moves an order to a new status at `at` (default now): a refund stamps `refunded_at`, the first
+ * payment or completion stamps `completed_at`. Then the customer's aggregates follow.
+ */
+export async function setOrderStatus(db: Db, clock: Clock, orderId: number, status: OrderStatus, at?: string): Promise<Order> {
+  if (!ORDER_STATUSES.includes(status)) throw new UserError('order_status_invalid', `"${String(status)}" is not an order status.`);
+  const now = clock.now().toISOString();
+  const when = at === undefined ? now : normalizeTimestamp(at, 'at');
+  return inTransaction(db, async (trx) => {
+    const current = await trx.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+    if (!current) throw new UserError('order_not_found', `No order with id ${orderId}.`);
+    const row = await trx
+      .updateTable('orders')
+      .set({
+        status,
+        // A refunded order that is later completed again keeps its refund time: it is history.
+        refunded_at: status === 'refunded' ? when : current.refunded_at,
+        completed_at: isCompletedStatus(status) && current.completed_at === null ? when : current.completed_at,
+        updated_at: now,
+      })
+      .where('id', '=', orderId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (row.customer_id !== null) await recomputeCustomerAggregates(trx, row.customer_id, now);
+    return toOrder(row);
+  });
+}
+
+export interface CustomerAggregates {
+  ordersCount: number;
+  totalSpentCents: number;
+  firstOrderAt: string | null;
+  lastOrderAt: string | null;
+  lastOrderNumber: string | null;
+}
+
+/**
+ * Recomputes a customer's order figures from their completed (paid or completed) orders and
+ * stores them on the customer row, so that lists and statistics never scan orders. A completed
+ * order's time is `completed_at`, or `created_at` when the platform sent none. When `touchedAt`
+ * is given and a figure changed, the customer's `updated_at` moves forward to it.
+ */
+export async function recomputeCustomerAggregates(db: Db, customerId: number, touchedAt?: string): Promise<CustomerAggregates> {
+  const completed = db
+    .selectFrom('orders')
+    .where('customer_id', '=', customerId)
+    .where('status', 'in', COMPLETED_STATUSES);
+  const totals = await completed
+    .select((eb) => [
+      eb.fn.countAll<number>().as('orders_count'),
+      eb.fn.coalesce(eb.fn.sum<number>('total_cents'), eb.lit(0)).as('total_spent_cents'),
+      eb.fn.min<string | null>(eb.fn.coalesce('completed_at', 'created_at')).as('first_order_at'),
+    ])
+    .executeTakeFirstOrThrow();
+  const last = await completed
+    .select((eb) => [eb.fn.coalesce('completed_at', 'created_at').as('at'), 'order_number'])
+    .orderBy((eb) => eb.fn.coalesce('completed_at', 'created_at'), 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const aggregates: CustomerAggregates = {
+    ordersCount: Number(totals.orders_count),
+    totalSpentCents: Number(totals.total_spent_cents),
+    firstOrderAt: totals.first_order_at ?? null,
+    lastOrderAt: last?.at ?? null,
+    lastOrderNumber: last?.order_number ?? null,
+  };
+
+  const current = await db
+    .selectFrom('customers')
+    .select(['orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'])
+    .where('id', '=', customerId)
+    .executeTakeFirst();
+  if (!current) return aggregates;
+  const unchanged =
+    current.orders_count === aggregates.ordersCount &&
+    current.total_spent_cents === aggregates.totalSpentCents &&
+    current.first_order_at === aggregates.firstOrderAt &&
+    current.last_order_at === aggregates.lastOrderAt &&
+    current.last_order_number === aggregates.lastOrderNumber;
+  if (unchanged) return aggregates;
+  await db
+    .updateTable('customers')
+    .set({
+      orders_count: aggregates.ordersCount,
+      total_spent_cents: aggregates.totalSpentCents,
+      first_order_at: aggregates.firstOrderAt,
+      last_order_at: aggregates.lastOrderAt,
+      last_order_number: aggregates.lastOrderNumber,
+      ...(touchedAt !== undefined && touchedAt > current.updated_at ? { updated_at: touchedAt } : {}),
+    })
+    .where('id', '=', customerId)
+    .execute();
+  return aggregates;
+}
+
+const MAX_PAGE_LIMIT = 100;
+
+/** A customer's orders, newest first (every status; the figures count only completed ones). */
+export async function listOrdersForCustomer(
+  db: Db,
+  customerId: number,
+  page: { offset: number; limit: number },
+): Promise<Page<Order>> {
+  const offset = Math.max(0, Math.trunc(page.offset) || 0);
+  const limit = Math.min(MAX_PAGE_LIMIT, Math.max(1, Math.trunc(page.limit) || 1));
+  const rows = await db
+    .selectFrom('orders')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  const count = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.countAll<number>().as('total'))
+    .where('customer_id', '=', customerId)
+    .executeTakeFirstOrThrow();
+  return { items: rows.map(toOrder), total: Number(count.total), offset, limit };
+}
+
+export async function getOrderWithItems(db: Db, orderId: number): Promise<OrderWithItems | undefined> {
+  const row = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+  if (!row) return undefined;
+  const items = await db
+    .selectFrom('order_items')
+    .select(['product_id', 'product_name', 'quantity', 'price_cents'])
+    .where('order_id', '=', orderId)
+    .orderBy('id')
+    .execute();
+  return {
+    ...toOrder(row),
+    items: items.map(
+      (item): OrderItem => ({
+        productId: item.product_id,
+        productName: item.product_name,
+        quantity: item.quantity,
+        priceCents: item.price_cents,
+      }),
+    ),
+  };
+}
+
+/** By order number, case-insensitive for the usual spellings (see findCustomerByOrderNumber). */
+export async function findOrderByNumber(db: Db, orderNumber: string): Promise<Order | undefined> {
+  const row = await db
+    .selectFrom('orders')
+    .selectAll()
+    .where('order_number', 'in', orderNumberSpellings(orderNumber))
+    .executeTakeFirst();
+  return row && toOrder(row);
+}
+
+async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
+const ORDER_NUMBER_MAX_LENGTH = 64;
+const PRODUCT_NAME_MAX_LENGTH = 200;
+
+interface ValidOrder {
+  id: number;
+  orderNumber: string;
+  customerId: number | null;
+  status: OrderStatus;
+  totalCents: number;
+  currency: string;
+  createdAt: string;
+  completedAt: string | null;
+  refundedAt: string | null;
+  items: OrderItem[];
+}
+
+function validateOrder(input: OrderInput): ValidOrder {
+  if (!Number.isSafeInteger(input.id) || input.id <= 0) throw new UserError('order_invalid', 'An order id must be a positive whole number.');
+  const orderNumber = input.orderNumber.trim();
+  if (orderNumber.length < 1 || orderNumber.length > ORDER_NUMBER_MAX_LENGTH) {
+    throw new UserError('order_invalid', `An order number must be 1 to ${ORDER_NUMBER_MAX_LENGTH} characters.`);
+  }
+  if (!ORDER_STATUSES.includes(input.status)) throw new UserError('order_status_invalid', `"${String(input.status)}" is not an order status.`);
+  if (!Number.isSafeInteger(input.totalCents) || input.totalCents < 0) {
+    throw new UserError('order_invalid', 'An order total must be a whole number of cents, 0 or more.');
+  }
+  const currency = input.currency.trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency)) throw new UserError('order_invalid', 'A currency must be a three-letter ISO 4217 code.');
+  if (input.customerId !== null && !Number.isSafeInteger(input.customerId)) {
+    throw new UserError('customer_not_found', `No customer with id ${String(input.customerId)}.`);
+  }
+  const items = input.items.map((item): OrderItem => {
+    const productName = item.productName.trim();
+    if (productName.length < 1 || productName.length > PRODUCT_NAME_MAX_LENGTH) {
+      throw new UserError('order_invalid', `A product name must be 1 to ${PRODUCT_NAME_MAX_LENGTH} characters.`);
+    }
+    if (!Number.isSafeInteger(item.quantity) || item.quantity < 1) throw new UserError('order_invalid', 'An item quantity must be 1 or more.');
+    if (!Number.isSafeInteger(item.priceCents) || item.priceCents < 0) {
+      throw new UserError('order_invalid', 'An item price must be a whole number of cents, 0 or more.');
+    }
+    const productId = item.productId ?? null;
+    if (productId !== null && (!Number.isSafeInteger(productId) || productId <= 0)) {
+      throw new UserError('order_invalid', 'A product id must be a positive whole number.');
+    }
+    return { productId, productName, quantity: item.quantity, priceCents: item.priceCents };
+  });
+  const completedAt = input.completedAt == null ? null : normalizeTimestamp(input.completedAt, 'completedAt');
+  const refundedAt = input.refundedAt == null ? null : normalizeTimestamp(input.refundedAt, 'refundedAt');
+  return {
+    id: input.id,
+    orderNumber,
+    customerId: input.customerId,
+    status: input.status,
+    totalCents: input.totalCents,
+    currency,
+    createdAt: normalizeTimestamp(input.createdAt, 'createdAt'),
+    completedAt,
+    refundedAt,
+    items,
+  };
+}

@@ -8,7 +8,7 @@ async function* gen(n: number): AsyncGenerator<Customer> {
 }
 const dir = mkdtempSync(join(tmpdir(), 'mem-'));
 let peak = 0;
-const timer = setInterval(() => { const m = process.memoryUsage(); peak = Math.max(peak, m.rss); (globalThis as any).last = m; }, 50);
+const timer = setInterval(() => { const m = process.memoryUsage(); peak = Math.max(peak, m.heapUsed + m.external); (globalThis as any).last = m; }, 50);
 for (const format of ['csv', 'xlsx'] as const) {
   peak = 0;
   const t = performance.now();

@@ -86,9 +86,10 @@ export async function findActiveBanRowsMatching(db: Db, nowIso: string, targets:
         if (values?.length) matches.push(eb.and([eb('type', '=', type), eb('value', 'in', [...values])]));
       }
       // Range containment on the (ip_start, ip_end) index: the hex is fixed width, so text order
-      // is address order.
+      // is address order. Only ip bans have a range, so no type test: with one, SQLite walks the
+      // (type, value) index over every ip ban instead of the range index.
       for (const hex of ipHexes) {
-        matches.push(eb.and([eb('type', '=', 'ip'), eb('ip_start', '<=', hex), eb('ip_end', '>=', hex)]));
+        matches.push(eb.and([eb('ip_start', '<=', hex), eb('ip_end', '>=', hex)]));
       }
       return eb.and([activeAt(eb, nowIso), eb.or(matches)]);
     })

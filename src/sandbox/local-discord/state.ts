@@ -60,6 +60,7 @@ export interface MessageRecord {
   flags: number;
   type: number;
   interactionId: string | null;
+  interactionUserId: string | null;
   webhookId: string | null;
   createdAt: Date;
   editedAt: Date | null;

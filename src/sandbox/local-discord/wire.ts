@@ -145,7 +145,7 @@ export function guildCreateJson(state: LocalDiscordState, guild: GuildRecord, me
   };
 }
 
-export function messageJson(state: LocalDiscordState, message: MessageRecord, interactionUserId?: string): JsonObject {
+export function messageJson(state: LocalDiscordState, message: MessageRecord): JsonObject {
   const author = state.users.get(message.authorId) ?? state.botUser;
   const json: JsonObject = {
     id: message.id,
@@ -178,7 +178,7 @@ export function messageJson(state: LocalDiscordState, message: MessageRecord, in
     json.webhook_id = message.webhookId;
     json.application_id = state.applicationId;
   }
-  const interactionUser = interactionUserId === undefined ? undefined : state.users.get(interactionUserId);
+  const interactionUser = message.interactionUserId === null ? undefined : state.users.get(message.interactionUserId);
   if (message.interactionId !== null && interactionUser) {
     json.interaction_metadata = {
       id: message.interactionId,

@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listActivity } from '../src/domain/activity-log.js';
+import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
+import { ADMIN_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
+import { seedSmallStore, type SmallStore } from './support/fixtures.js';
+
+let h: Harness;
+let store: SmallStore;
+
+beforeEach(async () => {
+  h = await startHarness();
+  store = await seedSmallStore(h.db, h.clock);
+});
+afterEach(async () => h.stop());
+
+const banCount = async () => (await h.db.selectFrom('bans').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+
+describe('/customer ban', () => {
+  it("asks for confirmation, then bans, and the ban shows on the customer's lookup", async () => {
+    const { handle, message } = await h.customer('ban', { type: 'email', target: 'Alice@Example.com', duration: '7d', reason: 'Chargeback abuse' });
+    expect(handle.ephemeral).toBe(true);
+    expect(message.embeds[0]!.title).toBe('Confirm ban');
+    expect(embedFields(message)['Target']).toContain('alice@example.com');
+    expect(embedFields(message)['Customer']).toContain('Alice Johnson');
+    expect(await banCount()).toBe(0);
+
+    const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Confirm ban').customId, userId: STAFF_ID });
+    const done = (await confirm.settled()) as LocalMessage;
+    expect(done.embeds[0]!.title).toMatch(/^Ban #\d+ created$/);
+    expect(done.components).toEqual([]);
+    expect(await banCount()).toBe(1);
+
+    const lookup = await h.customer('lookup', { query: 'alice@example.com' });
+    expect(embedFields(lookup.message)['Active bans (1)']).toContain('Chargeback abuse');
+    const log = await listActivity(h.db, { action: 'ban.create' });
+    expect(log[0]?.actor).toEqual({ id: STAFF_ID, name: 'Sam Staff' });
+  });
+
+  it('writes nothing when the ban is cancelled', async () => {
+    const { handle, message } = await h.customer('ban', { type: 'ip', target: '198.51.100.0/24', duration: 'permanent', reason: 'Card testing' });
+    const cancel = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Cancel').customId, userId: STAFF_ID });
+    expect(((await cancel.settled()) as LocalMessage).content).toContain('nothing was changed');
+    expect(await banCount()).toBe(0);
+  });
+
+  it('refuses a malformed IP or duration with a clear message and writes nothing', async () => {
+    const ip = await h.customer('ban', { type: 'ip', target: '300.1.2.3', duration: '7d', reason: 'x' });
+    expect(ip.message.content).toMatch(/IP/i);
+    expect(ip.message.content).not.toMatch(/\bat \w+ \(|Error:/);
+    const duration = await h.customer('ban', { type: 'email', target: 'x@example.com', duration: 'forever-ish', reason: 'x' });
+    expect(duration.message.content).toContain('Duration must be');
+    expect(await banCount()).toBe(0);
+  });
+
+  it("bans a customer account from the profile's Ban button, covering its linked IDs", async () => {
+    const { handle } = await h.customer('lookup', { query: 'alice@example.com' });
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(handle.original()!, 'Ban').customId, userId: STAFF_ID });
+    const modal = (await click.settled()) as LocalModal;
+    const submit = await h.discord.submitModal({ customId: modal.customId, fields: { duration: '30d', reason: 'Fraudulent purchases' }, userId: STAFF_ID, message: handle.original()! });
+    const preview = (await submit.settled()) as LocalMessage;
+    expect(preview.embeds[0]!.title).toBe('Confirm ban');
+    expect(preview.embeds[0]!.footer?.text).toContain('linked ID');
+    const confirm = await h.discord.clickButton({ message: submit.original()!, customId: buttonByLabel(preview, 'Confirm ban').customId, userId: STAFF_ID });
+    await confirm.settled();
+    const rows = await h.db.selectFrom('bans').selectAll().execute();
+    expect(rows).toMatchObject([{ type: 'customer', customer_id: store.alice.id, reason: 'Fraudulent purchases' }]);
+    expect(rows[0]!.expires_at).toBe('2026-12-22T12:00:00.000Z');
+  });
+
+  it('does not let another staff member confirm a ban they did not ask for', async () => {
+    const { handle, message } = await h.customer('ban', { type: 'discord', target: '1234567890123456789', duration: '24h', reason: 'Spam' });
+    const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Confirm ban').customId, userId: ADMIN_ID });
+    await confirm.firstResponse();
+    await expect.poll(() => confirm.followUps().map((m) => m.content).join()).toContain('expired or belongs to someone else');
+    expect(await banCount()).toBe(0);
+  });
+});
+
+describe('/customer bans and /customer unban', () => {
+  it('lists and searches bans, lifts one, and records both in the activity log', async () => {
+    for (const [type, target] of [['email', 'a@spam.test'], ['email', 'b@spam.test'], ['game_id', '76561198000000099']] as const) {
+      const { handle, message } = await h.customer('ban', { type, target, duration: 'permanent', reason: `ban of ${target}` });
+      await (await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Confirm ban').customId, userId: STAFF_ID })).settled();
+    }
+    const all = await h.customer('bans');
+    expect(all.message.embeds[0]!.title).toContain('Bans (3)');
+    const searched = await h.customer('bans', { search: 'spam.test', type: 'email' });
+    expect(searched.message.embeds[0]!.title).toContain('Bans (2)');
+    expect(searched.message.embeds[0]!.description).toContain('a@spam.test');
+    expect(searched.message.embeds[0]!.description).not.toContain('76561198000000099');
+
+    const lifted = await h.customer('unban', { ban: 'b@spam.test', reason: 'Appeal accepted' });
+    expect(lifted.message.embeds[0]!.title).toMatch(/^Ban #\d+ lifted$/);
+    const active = await h.customer('bans', { status: 'active' });
+    expect(active.message.embeds[0]!.title).toContain('Bans (2)');
+    const liftedList = await h.customer('bans', { status: 'lifted' });
+    expect(liftedList.message.embeds[0]!.description).toContain('b@spam.test');
+    expect((await listActivity(h.db, { action: 'ban.lift' }))[0]?.actor.id).toBe(STAFF_ID);
+  });
+
+  it('says clearly when there is no such ban to lift', async () => {
+    const { message } = await h.customer('unban', { ban: '#999' });
+    expect(message.content).toMatch(/ban/i);
+    expect(message.content).toMatch(/no|not/i);
+  });
+
+  it('offers active bans as suggestions while typing', async () => {
+    const { handle, message } = await h.customer('ban', { type: 'email', target: 'c@spam.test', duration: '7d', reason: 'Spam orders' });
+    await (await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Confirm ban').customId, userId: STAFF_ID })).settled();
+    const choices = await h.discord.autocomplete({ userId: STAFF_ID, name: 'customer', subcommand: 'unban', options: { ban: 'spam' }, focused: 'ban' });
+    expect(choices).toHaveLength(1);
+    expect(choices[0]!.name).toContain('c@spam.test');
+  });
+});

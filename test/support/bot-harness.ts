@@ -1,0 +1,139 @@
+import { Events, type Client } from 'discord.js';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { createBot } from '../../src/bot.js';
+import type { BotDeps } from '../../src/commands/context.js';
+import { deployCommands } from '../../src/commands/deploy.js';
+import { PendingActions } from '../../src/commands/pending-actions.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { ManualClock } from '../../src/domain/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage } from '../../src/sandbox/local-discord/index.js';
+import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Database } from '../../src/store/tables.js';
+
+export const GUILD_ID = '2200000000000000001';
+export const CHANNEL_ID = '2200000000000000002';
+export const STAFF_ROLE_ID = '2200000000000000010';
+export const ADMIN_ROLE_ID = '2200000000000000011';
+export const STAFF_ID = '2200000000000000100';
+export const ADMIN_ID = '2200000000000000101';
+export const OUTSIDER_ID = '2200000000000000102';
+export const MODERATOR_ID = '2200000000000000103';
+/** A guild member whose Discord account is linked to a customer in the fixtures. */
+export const LINKED_MEMBER_ID = '2200000000000000200';
+
+const MODERATE_MEMBERS = String(1n << 40n);
+
+export interface Harness {
+  discord: LocalDiscord;
+  client: Client;
+  db: Db;
+  clock: ManualClock;
+  deps: BotDeps;
+  config: Readonly<Config>;
+  /** Runs `/customer <subcommand>` as the given user and waits for the visible result. */
+  customer(subcommand: string, options?: Record<string, string | number | boolean>, userId?: string): Promise<{ handle: InteractionHandle; message: LocalMessage }>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Wraps the database handle the bot uses (e.g. to slow every query down). */
+  wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
+  now?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { db } = await openMigratedDatabase();
+  const clock = new ManualClock(options.now ?? '2026-11-22T12:00:00.000Z');
+  const config = loadConfig({ STAFF_ROLE_IDS: STAFF_ROLE_ID, ADMIN_ROLE_IDS: ADMIN_ROLE_ID, LOG_LEVEL: 'silent', ...options.env });
+  const discord = await startLocalDiscord({
+    guilds: [
+      {
+        id: GUILD_ID,
+        name: 'Test Store',
+        ownerId: ADMIN_ID,
+        roles: [
+          { id: STAFF_ROLE_ID, name: 'Staff', position: 2 },
+          { id: ADMIN_ROLE_ID, name: 'Admin', position: 3 },
+        ],
+        channels: [{ id: CHANNEL_ID, name: 'staff' }],
+        members: [
+          { user: { id: STAFF_ID, username: 'staffer', global_name: 'Sam Staff' }, roles: [STAFF_ROLE_ID], permissions: MODERATE_MEMBERS },
+          { user: { id: ADMIN_ID, username: 'admin', global_name: 'Ada Admin' }, roles: [STAFF_ROLE_ID, ADMIN_ROLE_ID], permissions: MODERATE_MEMBERS },
+          { user: { id: OUTSIDER_ID, username: 'visitor' }, roles: [], permissions: '0' },
+          { user: { id: MODERATOR_ID, username: 'mod' }, roles: [], permissions: MODERATE_MEMBERS },
+          { user: { id: LINKED_MEMBER_ID, username: 'alice_j' }, roles: [] },
+        ],
+      },
+    ],
+  });
+  const tempDir = mkdtempSync(join(tmpdir(), 'desk-test-'));
+  const deps: BotDeps = {
+    db: options.wrapDb ? options.wrapDb(db) : db,
+    clock,
+    config: { ...config, guildId: GUILD_ID },
+    logger: createLogger('silent'),
+    tempDir,
+    pending: new PendingActions(() => clock.now().getTime()),
+  };
+  await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: GUILD_ID, applicationId: discord.applicationId });
+  const client = createBot(deps, discord.apiUrl);
+  const ready = once(client, Events.ClientReady);
+  await client.login(discord.token);
+  await ready;
+
+  return {
+    discord,
+    client,
+    db,
+    clock,
+    deps,
+    config: deps.config,
+    async customer(subcommand, opts = {}, userId = STAFF_ID) {
+      const handle = await discord.invokeSlash({ guildId: GUILD_ID, channelId: CHANNEL_ID, userId, name: 'customer', subcommand, options: opts });
+      const message = (await handle.settled()) as LocalMessage;
+      return { handle, message };
+    },
+    async stop() {
+      await client.destroy();
+      await discord.stop();
+      await db.destroy();
+      rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Field values of the first embed by name, for readable assertions. */
+export function embedFields(message: LocalMessage, index = 0): Record<string, string> {
+  const embed = message.embeds[index];
+  return Object.fromEntries((embed?.fields ?? []).map((f) => [f.name, f.value]));
+}
+
+/** Every button and select of a message: custom id and label. */
+export function controls(message: LocalMessage): { customId: string; label: string; disabled: boolean; type: number; options: { label: string; value: string }[] }[] {
+  const out: { customId: string; label: string; disabled: boolean; type: number; options: { label: string; value: string }[] }[] = [];
+  for (const row of message.components) {
+    if (!('components' in row)) continue;
+    for (const c of row.components as unknown as Record<string, unknown>[]) {
+      out.push({
+        customId: String(c.custom_id ?? ''),
+        label: String(c.label ?? c.placeholder ?? ''),
+        disabled: Boolean(c.disabled),
+        type: Number(c.type),
+        options: ((c.options as { label: string; value: string }[] | undefined) ?? []).map((o) => ({ label: o.label, value: o.value })),
+      });
+    }
+  }
+  return out;
+}
+
+export function buttonByLabel(message: LocalMessage, label: string | RegExp) {
+  const found = controls(message).find((c) => (typeof label === 'string' ? c.label === label : label.test(c.label)));
+  if (!found) throw new Error(`no control labelled ${String(label)} in ${controls(message).map((c) => c.label).join(', ')}`);
+  return found;
+}

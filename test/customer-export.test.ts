@@ -42,12 +42,18 @@ function customer(overrides: Partial<Customer> = {}): Customer {
   };
 }
 
+// Like a database cursor: rows arrive asynchronously.
 async function* customersFrom(list: Customer[]): AsyncGenerator<Customer> {
-  for (const c of list) yield c;
+  for (const c of list) {
+    await Promise.resolve();
+    yield c;
+  }
 }
 
 async function* syntheticCustomers(count: number): AsyncGenerator<Customer> {
   for (let i = 1; i <= count; i++) {
+    // A page of rows comes back from the database now and then.
+    if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
     yield customer({
       id: i,
       name: `Customer ${i}`,
@@ -306,7 +312,7 @@ describe('writeCustomerExport as CSV', () => {
     expect(text.toLowerCase()).not.toContain('password');
     const sheet = (await readWorkbook(xlsx.path)).worksheets[0]!;
     const cells: string[] = [];
-    sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
+    sheet.eachRow((row) => row.eachCell((cell) => cells.push(JSON.stringify(cell.value))));
     expect(cells.join('|')).not.toMatch(/SECRET-HASH|203\.0\.113\.9|JBSWY3DP|password/i);
   });
 
@@ -460,11 +466,37 @@ describe('writeCustomerExport as XLSX', () => {
     expect(file.rows).toBe(5);
   });
 
+  it('writes every row of a large multi-sheet workbook while pausing for the zip to catch up', async () => {
+    const file = await writeCustomerExport(syntheticCustomers(40_000), {
+      format: 'xlsx',
+      directory,
+      baseName: 'large',
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      maxRowsPerSheet: 15_000,
+    });
+
+    const workbook = await readWorkbook(file.path);
+    expect(workbook.worksheets.map((sheet) => [sheet.name, sheet.rowCount])).toEqual([
+      ['Customers', 15_001],
+      ['Customers (2)', 15_001],
+      ['Customers (3)', 10_001],
+    ]);
+    expect(workbook.worksheets[2]!.getRow(10_001).getCell(1).value).toBe(40_000);
+  });
+
   it('refuses with export_too_large and leaves no file when the workbook is over maxBytes', async () => {
     await expect(writeCustomerExport(syntheticCustomers(100), { format: 'xlsx', directory, baseName: 'big', maxBytes: 1_000 })).rejects.toMatchObject({
       code: 'export_too_large',
     });
     expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('rejects instead of hanging when the file cannot be written', async () => {
+    const missing = join(directory, 'does-not-exist');
+    for (const format of ['xlsx', 'csv'] as const) {
+      await expect(writeCustomerExport(syntheticCustomers(10), { format, directory: missing, baseName: 'x' })).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(writeCustomerExport(customersFrom([]), { format, directory: missing, baseName: 'x' })).rejects.toMatchObject({ code: 'ENOENT' });
+    }
   });
 
   it('deletes the partial workbook when the customers stop with an error mid-stream', async () => {

@@ -263,10 +263,20 @@ async function writeXlsx(
   const output = createWriteStream(path, { flags: 'wx' });
   // exceljs pipes into the stream without listening for its errors; an unheard 'error' would
   // crash the process, so remember it and fail the export instead.
-  let outputError: unknown;
+  let outputError: Error | undefined;
   output.on('error', (error) => {
     outputError ??= error;
   });
+  const failIfOutputFailed = (): void => {
+    if (outputError !== undefined) throw outputError;
+  };
+  // exceljs's commit waits for 'finish' and would wait forever on a file that already failed.
+  const outputFailed = new Promise<never>((_, reject) => {
+    output.once('close', () => {
+      if (outputError !== undefined) reject(outputError);
+    });
+  });
+  outputFailed.catch(() => undefined);
   // Shared strings would keep every distinct name in memory until the end; styles are needed for
   // the bold header and the number and date formats.
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useStyles: true, useSharedStrings: false });
@@ -277,7 +287,7 @@ async function writeXlsx(
     let rowsInSheet = 0;
     let rows = 0;
     for await (const customer of customers) {
-      if (outputError !== undefined) throw outputError;
+      failIfOutputFailed();
       if (rowsInSheet === maxRowsPerSheet) {
         sheet.commit();
         sheetCount += 1;
@@ -287,21 +297,64 @@ async function writeXlsx(
       sheet.addRow(toWorkbookRow(customer)).commit();
       rowsInSheet += 1;
       rows += 1;
-      // exceljs buffers committed rows until the zip stream (whose deflate runs on the thread
-      // pool) reads them; a source that only ever yields microtasks would starve it and the
-      // buffer would grow with the export.
-      if (rows % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (rows % 100 === 0) await waitForZipToCatchUp(sheet, output);
       await progress.row(rows);
     }
-    if (outputError !== undefined) throw outputError;
-    await workbook.commit();
-    if (outputError !== undefined) throw outputError;
+    failIfOutputFailed();
+    await Promise.race([workbook.commit(), outputFailed]);
+    failIfOutputFailed();
     await progress.done(rows);
     return rows;
   } catch (error) {
     await destroyAndWait(output);
     throw error;
   }
+}
+
+// Sheet XML waiting to be deflated; beyond this the export pauses until the zip catches up.
+const ZIP_BACKLOG_LIMIT = 4 * 1024 * 1024;
+
+interface BufferedWritable {
+  _writableState?: { length?: unknown };
+  once(event: string, listener: () => void): unknown;
+  removeListener(event: string, listener: () => void): unknown;
+}
+
+/**
+ * exceljs ignores backpressure (exceljs/exceljs#734): a committed row is pushed into the
+ * PassThrough that feeds its zip whether or not deflate (on the thread pool) keeps up, so a fast
+ * source would pile the whole sheet's XML up in memory. exceljs offers no signal, so this looks
+ * at that PassThrough's buffer and waits for it to drain. If exceljs internals ever change shape,
+ * it degrades to yielding to the event loop now and then, which lets deflate run but bounds nothing.
+ */
+async function waitForZipToCatchUp(sheet: ExcelJS.Worksheet, output: WriteStream): Promise<void> {
+  const feed = zipFeedOf(sheet);
+  if (feed === null) {
+    await new Promise((resolve) => setImmediate(resolve));
+    return;
+  }
+  const pending = feed._writableState?.length;
+  if (typeof pending !== 'number' || pending <= ZIP_BACKLOG_LIMIT) return;
+  await new Promise<void>((resolve) => {
+    // The file closing (on an error) means no drain will ever come; the caller checks why.
+    const done = (): void => {
+      feed.removeListener('drain', done);
+      output.removeListener('close', done);
+      resolve();
+    };
+    feed.once('drain', done);
+    output.once('close', done);
+  });
+}
+
+function zipFeedOf(sheet: ExcelJS.Worksheet): BufferedWritable | null {
+  const pipes = (sheet as unknown as { stream?: { pipes?: unknown } }).stream?.pipes;
+  const feed: unknown = Array.isArray(pipes) ? pipes[0] : undefined;
+  if (typeof feed !== 'object' || feed === null) return null;
+  const candidate = feed as Partial<BufferedWritable>;
+  return typeof candidate.once === 'function' && typeof candidate.removeListener === 'function' && typeof candidate._writableState === 'object'
+    ? (candidate as BufferedWritable)
+    : null;
 }
 
 function addCustomerSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: string): ExcelJS.Worksheet {
@@ -316,7 +369,7 @@ function addCustomerSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: st
 /** Deflates one file into a new zip at `zipPath`, chunk by chunk. */
 async function zipOneFile(sourcePath: string, entryName: string, zipPath: string): Promise<void> {
   const output = createWriteStream(zipPath, { flags: 'wx' });
-  let failure: unknown;
+  let failure: Error | undefined;
   output.on('error', (error) => {
     failure ??= error;
   });

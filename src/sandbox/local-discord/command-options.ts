@@ -1,4 +1,5 @@
-import { ApplicationCommandOptionType, ChannelType } from 'discord.js';
+import { ApplicationCommandOptionType } from 'discord.js';
+import type { ChannelType } from 'discord.js';
 import type {
   APIApplicationCommand,
   APIApplicationCommandBasicOption,

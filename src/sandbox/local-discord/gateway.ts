@@ -80,7 +80,7 @@ export class LocalGateway {
       socket.close(4002, 'Error while decoding payload.');
       return;
     }
-    socket.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
+    socket.on('message', (data) => this.#onMessage(connection, data));
     connection.send(JSON.stringify({ op: GatewayOpcodes.Hello, d: { heartbeat_interval: this.deps.heartbeatIntervalMs }, s: null, t: null }));
   }
 
@@ -112,7 +112,7 @@ export class LocalGateway {
     };
   }
 
-  #onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+  #onMessage(connection: Connection, data: RawData): void {
     let payload: JsonObject;
     try {
       const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
@@ -121,7 +121,6 @@ export class LocalGateway {
       connection.socket.close(4002, 'Error while decoding payload.');
       return;
     }
-    void isBinary;
     const op = asNumber(payload.op);
     const d = payload.d;
     switch (op) {
@@ -261,9 +260,11 @@ export class LocalGateway {
     session.connection?.send(text);
   }
 
-  /** Sends an event to every live session whose intents cover it (buffered while a session is reconnecting). */
-  dispatch(event: string, data: unknown): void {
-    const intent = EVENT_INTENTS[event];
+  /**
+   * Sends an event to every session whose intents cover it (`intent` overrides the usual one);
+   * a session that is reconnecting gets it on RESUME.
+   */
+  dispatch(event: string, data: unknown, intent: number | undefined = EVENT_INTENTS[event]): void {
     for (const session of this.#sessions.values()) {
       if (intent !== undefined && (session.intents & intent) === 0) continue;
       this.#sendTo(session, event, data);

@@ -24,7 +24,7 @@ export interface RoleRecord {
 export interface ChannelRecord {
   id: string;
   name: string;
-  type: number;
+  type: ChannelType;
   guildId: string | null;
   parentId: string | null;
   position: number;
@@ -156,7 +156,7 @@ export class LocalDiscordState {
       guild.channels.set(channel.id, {
         id: channel.id,
         name: channel.name,
-        type: channel.type ?? ChannelType.GuildText,
+        type: (channel.type ?? ChannelType.GuildText) as ChannelType,
         guildId: seed.id,
         parentId: channel.parentId ?? null,
         position,

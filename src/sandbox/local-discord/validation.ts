@@ -21,7 +21,7 @@ function checkLength(value: unknown, path: string, max: number, min = 0): number
     if (min > 0) throw invalidFormBody(path, 'BASE_TYPE_REQUIRED', 'This field is required');
     return 0;
   }
-  const text = typeof value === 'string' ? value : String(value as number);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
   if (text.length > max) throw tooLong(path, max);
   if (text.length < min) {
     throw invalidFormBody(path, 'BASE_TYPE_BAD_LENGTH', `Must be between ${min} and ${max} in length.`);
@@ -162,7 +162,7 @@ function validateOptions(options: unknown[], at: string, depth: number): void {
   options.forEach((raw, index) => {
     const option = asObject(raw);
     const optionAt = `${at}.${index}`;
-    const type = asNumber(option.type);
+    const type = asNumber(option.type) as ApplicationCommandOptionType | undefined;
     const name = asString(option.name) ?? '';
     if (!COMMAND_NAME.test(name) || name !== name.toLowerCase()) {
       throw invalidFormBody(`${optionAt}.name`, 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
@@ -183,7 +183,7 @@ function validateOptions(options: unknown[], at: string, depth: number): void {
         throw invalidFormBody(`${optionAt}.type`, 'APPLICATION_COMMAND_OPTIONS_TYPE_INVALID', 'Sub-command and sub-command group option types are mutually exclusive to all other types');
       }
       const children = asArray(option.options);
-      if (type === ApplicationCommandOptionType.SubcommandGroup && children.some((child) => asObject(child).type !== ApplicationCommandOptionType.Subcommand)) {
+      if (type === ApplicationCommandOptionType.SubcommandGroup && children.some((child) => (asObject(child).type as ApplicationCommandOptionType) !== ApplicationCommandOptionType.Subcommand)) {
         throw invalidFormBody(`${optionAt}.options`, 'APPLICATION_COMMAND_OPTIONS_TYPE_INVALID', 'A sub-command group may only contain sub-commands');
       }
       validateOptions(children, `${optionAt}.options`, depth + 1);
@@ -222,10 +222,10 @@ export function normalizeCommands(
 ): APIApplicationCommand[] {
   if (!Array.isArray(body)) throw new DiscordHttpError(400, 50035, 'Invalid Form Body');
   const seen = new Set<string>();
-  const perType = new Map<number, number>();
+  const perType = new Map<ApplicationCommandType, number>();
   return (body as unknown[]).map((raw, index) => {
     const command = asObject(raw);
-    const type = asNumber(command.type) ?? ApplicationCommandType.ChatInput;
+    const type = (asNumber(command.type) ?? ApplicationCommandType.ChatInput) as ApplicationCommandType;
     const name = asString(command.name) ?? '';
     perType.set(type, (perType.get(type) ?? 0) + 1);
     const limit = type === ApplicationCommandType.ChatInput ? 100 : 15;

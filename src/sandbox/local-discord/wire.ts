@@ -1,4 +1,4 @@
-import type { APIGuildMember, APIRole, APIUser } from 'discord-api-types/v10';
+import type { APIGuildMember, APIRole, APIUser, GuildMemberFlags, RoleFlags } from 'discord-api-types/v10';
 import type { ChannelRecord, GuildRecord, LocalDiscordState, MemberRecord, MessageRecord, RoleRecord, UserRecord } from './state.js';
 import type { JsonObject } from './types.js';
 
@@ -12,7 +12,6 @@ export function userJson(user: UserRecord): APIUser {
     global_name: user.globalName,
     avatar: user.avatar,
     ...(user.bot ? { bot: true } : {}),
-    public_flags: 0,
   };
 }
 
@@ -29,7 +28,7 @@ export function roleJson(role: RoleRecord): APIRole {
     permissions: role.permissions.toString(),
     managed: role.managed,
     mentionable: false,
-    flags: 0,
+    flags: 0 as RoleFlags,
     ...(role.botId === null ? {} : { tags: { bot_id: role.botId } }),
   };
 }
@@ -73,7 +72,7 @@ export function memberJson(state: LocalDiscordState, member: MemberRecord): APIG
     premium_since: null,
     deaf: false,
     mute: false,
-    flags: 0,
+    flags: 0 as GuildMemberFlags,
     pending: false,
     communication_disabled_until: null,
   };

@@ -1,0 +1,147 @@
+import type { Db } from '../store/database.js';
+import type { Clock } from './clock.js';
+import { atRiskCutoff } from './customer-profile.js';
+import { UserError } from './errors.js';
+import type { StoreStatistics } from './types.js';
+
+/**
+ * The store's figures, read from the per-customer aggregates through their indexes (each count is
+ * an index range, never a scan of orders): a few milliseconds at a million customers.
+ * "New this month" counts registrations since the first of the current calendar month in the
+ * store's time zone.
+ */
+export async function getStoreStatistics(
+  db: Db,
+  clock: Clock,
+  options: { timeZone: string; atRiskDays: number },
+): Promise<StoreStatistics> {
+  const now = clock.now();
+  const monthStart = startOfMonthInZone(now, options.timeZone).toISOString();
+  const cutoff = atRiskCutoff(now, options.atRiskDays);
+
+  const all = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .executeTakeFirstOrThrow();
+  const fresh = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('created_at', '>=', monthStart)
+    .executeTakeFirstOrThrow();
+  // Every column here is in customers_orders_count, so this is one covering index range.
+  const buyers = await db
+    .selectFrom('customers')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('with_orders'),
+      eb.fn.countAll<number | string>().filterWhere('orders_count', '>=', 2).as('repeat'),
+      eb.fn.countAll<number | string>().filterWhere('orders_count', '>=', 5).as('loyal'),
+      eb.fn.sum<number | string | null>('orders_count').as('orders'),
+    ])
+    .where('orders_count', '>=', 1)
+    .executeTakeFirstOrThrow();
+  const revenue = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.sum<number | string | null>('total_spent_cents').as('cents'))
+    .where('total_spent_cents', '>', 0)
+    .executeTakeFirstOrThrow();
+  // last_order_at is set exactly when a customer has a completed order (see customer-list).
+  const atRisk = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('last_order_at', '<=', cutoff)
+    .executeTakeFirstOrThrow();
+
+  const totalOrders = Number(buyers.orders ?? 0);
+  const revenueCents = Number(revenue.cents ?? 0);
+  return {
+    totalCustomers: Number(all.count),
+    newThisMonth: Number(fresh.count),
+    withOrders: Number(buyers.with_orders),
+    repeatCustomers: Number(buyers.repeat),
+    loyalCustomers: Number(buyers.loyal),
+    atRisk: Number(atRisk.count),
+    totalOrders,
+    revenueCents,
+    averageOrderValueCents: totalOrders > 0 ? Math.round(revenueCents / totalOrders) : 0,
+  };
+}
+
+/**
+ * The instant the calendar month containing `now` began in `timeZone` (an IANA name), DST
+ * included: in Europe/Berlin, 1 April starts at 22:00 UTC on 31 March (summer time) while
+ * 1 March starts at 23:00 UTC on 28 February (winter time). Where local midnight does not exist
+ * (a zone that springs forward at 00:00), the month starts at the first instant that exists.
+ */
+export function startOfMonthInZone(now: Date, timeZone: string): Date {
+  const format = zoneFormatter(timeZone);
+  const local = wallClock(format, now.getTime());
+  const wallMidnight = Date.UTC(local.year, local.month - 1, 1);
+  // The offset at local midnight is not the offset now (the month may have changed DST since),
+  // so try the offset found at both guesses and keep the earliest that lands in this month.
+  const first = wallMidnight - offsetAt(format, wallMidnight);
+  const second = wallMidnight - offsetAt(format, first);
+  const candidates = [first, second, ...[first, second].map((t) => t + 60 * 60 * 1000)]
+    .filter((t) => {
+      const wall = wallClock(format, t);
+      return wall.year === local.year && wall.month === local.month;
+    })
+    .sort((a, b) => a - b);
+  const start = candidates[0];
+  if (start === undefined) throw new Error(`could not find the start of the month in ${timeZone}`);
+  return new Date(start);
+}
+
+interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      throw new UserError('time_zone_invalid', `"${timeZone}" is not a time zone (use an IANA name such as Europe/Berlin).`);
+    }
+    formatters.set(timeZone, format);
+  }
+  return format;
+}
+
+function wallClock(format: Intl.DateTimeFormat, time: number): WallClock {
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(time)) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  return {
+    year: parts.year ?? NaN,
+    month: parts.month ?? NaN,
+    day: parts.day ?? NaN,
+    hour: parts.hour ?? NaN,
+    minute: parts.minute ?? NaN,
+    second: parts.second ?? NaN,
+  };
+}
+
+/** Milliseconds the zone's wall clock is ahead of UTC at `time` (to the second). */
+function offsetAt(format: Intl.DateTimeFormat, time: number): number {
+  const w = wallClock(format, time);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return asUtc - Math.floor(time / 1000) * 1000;
+}

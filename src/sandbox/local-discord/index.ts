@@ -1,0 +1,30 @@
+export { startLocalDiscord } from './server.js';
+export { missingPermissionsFault, rateLimitFault, serverErrorFault } from './faults.js';
+export { DEFAULT_APPLICATION_ID, DEFAULT_GUILD_ID, DEFAULT_GUILD_SEED, DEFAULT_IDS } from './seed.js';
+export type {
+  ApplicationCommandJson,
+  AutocompleteArgs,
+  AutocompleteChoice,
+  ClickButtonArgs,
+  GatewayStats,
+  InteractionCallbackRecord,
+  InteractionHandle,
+  InvokeSlashArgs,
+  InvokeUserCommandArgs,
+  LocalAttachment,
+  LocalAuditEntry,
+  LocalChannelSeed,
+  LocalDiscord,
+  LocalDiscordOptions,
+  LocalFault,
+  LocalGuildSeed,
+  LocalMemberSeed,
+  LocalMessage,
+  LocalModal,
+  LocalRoleSeed,
+  LocalUserSeed,
+  RecordedRequest,
+  SelectMenuArgs,
+  SubmitModalArgs,
+  UploadedFile,
+} from './types.js';

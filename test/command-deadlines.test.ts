@@ -34,7 +34,7 @@ describe('interaction deadlines and failures', () => {
 
   it('shows a reference instead of a stack trace when something unexpected fails', async () => {
     let broken = false;
-    h = await startHarness({ wrapDb: (db) => db.withPlugin(plugin(() => (broken ? Promise.reject(new Error('disk I/O error at /var/db')) : Promise.resolve()))) });
+    h = await startHarness({ allowErrors: true, wrapDb: (db) => db.withPlugin(plugin(() => (broken ? Promise.reject(new Error('disk I/O error at /var/db')) : Promise.resolve()))) });
     await seedSmallStore(h.db, h.clock);
     broken = true;
     const { handle, message } = await h.customer('stats');
@@ -42,5 +42,7 @@ describe('interaction deadlines and failures', () => {
     expect(message.content).toMatch(/Something went wrong \(ref [0-9a-f]{6}\)/);
     expect(message.content).not.toContain('disk I/O');
     expect(message.content).not.toMatch(/\n\s+at /);
+    const ref = /ref ([0-9a-f]{6})/.exec(message.content)![1];
+    expect(h.logs).toContainEqual(expect.objectContaining({ ref, msg: 'interaction failed' }));
   });
 });

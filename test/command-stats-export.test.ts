@@ -111,8 +111,23 @@ describe('the Customer profile menu', () => {
 });
 
 describe('who may use the commands', () => {
-  it('refuses members who are not staff, showing no customer data', async () => {
+  it('registers the commands hidden from members without the staff permission', async () => {
+    const registered = h.discord.registeredCommands(GUILD_ID);
+    expect(registered.map((c) => [c.name, c.default_member_permissions])).toEqual([
+      ['customer', String(1n << 40n)],
+      ['Customer profile', String(1n << 40n)],
+    ]);
+  });
+
+  it('refuses members who are not staff even when a server admin made the commands visible to everyone', async () => {
     const { handle, message } = await h.customer('lookup', { query: 'alice@example.com' }, OUTSIDER_ID);
+    expect(handle.ephemeral).toBe(true);
+    expect(message.content).toContain('for store staff only');
+    expect(JSON.stringify(message)).not.toContain('alice@example.com');
+  });
+
+  it('refuses a member who can see the commands but has no staff role, showing no customer data', async () => {
+    const { handle, message } = await h.customer('lookup', { query: 'alice@example.com' }, MODERATOR_ID);
     expect(handle.ephemeral).toBe(true);
     expect(message.content).toContain('for store staff only');
     expect(JSON.stringify(message)).not.toContain('alice@example.com');
@@ -124,7 +139,7 @@ describe('who may use the commands', () => {
   });
 
   it('gives non-staff no autocomplete suggestions', async () => {
-    const choices = await h.discord.autocomplete({ userId: OUTSIDER_ID, name: 'customer', subcommand: 'lookup', options: { query: 'ali' }, focused: 'query' });
+    const choices = await h.discord.autocomplete({ userId: MODERATOR_ID, name: 'customer', subcommand: 'lookup', options: { query: 'ali' }, focused: 'query' });
     expect(choices).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { createInterface, type Interface } from 'node:readline/promises';
+import { customerCommand } from '../commands/definitions.js';
 import type { InteractionHandle, LocalDiscord, LocalMessage, LocalModal } from './local-discord/index.js';
 import { listControls, renderMessage } from './render-message.js';
 
@@ -28,10 +29,16 @@ Then act on the last reply:
   select <n> <option>                 choose option number <option> in menu n
   help, exit`;
 
+// Every option name of /customer: only these start a new option, so a colon inside a value
+// ("reason:chargeback abuse: twice") stays part of the value.
+const OPTION_NAMES = new Set(
+  customerCommand.options.flatMap((sub) => ('options' in sub ? sub.options.map((o) => o.name) : [])),
+);
+
 /** `key:value key2:value with spaces` → { key: 'value', key2: 'value with spaces' } */
-export function parseOptions(text: string): Record<string, string> {
+export function parseOptions(text: string, names: ReadonlySet<string> = OPTION_NAMES): Record<string, string> {
   const options: Record<string, string> = {};
-  const marks = [...text.matchAll(/(?:^|\s)([a-z_]+):/g)];
+  const marks = [...text.matchAll(/(?:^|\s)([a-z_]+):/g)].filter((m) => names.has(m[1] ?? ''));
   marks.forEach((mark, i) => {
     const start = (mark.index ?? 0) + mark[0].length;
     const end = i + 1 < marks.length ? (marks[i + 1]?.index ?? text.length) : text.length;

@@ -35,6 +35,8 @@ export interface Harness {
   clock: ManualClock;
   deps: BotDeps;
   config: Readonly<Config>;
+  /** Warnings and errors the bot logged, one parsed JSON object each. */
+  logs: Record<string, unknown>[];
   /** Runs `/customer <subcommand>` as the given user and waits for the visible result. */
   customer(subcommand: string, options?: Record<string, string | number | boolean>, userId?: string): Promise<{ handle: InteractionHandle; message: LocalMessage }>;
   stop(): Promise<void>;
@@ -45,6 +47,8 @@ export interface HarnessOptions {
   /** Wraps the database handle the bot uses (e.g. to slow every query down). */
   wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
   now?: string;
+  /** The test provokes failures on purpose: logged errors are expected, not a defect. */
+  allowErrors?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -72,12 +76,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       },
     ],
   });
+  const logs: Record<string, unknown>[] = [];
+  const logSink = { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
   const tempDir = mkdtempSync(join(tmpdir(), 'desk-test-'));
   const deps: BotDeps = {
     db: options.wrapDb ? options.wrapDb(db) : db,
     clock,
     config: { ...config, guildId: GUILD_ID },
-    logger: createLogger('silent'),
+    logger: createLogger('warn', logSink),
     tempDir,
     pending: new PendingActions(() => clock.now().getTime()),
   };
@@ -94,12 +100,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     deps,
     config: deps.config,
+    logs,
     async customer(subcommand, opts = {}, userId = STAFF_ID) {
       const handle = await discord.invokeSlash({ guildId: GUILD_ID, channelId: CHANNEL_ID, userId, name: 'customer', subcommand, options: opts });
       const message = (await handle.settled()) as LocalMessage;
       return { handle, message };
     },
     async stop() {
+      const errors = logs.filter((l) => Number(l.level) >= 50);
+      if (errors.length && !options.allowErrors) throw new Error(`the bot logged errors: ${JSON.stringify(errors).slice(0, 2000)}`);
       await client.destroy();
       await discord.stop();
       await db.destroy();

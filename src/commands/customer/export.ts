@@ -57,7 +57,7 @@ export async function runExport(deps: BotDeps, actor: Actor, options: ExportOpti
   const { db, clock, config } = deps;
   const { total } = await listCustomers(db, clock, { ...options.query, page: 1, perPage: 1 }, { atRiskDays: config.atRiskDays });
   if (total === 0) throw new UserError('export_empty', 'No customers match these filters; nothing to export.');
-  let lastProgressAt = clock.now().getTime();
+  let lastProgressAt = Date.now();
   const file = await writeCustomerExport(iterateCustomers(db, clock, options.query, { atRiskDays: config.atRiskDays }), {
     format: options.format,
     directory: deps.tempDir,

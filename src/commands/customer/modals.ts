@@ -16,7 +16,7 @@ export function noteModal(customerId: number): APIModalInteractionResponseCallba
           {
             type: ComponentType.TextInput,
             custom_id: NOTE_FIELD,
-            label: 'Note (internal, never shown to the customer)',
+            label: 'Note (internal, not shown to the customer)',
             style: TextInputStyle.Paragraph,
             min_length: 1,
             max_length: 1000,
@@ -54,7 +54,7 @@ export function banModal(customerId: number): APIModalInteractionResponseCallbac
           {
             type: ComponentType.TextInput,
             custom_id: REASON_FIELD,
-            label: 'Reason (internal, never shown to the customer)',
+            label: 'Reason (internal, not shown to the customer)',
             style: TextInputStyle.Paragraph,
             min_length: 1,
             max_length: 500,

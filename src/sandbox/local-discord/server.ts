@@ -85,6 +85,7 @@ export async function startLocalDiscord(options: LocalDiscordOptions = {}): Prom
     gateway,
     messages,
     ackTimeoutMs: options.interactionAckTimeoutMs ?? 3000,
+    enforceDefaultMemberPermissions: options.enforceDefaultMemberPermissions ?? false,
     announce,
     log,
   });

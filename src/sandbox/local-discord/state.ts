@@ -156,7 +156,7 @@ export class LocalDiscordState {
       guild.channels.set(channel.id, {
         id: channel.id,
         name: channel.name,
-        type: (channel.type ?? ChannelType.GuildText) as ChannelType,
+        type: channel.type ?? ChannelType.GuildText,
         guildId: seed.id,
         parentId: channel.parentId ?? null,
         position,

@@ -82,6 +82,12 @@ export interface LocalDiscordOptions {
   faults?: LocalFault[];
   /** Discord forgets an interaction nobody answered within 3 s; callbacks after that get 10062. */
   interactionAckTimeoutMs?: number;
+  /**
+   * Refuse to invoke a command the member lacks `default_member_permissions` for, as a server
+   * whose admins never touched Integrations would. Off by default: admins can widen a command to
+   * any role there, so the bot must still check who is asking.
+   */
+  enforceDefaultMemberPermissions?: boolean;
   /** Sent in HELLO; Discord uses 41250. */
   heartbeatIntervalMs?: number;
   /** Receives one line per notable event (sandbox mode prints them). */

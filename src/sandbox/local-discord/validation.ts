@@ -162,7 +162,8 @@ function validateOptions(options: unknown[], at: string, depth: number): void {
   options.forEach((raw, index) => {
     const option = asObject(raw);
     const optionAt = `${at}.${index}`;
-    const type = asNumber(option.type) as ApplicationCommandOptionType | undefined;
+    const rawType = asNumber(option.type);
+    const type = rawType as ApplicationCommandOptionType | undefined;
     const name = asString(option.name) ?? '';
     if (!COMMAND_NAME.test(name) || name !== name.toLowerCase()) {
       throw invalidFormBody(`${optionAt}.name`, 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
@@ -172,7 +173,7 @@ function validateOptions(options: unknown[], at: string, depth: number): void {
     }
     names.add(name);
     checkLength(option.description, `${optionAt}.description`, 100, 1);
-    if (type === undefined || type < 1 || type > 11) {
+    if (type === undefined || rawType === undefined || rawType < 1 || rawType > 11) {
       throw invalidFormBody(`${optionAt}.type`, 'BASE_TYPE_CHOICES', 'Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}.');
     }
     const isSub = SUBCOMMANDS.has(type);

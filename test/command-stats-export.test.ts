@@ -111,7 +111,7 @@ describe('the Customer profile menu', () => {
 });
 
 describe('who may use the commands', () => {
-  it('registers the commands hidden from members without the staff permission', async () => {
+  it('registers the commands hidden from members without the staff permission', () => {
     const registered = h.discord.registeredCommands(GUILD_ID);
     expect(registered.map((c) => [c.name, c.default_member_permissions])).toEqual([
       ['customer', String(1n << 40n)],

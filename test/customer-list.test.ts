@@ -222,6 +222,7 @@ describe('listing customers', () => {
   it('refuses an unknown filter or sort and an overlong search', async () => {
     await expect(listCustomers(db, clock, { sort: 'random' as CustomerSort }, AT_RISK)).rejects.toMatchObject({ code: 'sort_invalid' });
     await expect(listCustomers(db, clock, { filter: 'vip' as CustomerFilter }, AT_RISK)).rejects.toMatchObject({ code: 'filter_invalid' });
+    await expect(listCustomers(db, clock, { sort: 'toString' as CustomerSort }, AT_RISK)).rejects.toMatchObject({ code: 'sort_invalid' });
     await expect(listCustomers(db, clock, { search: 'x'.repeat(201) }, AT_RISK)).rejects.toMatchObject({ code: 'search_too_long' });
   });
 });

@@ -170,6 +170,28 @@ describe('slash commands', () => {
     await expect(discord.invokeSlash({ userId: users.staff, name: 'orders' })).rejects.toThrow(/no slash command "orders".*registered: customer/);
   });
 
+  it('runs a user context-menu command and hands back the reply when asked withResponse', async () => {
+    const bot = await connect();
+    await bot.application?.commands.set([{ type: 2, name: 'Customer profile' }], GUILD_ID);
+    const replies: unknown[] = [];
+    const { errors } = onInteraction(bot, async (interaction) => {
+      if (!interaction.isUserContextMenuCommand()) return;
+      const response = await interaction.reply({
+        content: `profile of ${interaction.targetUser.username}`,
+        files: [new AttachmentBuilder(Buffer.from('avatar'), { name: 'avatar.png' })],
+        withResponse: true,
+      });
+      replies.push(response.resource?.message?.content);
+    });
+
+    const handle = await discord.invokeUserCommand({ userId: users.staff, name: 'Customer profile', targetUserId: users.customer });
+    const reply = (await handle.settled()) as LocalMessage;
+    expect(reply.content).toBe('profile of alex');
+    expect(reply.attachments[0]?.data.toString()).toBe('avatar');
+    await expect.poll(() => replies).toEqual(['profile of alex']);
+    expect(errors).toEqual([]);
+  });
+
   it('shows a deferred ephemeral reply once it is edited with embeds, components and a file', async () => {
     const bot = await connect();
     await bot.application?.commands.set(commands, GUILD_ID);
@@ -354,7 +376,52 @@ describe('members and roles', () => {
   });
 });
 
+describe('messages the bot sends', () => {
+  it('stores a channel post and a DM, files included, and serves the upload back', async () => {
+    const bot = await connect([GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers, GatewayIntentBits.GuildMessages]);
+    const channel = bot.channels.cache.get(channels.digest);
+    if (!channel?.isSendable()) throw new Error('digest channel is not sendable');
+    const created = once(bot, Events.MessageCreate);
+    const report = Buffer.from('weekly digest');
+    const sent = await channel.send({ content: 'Customers at risk', files: [new AttachmentBuilder(report, { name: 'at-risk.csv' })] });
+    await created;
+
+    const [stored] = discord.channelMessages(channels.digest);
+    expect(stored).toMatchObject({ id: sent.id, content: 'Customers at risk', attachments: [{ filename: 'at-risk.csv', size: report.length }] });
+    const download = await fetch(stored!.attachments[0]!.url);
+    expect(Buffer.from(await download.arrayBuffer()).equals(report)).toBe(true);
+
+    await (await bot.users.fetch(users.customer)).send('Your VIP rank is active');
+    expect(discord.dmMessages(users.customer).map((message) => message.content)).toEqual(['Your VIP rank is active']);
+  });
+
+  it("refuses what Discord refuses: an embed with 26 fields gets 50035 Invalid Form Body", async () => {
+    const bot = await connect();
+    const channel = bot.channels.cache.get(channels.general);
+    if (!channel?.isSendable()) throw new Error('general channel is not sendable');
+    const fields = Array.from({ length: 26 }, (_, index) => ({ name: `f${index}`, value: 'x' }));
+    await expect(channel.send({ embeds: [{ title: 'too wide', fields }] })).rejects.toMatchObject({ code: 50035, status: 400 });
+    expect(discord.channelMessages(channels.general)).toEqual([]);
+  });
+});
+
 describe('the gateway', () => {
+  it('acknowledges heartbeats, so the client measures a ping instead of declaring the link a zombie', async () => {
+    await discord.stop();
+    discord = await startLocalDiscord({ heartbeatIntervalMs: 50 });
+    const bot = await connect();
+    await expect.poll(() => bot.ws.ping, { timeout: 2000 }).toBeGreaterThanOrEqual(0);
+    expect(discord.gatewayStats()).toMatchObject({ identifies: 1, resumes: 0 });
+  });
+
+  it('tells the client when a member leaves', async () => {
+    const bot = await connect();
+    const left = once(bot, Events.GuildMemberRemove) as Promise<[GuildMember]>;
+    discord.removeMember(GUILD_ID, users.customer);
+    expect((await left)[0].id).toBe(users.customer);
+    expect(discord.hasMember(GUILD_ID, users.customer)).toBe(false);
+  });
+
   it('survives a forced disconnect: the client resumes and gets the events it missed', async () => {
     const bot = await connect();
     const resumed = once(bot, Events.ShardResume);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import {
   findCustomerByDiscordId,
   findCustomerByEmail,
@@ -7,7 +8,6 @@ import {
   findCustomerBySteamId,
   toCustomer,
 } from '../store/customer.repository.js';
-import { sql } from 'kysely';
 import type { Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import { ftsPhrase, searchCustomersByText } from './customer-list.js';
@@ -127,14 +127,12 @@ export async function autocompleteCustomers(
     const rows = await db.selectFrom('customers').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(max).execute();
     add(rows.map(toCustomer));
   } else {
-    add([await findByExplicitForm(db, text) ?? undefined]);
+    add([(await findByExplicitForm(db, text)) ?? undefined]);
     if (/^\d{1,16}$/.test(text)) add([await findCustomerById(db, Number(text))]);
     if (SNOWFLAKE.test(text)) add([await findCustomerByDiscordId(db, text)]);
     if (STEAM_ID64.test(text)) add([await findCustomerBySteamId(db, text)]);
     if (EMAIL_LIKE.test(text)) add([await findCustomerByEmail(db, text)]);
-    if (chosen.size < max) {
-      add([[...text].length >= 3 ? await trigramMatches(db, text, max) : await prefixMatches(db, text, max)].flat());
-    }
+    if (chosen.size < max) add([...text].length >= 3 ? await trigramMatches(db, text, max) : await prefixMatches(db, text, max));
   }
   return [...chosen.values()].map((customer) => ({ name: choiceName(customer), value: `id:${customer.id}` }));
 }

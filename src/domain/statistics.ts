@@ -6,7 +6,7 @@ import type { StoreStatistics } from './types.js';
 
 /**
  * The store's figures, read from the per-customer aggregates through their indexes (each count is
- * an index range, never a scan of orders): a few milliseconds at a million customers.
+ * an index range, never a scan of orders): tens of milliseconds at a million customers.
  * "New this month" counts registrations since the first of the current calendar month in the
  * store's time zone.
  */

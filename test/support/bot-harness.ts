@@ -130,8 +130,8 @@ export function controls(message: LocalMessage): { customId: string; label: stri
     if (!('components' in row)) continue;
     for (const c of row.components as unknown as Record<string, unknown>[]) {
       out.push({
-        customId: String(c.custom_id ?? ''),
-        label: String(c.label ?? c.placeholder ?? ''),
+        customId: typeof c.custom_id === 'string' ? c.custom_id : '',
+        label: typeof c.label === 'string' ? c.label : typeof c.placeholder === 'string' ? c.placeholder : '',
         disabled: Boolean(c.disabled),
         type: Number(c.type),
         options: ((c.options as { label: string; value: string }[] | undefined) ?? []).map((o) => ({ label: o.label, value: o.value })),

@@ -23,8 +23,8 @@ describe('/customer lookup', () => {
     expect(fields['Segment']).toContain('Repeat');
     expect(fields['Segment']).toContain('**Repeat**');
     expect(fields['Statistics']).toContain('Total orders: **2**');
-    expect(fields['Statistics']).toContain('Total spent: **44.98 USD**');
-    expect(fields['Statistics']).toContain('Avg order: 22.49 USD');
+    expect(fields['Statistics']).toContain('Total spent: **$44.98**');
+    expect(fields['Statistics']).toContain('Avg order: $22.49');
     expect(fields['Linked accounts']).toContain(`<@${LINKED_MEMBER_ID}>`);
     expect(fields['Linked accounts']).toContain('76561198000000042');
     expect(fields['Active bans (0)']).toBe('None');
@@ -78,7 +78,7 @@ describe('/customer lookup', () => {
     const opened = await h.discord.selectMenu({ message: current, customId: menu.customId, values: [menu.options[0]!.value], userId: STAFF_ID });
     const order = (await opened.settled()) as LocalMessage;
     expect(order.embeds[0]!.title).toMatch(/^Order ORD-2026-/);
-    expect(embedFields(order)['Items']).toContain('1 × VIP Rank — 10.00 USD');
+    expect(embedFields(order)['Items']).toContain('1 × VIP Rank — $10.00');
     const back = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(handle.original()!, 'Back to profile').customId, userId: STAFF_ID });
     expect(((await back.settled()) as LocalMessage).embeds[0]!.title).toBe('Bob Builder');
   });

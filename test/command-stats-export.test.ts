@@ -27,8 +27,8 @@ describe('/customer stats', () => {
     // Bob's last order (2026-05-15) and Dora's (2026-05-06) are over 90 days before 2026-11-22.
     expect(f['At risk (no order in 90 days)']).toBe('2');
     expect(f['Completed orders']).toBe('8');
-    expect(f['Revenue']).toBe('99.98 USD');
-    expect(f['Average order value']).toBe('12.50 USD');
+    expect(f['Revenue']).toBe('$99.98');
+    expect(f['Average order value']).toBe('$12.50');
   });
 
   it("shows one customer's figures when a customer is named", async () => {
@@ -36,8 +36,8 @@ describe('/customer stats', () => {
     const f = embedFields(message);
     expect(message.embeds[0]!.title).toBe('Statistics · Bob Builder');
     expect(f['Total orders']).toBe('5');
-    expect(f['Total spent']).toBe('50.00 USD');
-    expect(f['Lifetime value']).toBe('50.00 USD');
+    expect(f['Total spent']).toBe('$50.00');
+    expect(f['Lifetime value']).toBe('$50.00');
     expect(f['Segment']).toBe('loyal · at risk');
   });
 });

@@ -13,7 +13,7 @@ import {
   type BanStatusFilter,
   type CustomerBanIdentity,
 } from '../store/ban.repository.js';
-import type { Db } from '../store/database.js';
+import { inTransaction, type Db } from '../store/database.js';
 import type { BanRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
 import { formatDurationMs, isBanType, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './ban-targets.js';
@@ -103,12 +103,6 @@ export interface BanCheckResult {
   allowed: boolean;
   /** The active bans that matched: for staff and logs, never for the customer. */
   bans: Ban[];
-}
-
-// Kysely nests transactions by refusing to: a function handed a transaction works inside it,
-// one handed the plain database opens its own.
-async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
 function assertBanType(type: string): asserts type is BanType {

@@ -42,8 +42,9 @@ export function isAtRisk(customer: { ordersCount: number; lastOrderAt: string | 
 
 /**
  * The seed's figures from the customer's stored aggregates: average order value rounded to the
- * cent, LTV = orders × AOV (so it can differ from total spent by rounding, as the seed defines
- * it), purchase frequency = average days between first and last completed order, to 0.1 day.
+ * cent for display; LTV = orders × AOV computed on the exact average (so it equals total spent
+ * to the cent, instead of showing staff a figure one cent off beside it); purchase frequency =
+ * average days between first and last completed order, to 0.1 day.
  */
 export function computeStatistics(customer: Customer): CustomerStatistics {
   const orders = customer.ordersCount;
@@ -57,7 +58,7 @@ export function computeStatistics(customer: Customer): CustomerStatistics {
     totalOrders: orders,
     totalSpentCents: customer.totalSpentCents,
     averageOrderValueCents: average,
-    ltvCents: orders * average,
+    ltvCents: orders > 0 ? Math.round(orders * (customer.totalSpentCents / orders)) : 0,
     purchaseFrequencyDays: frequency,
     firstOrderAt: customer.firstOrderAt,
     lastOrderAt: customer.lastOrderAt,

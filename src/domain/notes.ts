@@ -1,4 +1,4 @@
-import type { Db } from '../store/database.js';
+import { inTransaction, type Db } from '../store/database.js';
 import type { NoteRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from './clock.js';
@@ -53,7 +53,7 @@ export async function addNote(db: Db, clock: Clock, input: { customerId: number;
     });
     return toNote(row);
   };
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
+  return inTransaction(db, work);
 }
 
 /** A customer's notes, newest first. */

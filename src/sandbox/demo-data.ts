@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { addNote } from '../domain/notes.js';
 import type { Actor, OrderStatus } from '../domain/types.js';
 import { insertCustomers, type NewCustomerInput } from '../store/customer.repository.js';
-import type { Db } from '../store/database.js';
+import { inTransaction, type Db } from '../store/database.js';
 import { upsertOrder, type OrderInput } from '../store/order.repository.js';
 
 /** The staff member the demo notes are written by. */
@@ -81,7 +81,7 @@ export async function seedDemoData(
     if (existing || existingOrder || count === 0) return { customers: 0, orders: 0 };
     return seed(trx, clock.now().getTime(), count, random);
   };
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
+  return inTransaction(db, work);
 }
 
 async function seed(db: Db, now: number, count: number, random: () => number): Promise<{ customers: number; orders: number }> {

@@ -47,3 +47,11 @@ export async function openMigratedDatabase(path = ':memory:'): Promise<OpenedDat
   await migrateToLatest(opened.db);
   return opened;
 }
+
+/**
+ * Runs `work` in the caller's transaction when handed one, else in a new one: store and domain
+ * functions stay atomic on their own and compose inside a larger transaction opened at the edge.
+ */
+export function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}

@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
 import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
 import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
-import type { Db } from './database.js';
+import { inTransaction, type Db } from './database.js';
 import type { OrderRow } from './tables.js';
 
 export interface OrderInput {
@@ -272,9 +272,6 @@ export async function findOrderByNumber(db: Db, orderNumber: string): Promise<Or
   return row && toOrder(row);
 }
 
-async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
-}
 
 const ORDER_NUMBER_MAX_LENGTH = 64;
 const PRODUCT_NAME_MAX_LENGTH = 200;

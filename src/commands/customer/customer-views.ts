@@ -3,12 +3,12 @@ import { renderInitialsAvatar } from '../../domain/avatar.js';
 import { describeBan, findActiveBansForCustomer } from '../../domain/bans.js';
 import { getCustomerProfile } from '../../domain/customer-profile.js';
 import { UserError } from '../../domain/errors.js';
-import { formatMoney } from '../../domain/money.js';
 import { listNotes } from '../../domain/notes.js';
 import type { Customer, CustomerProfile, Order } from '../../domain/types.js';
 import { getOrderWithItems, listOrdersForCustomer } from '../../store/order.repository.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
+import { displayMoney as money } from '../money-display.js';
 import { BRAND_COLOR, DANGER_COLOR, clip, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
 
 type Row = APIActionRowComponent<APIComponentInMessageActionRow>;
@@ -21,9 +21,6 @@ const PROFILE_BANS = 3;
 
 const SEGMENT_LABEL = { new: 'New', repeat: 'Repeat', loyal: 'Loyal' } as const;
 
-function money(cents: number, currency: string): string {
-  return `${formatMoney(cents)} ${currency}`;
-}
 
 export function discordAvatarUrl(discordId: string, avatar: string): string {
   const ext = avatar.startsWith('a_') ? 'gif' : 'png';
@@ -31,7 +28,7 @@ export function discordAvatarUrl(discordId: string, avatar: string): string {
 }
 
 function orderLine(order: Order): string {
-  return `\`${order.orderNumber}\` · ${order.status} · ${formatMoney(order.totalCents)} ${order.currency} · ${discordDate(order.createdAt)}`;
+  return `\`${order.orderNumber}\` · ${order.status} · ${money(order.totalCents, order.currency)} · ${discordDate(order.createdAt)}`;
 }
 
 function segmentLine(profile: CustomerProfile): string {
@@ -86,7 +83,7 @@ function orderMenu(customerId: number, orders: Order[]): Row | undefined {
         custom_id: customId.order(customerId),
         placeholder: 'Open an order…',
         options: orders.slice(0, 25).map((o) => ({
-          label: clip(`${o.orderNumber} · ${formatMoney(o.totalCents)} ${o.currency}`, 100),
+          label: clip(`${o.orderNumber} · ${money(o.totalCents, o.currency)}`, 100),
           description: clip(`${o.status} · ${o.createdAt.slice(0, 10)}`, 100),
           value: String(o.id),
         })),
@@ -199,14 +196,14 @@ export async function buildOrderView(deps: BotDeps, customerId: number, orderId:
   const order = await getOrderWithItems(deps.db, orderId);
   if (!order || order.customerId !== customerId) throw new UserError('order_not_found', `No order ${orderId} for customer #${customerId}.`);
   const items = order.items.length
-    ? order.items.map((i) => `${i.quantity} × ${escapeText(i.productName)} — ${formatMoney(i.priceCents)} ${order.currency}`).join('\n')
+    ? order.items.map((i) => `${i.quantity} × ${escapeText(i.productName)} — ${money(i.priceCents, order.currency)}`).join('\n')
     : 'No items recorded';
   const embed: APIEmbed = {
     title: `Order ${order.orderNumber}`,
     color: order.status === 'refunded' || order.status === 'disputed' ? DANGER_COLOR : BRAND_COLOR,
     fields: [
       field('Status', order.status, true),
-      field('Total', `${formatMoney(order.totalCents)} ${order.currency}`, true),
+      field('Total', `${money(order.totalCents, order.currency)}`, true),
       field('Placed', discordDate(order.createdAt, 'f'), true),
       field('Completed', discordDate(order.completedAt, 'f'), true),
       field('Refunded', discordDate(order.refundedAt, 'f'), true),
@@ -236,7 +233,7 @@ export function buildMatchesView(query: string, matches: Customer[], total: numb
   const shown = matches.slice(0, 25);
   const embed: APIEmbed = {
     title: `${total} customers match "${clip(query, 80)}"`,
-    description: shown.map((c) => `#${c.id} **${escapeText(c.name)}** · ${escapeText(c.email)} · ${c.ordersCount} orders`).join('\n'),
+    description: shown.map((c) => `#${c.id} **${escapeText(c.name)}** · ${escapeText(c.email)} · ${c.ordersCount} ${c.ordersCount === 1 ? 'order' : 'orders'}`).join('\n'),
     color: BRAND_COLOR,
     footer: { text: total > shown.length ? `Showing the newest ${shown.length}; refine the search to narrow it.` : 'Pick one to open the profile.' },
   };

@@ -1,8 +1,8 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { getCustomerProfile } from '../../domain/customer-profile.js';
-import { formatMoney } from '../../domain/money.js';
 import { getStoreStatistics } from '../../domain/statistics.js';
 import type { BotDeps } from '../context.js';
+import { displayMoney } from '../money-display.js';
 import { BRAND_COLOR, discordDate, field, fitEmbed, type View } from '../view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
 
@@ -27,10 +27,10 @@ export async function runStats(deps: BotDeps, options: StatsOptions): Promise<Vi
       color: BRAND_COLOR,
       fields: [
         field('Total orders', count(s.totalOrders), true),
-        field('Total spent', `${formatMoney(s.totalSpentCents)} ${currency}`, true),
-        field('Avg order', `${formatMoney(s.averageOrderValueCents)} ${currency}`, true),
+        field('Total spent', displayMoney(s.totalSpentCents, currency), true),
+        field('Avg order', displayMoney(s.averageOrderValueCents, currency), true),
         field('Last order', s.lastOrderAt ? `${s.lastOrderNumber ?? ''} ${discordDate(s.lastOrderAt)}`.trim() : 'never', true),
-        field('Lifetime value', `${formatMoney(s.ltvCents)} ${currency}`, true),
+        field('Lifetime value', displayMoney(s.ltvCents, currency), true),
         field('Purchase frequency', s.purchaseFrequencyDays === null ? '—' : `every ${s.purchaseFrequencyDays.toFixed(1)} days`, true),
         field('Segment', `${profile.segment}${profile.atRisk ? ' · at risk' : ''}`, true),
         field('First order', discordDate(s.firstOrderAt), true),
@@ -52,8 +52,8 @@ export async function runStats(deps: BotDeps, options: StatsOptions): Promise<Vi
       field('Loyal customers', count(stats.loyalCustomers), true),
       field(`At risk (no order in ${deps.config.atRiskDays} days)`, count(stats.atRisk), true),
       field('Completed orders', count(stats.totalOrders), true),
-      field('Revenue', `${formatMoney(stats.revenueCents)} ${currency}`, true),
-      field('Average order value', `${formatMoney(stats.averageOrderValueCents)} ${currency}`, true),
+      field('Revenue', displayMoney(stats.revenueCents, currency), true),
+      field('Average order value', displayMoney(stats.averageOrderValueCents, currency), true),
     ],
     footer: { text: `Months follow the store time zone (${deps.config.storeTimeZone}).` },
   };

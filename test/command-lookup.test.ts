@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addNote } from '../src/domain/notes.js';
 import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
 import { CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, buttonByLabel, controls, embedFields, startHarness, type Harness } from './support/bot-harness.js';
-import { seedSmallStore, type SmallStore } from './support/fixtures.js';
+import { placeOrder, seedSmallStore, type SmallStore } from './support/fixtures.js';
 
 let h: Harness;
 let store: SmallStore;
@@ -81,6 +82,27 @@ describe('/customer lookup', () => {
     expect(embedFields(order)['Items']).toContain('1 × VIP Rank — $10.00');
     const back = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(handle.original()!, 'Back to profile').customId, userId: STAFF_ID });
     expect(((await back.settled()) as LocalMessage).embeds[0]!.title).toBe('Bob Builder');
+  });
+
+  it('pages forward and back through orders and notes beyond the first page', async () => {
+    for (let i = 0; i < 12; i++) await placeOrder(h.db, h.clock, store.aliceMoreau, `2026-09-${String(i + 10)}T12:00:00.000Z`, 500 + i);
+    for (let i = 0; i < 7; i++) await addNote(h.db, h.clock, { customerId: store.aliceMoreau.id, author: { id: STAFF_ID, name: 'Sam Staff' }, body: `note ${i}` });
+    const { handle } = await h.customer('lookup', { query: 'amoreau@example.fr' });
+    const click = async (label: string) => {
+      const next = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(handle.original()!, label).customId, userId: STAFF_ID });
+      return (await next.settled()) as LocalMessage;
+    };
+    expect((await click('Orders (12)')).embeds[0]!.footer?.text).toContain('Page 1 of 2 · 12 orders');
+    expect(buttonByLabel(handle.original()!, '◀ Previous').disabled).toBe(true);
+    const second = await click('Next ▶');
+    expect(second.embeds[0]!.footer?.text).toContain('Page 2 of 2');
+    expect(second.embeds[0]!.description!.split('\n')).toHaveLength(2);
+    expect(buttonByLabel(handle.original()!, 'Next ▶').disabled).toBe(true);
+    expect((await click('◀ Previous')).embeds[0]!.footer?.text).toContain('Page 1 of 2');
+    await click('Back to profile');
+    const notes = await click('Notes (7)');
+    expect(notes.embeds[0]!.fields!.map((f) => f.value)).toEqual(['note 6', 'note 5', 'note 4', 'note 3', 'note 2']);
+    expect((await click('Next ▶')).embeds[0]!.fields!.map((f) => f.value)).toEqual(['note 1', 'note 0']);
   });
 
   it("adds a note from the profile's button through a form, and the profile shows it", async () => {

@@ -4,6 +4,7 @@ import { recordActivity } from './activity-log.js';
 import type { Clock } from './clock.js';
 import { UserError } from './errors.js';
 import type { Actor, Note, Page } from './types.js';
+import { clampPage } from '../store/paging.js';
 
 export const NOTE_MAX_LENGTH = 1000;
 const MAX_PAGE_LIMIT = 100;
@@ -58,8 +59,7 @@ export async function addNote(db: Db, clock: Clock, input: { customerId: number;
 
 /** A customer's notes, newest first. */
 export async function listNotes(db: Db, customerId: number, page: { offset: number; limit: number }): Promise<Page<Note>> {
-  const offset = Math.max(0, Math.trunc(page.offset) || 0);
-  const limit = Math.min(MAX_PAGE_LIMIT, Math.max(1, Math.trunc(page.limit) || 1));
+  const { offset, limit } = clampPage(page, MAX_PAGE_LIMIT);
   const rows = await db
     .selectFrom('notes')
     .selectAll()

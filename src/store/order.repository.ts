@@ -4,6 +4,7 @@ import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../dom
 import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
 import { inTransaction, type Db } from './database.js';
 import type { OrderRow } from './tables.js';
+import { clampPage } from './paging.js';
 
 export interface OrderInput {
   /** The store platform's order id. */
@@ -221,8 +222,7 @@ export async function listOrdersForCustomer(
   customerId: number,
   page: { offset: number; limit: number },
 ): Promise<Page<Order>> {
-  const offset = Math.max(0, Math.trunc(page.offset) || 0);
-  const limit = Math.min(MAX_PAGE_LIMIT, Math.max(1, Math.trunc(page.limit) || 1));
+  const { offset, limit } = clampPage(page, MAX_PAGE_LIMIT);
   const rows = await db
     .selectFrom('orders')
     .selectAll()

@@ -1,9 +1,10 @@
-import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
+import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { describeBan, listBans } from '../../domain/bans.js';
 import { UserError } from '../../domain/errors.js';
 import type { Actor, BanType } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
+import { fetchPage, pagerRow } from '../paging.js';
 import { BRAND_COLOR, escapeText, fitEmbed, type View } from '../view.js';
 
 export const BANS_PER_PAGE = 10;
@@ -39,13 +40,7 @@ export async function runBansPage(deps: BotDeps, actor: Actor, token: string, pa
 
 async function renderBansPage(deps: BotDeps, options: BansOptions, token: string, requestedPage: number): Promise<View> {
   const query = { status: options.status, ...(options.type ? { type: options.type } : {}), ...(options.search ? { search: options.search } : {}) };
-  let page = Math.max(0, requestedPage);
-  let result = await listBans(deps.db, deps.clock, { ...query, offset: page * BANS_PER_PAGE, limit: BANS_PER_PAGE });
-  const pages = Math.max(1, Math.ceil(result.total / BANS_PER_PAGE));
-  if (page > pages - 1) {
-    page = pages - 1;
-    result = await listBans(deps.db, deps.clock, { ...query, offset: page * BANS_PER_PAGE, limit: BANS_PER_PAGE });
-  }
+  const { page, pages, result } = await fetchPage(requestedPage, BANS_PER_PAGE, (offset, limit) => listBans(deps.db, deps.clock, { ...query, offset, limit }));
   const filters = [options.status, options.type, options.search ? `"${options.search}"` : undefined].filter(Boolean).join(' · ');
   const embed: APIEmbed = {
     title: `Bans (${result.total}) · ${filters}`,
@@ -56,14 +51,6 @@ async function renderBansPage(deps: BotDeps, options: BansOptions, token: string
   return {
     content: '',
     embeds: [fitEmbed(embed)],
-    components: [
-      {
-        type: ComponentType.ActionRow,
-        components: [
-          { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.bansPage(token, page - 1), label: '◀ Previous', disabled: page <= 0 },
-          { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.bansPage(token, page + 1), label: 'Next ▶', disabled: page >= pages - 1 },
-        ],
-      },
-    ],
+    components: [pagerRow({ previous: customId.bansPage(token, page - 1), next: customId.bansPage(token, page + 1) }, page, pages)],
   };
 }

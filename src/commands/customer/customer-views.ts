@@ -1,4 +1,4 @@
-import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
 import { renderInitialsAvatar } from '../../domain/avatar.js';
 import { describeBan, findActiveBansForCustomer } from '../../domain/bans.js';
 import { getCustomerProfile } from '../../domain/customer-profile.js';
@@ -9,6 +9,7 @@ import { getOrderWithItems, listOrdersForCustomer } from '../../store/order.repo
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
 import { displayMoney as money } from '../money-display.js';
+import { fetchPage, pagerRow } from '../paging.js';
 import { BRAND_COLOR, DANGER_COLOR, clip, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
 
 type Row = APIActionRowComponent<APIComponentInMessageActionRow>;
@@ -141,34 +142,20 @@ export async function buildProfileView(deps: BotDeps, customerId: number, notice
   return { content: notice ?? '', embeds: [fitEmbed(embed)], components, files, attachments: [] };
 }
 
-function pager(prevId: string, nextId: string, page: number, lastPage: number, backId: string): Row {
-  return {
-    type: ComponentType.ActionRow,
-    components: [
-      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: prevId, label: '◀ Previous', disabled: page <= 0 },
-      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: nextId, label: 'Next ▶', disabled: page >= lastPage },
-      { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: backId, label: 'Back to profile' },
-    ],
-  };
-}
-
-function pageCount(total: number, perPage: number): number {
-  return Math.max(1, Math.ceil(total / perPage));
+function backToProfile(customerId: number): APIButtonComponent {
+  return { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customId.profile(customerId), label: 'Back to profile' };
 }
 
 export async function buildOrdersView(deps: BotDeps, customerId: number, requestedPage: number): Promise<View> {
   const profile = await getCustomerProfile(deps.db, deps.clock, customerId, { atRiskDays: deps.config.atRiskDays });
-  const first = await listOrdersForCustomer(deps.db, customerId, { offset: requestedPage * ORDERS_PER_PAGE, limit: ORDERS_PER_PAGE });
-  const pages = pageCount(first.total, ORDERS_PER_PAGE);
-  const page = Math.min(requestedPage, pages - 1);
-  const orders = page === requestedPage ? first : await listOrdersForCustomer(deps.db, customerId, { offset: page * ORDERS_PER_PAGE, limit: ORDERS_PER_PAGE });
+  const { page, pages, result: orders } = await fetchPage(requestedPage, ORDERS_PER_PAGE, (offset, limit) => listOrdersForCustomer(deps.db, customerId, { offset, limit }));
   const embed: APIEmbed = {
     title: `Orders of ${profile.customer.name}`,
     description: orders.items.length ? orders.items.map(orderLine).join('\n') : 'No orders yet.',
     color: BRAND_COLOR,
     footer: { text: `Page ${page + 1} of ${pages} · ${orders.total} orders · Customer #${customerId}` },
   };
-  const components: Row[] = [pager(customId.orders(customerId, page - 1), customId.orders(customerId, page + 1), page, pages - 1, customId.profile(customerId))];
+  const components: Row[] = [pagerRow({ previous: customId.orders(customerId, page - 1), next: customId.orders(customerId, page + 1) }, page, pages, [backToProfile(customerId)])];
   const menu = orderMenu(customerId, orders.items);
   if (menu) components.push(menu);
   return { content: '', embeds: [fitEmbed(embed)], components, files: [], attachments: [] };
@@ -176,10 +163,7 @@ export async function buildOrdersView(deps: BotDeps, customerId: number, request
 
 export async function buildNotesView(deps: BotDeps, customerId: number, requestedPage: number): Promise<View> {
   const profile = await getCustomerProfile(deps.db, deps.clock, customerId, { atRiskDays: deps.config.atRiskDays });
-  const first = await listNotes(deps.db, customerId, { offset: requestedPage * NOTES_PER_PAGE, limit: NOTES_PER_PAGE });
-  const pages = pageCount(first.total, NOTES_PER_PAGE);
-  const page = Math.min(requestedPage, pages - 1);
-  const notes = page === requestedPage ? first : await listNotes(deps.db, customerId, { offset: page * NOTES_PER_PAGE, limit: NOTES_PER_PAGE });
+  const { page, pages, result: notes } = await fetchPage(requestedPage, NOTES_PER_PAGE, (offset, limit) => listNotes(deps.db, customerId, { offset, limit }));
   const embed: APIEmbed = {
     title: `Notes on ${profile.customer.name}`,
     description: notes.items.length ? undefined : 'No notes yet.',
@@ -187,8 +171,10 @@ export async function buildNotesView(deps: BotDeps, customerId: number, requeste
     fields: notes.items.map((n) => field(`${n.authorName} · ${n.createdAt.slice(0, 16).replace('T', ' ')} UTC`, escapeText(n.body))),
     footer: { text: `Page ${page + 1} of ${pages} · ${notes.total} notes · internal, never shown to the customer` },
   };
-  const nav = pager(customId.notes(customerId, page - 1), customId.notes(customerId, page + 1), page, pages - 1, customId.profile(customerId));
-  nav.components.push({ type: ComponentType.Button, style: ButtonStyle.Success, custom_id: customId.addNote(customerId), label: 'Add note' });
+  const nav = pagerRow({ previous: customId.notes(customerId, page - 1), next: customId.notes(customerId, page + 1) }, page, pages, [
+    backToProfile(customerId),
+    { type: ComponentType.Button, style: ButtonStyle.Success, custom_id: customId.addNote(customerId), label: 'Add note' },
+  ]);
   return { content: '', embeds: [fitEmbed(embed)], components: [nav], files: [], attachments: [] };
 }
 
@@ -219,7 +205,7 @@ export async function buildOrderView(deps: BotDeps, customerId: number, orderId:
         type: ComponentType.ActionRow,
         components: [
           { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.orders(customerId, 0), label: 'All orders' },
-          { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customId.profile(customerId), label: 'Back to profile' },
+          backToProfile(customerId),
         ],
       },
     ],

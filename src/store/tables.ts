@@ -1,4 +1,7 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ApiTables } from './tables-api.js';
+import type { EventTables } from './tables-events.js';
+import type { RoleTables } from './tables-roles.js';
 
 export interface CustomersTable {
   id: Generated<number>;
@@ -121,7 +124,7 @@ export interface CustomerSearchTable {
   email: string;
 }
 
-export interface Database {
+export interface Database extends EventTables, RoleTables, ApiTables {
   customers: CustomersTable;
   products: ProductsTable;
   orders: OrdersTable;

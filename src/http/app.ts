@@ -1,0 +1,65 @@
+import Fastify, { type FastifyError } from 'fastify';
+import { UserError } from '../domain/errors.js';
+import { newReference } from '../logger.js';
+import type { HttpDeps } from './deps.js';
+import { apiRoutes } from './routes/api.js';
+import { storeWebhookRoutes } from './routes/store-webhook.js';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * Builds the HTTP app with every route; it never listens (the composition root does), so tests
+ * call `app.inject()` without a socket.
+ */
+export async function createHttpApp(deps: HttpDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A slow or stuck client must not hold a connection (and its memory) for long.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+    disableRequestLogging: deps.config.logLevel !== 'debug' && deps.config.logLevel !== 'trace',
+    genReqId: () => newReference(),
+  });
+
+  app.setErrorHandler((error: FastifyError | UserError, request, reply) => {
+    if (error instanceof UserError) {
+      return reply.status(422).send({ success: false, error: 'Unprocessable Entity', message: error.message });
+    }
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status < 500) {
+      return reply.status(status).send({ success: false, error: httpReason(status), message: error.message });
+    }
+    request.log.error({ err: error, ref: request.id }, 'request failed');
+    return reply.status(500).send({ success: false, error: 'Internal Server Error', message: `Something went wrong (ref ${request.id}).` });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ success: false, error: 'Not Found', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` }),
+  );
+
+  app.get('/healthz', () => ({ ok: true }));
+  await app.register(storeWebhookRoutes, { deps });
+  await app.register(apiRoutes, { prefix: '/api/external/v1', deps });
+  return app;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+};
+
+export function httpReason(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
+export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;

@@ -78,6 +78,12 @@ const schema = z.object({
   APP_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
   STAFF_ROLE_IDS: idList('role'),
   ADMIN_ROLE_IDS: idList('role'),
+  ALERT_CHANNEL_ID: optionalText.refine((v) => v === undefined || snowflake.test(v), 'must be a channel id (17–20 digits)'),
+  ROLE_RULES_FILE: z.string().trim().min(1).default('config/role-rules.json'),
+  WEBHOOK_ALLOW_PRIVATE_URLS: z
+    .enum(['true', 'false', '1', '0', ''], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   DIGEST_CHANNEL_ID: optionalText.refine((v) => v === undefined || snowflake.test(v), 'must be a channel id (17–20 digits)'),
   DIGEST_CRON: z
     .string()
@@ -120,6 +126,12 @@ export interface Config {
   appSecret: string | undefined;
   staffRoleIds: readonly string[];
   adminRoleIds: readonly string[];
+  /** Where role problems and purchases by banned customers are reported; falls back to the digest channel. */
+  alertChannelId: string | undefined;
+  /** Product → role rules applied at start-up (first set-up); staff manage them from Discord after. */
+  roleRulesFile: string;
+  /** Lets outgoing webhooks reach private, loopback and link-local addresses (local development only). */
+  webhookAllowPrivateUrls: boolean;
   digestChannelId: string | undefined;
   digestCron: string;
   storeTimeZone: string;
@@ -170,6 +182,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     appSecret: e.APP_SECRET,
     staffRoleIds: e.STAFF_ROLE_IDS,
     adminRoleIds: e.ADMIN_ROLE_IDS,
+    alertChannelId: e.ALERT_CHANNEL_ID ?? e.DIGEST_CHANNEL_ID,
+    roleRulesFile: e.ROLE_RULES_FILE,
+    webhookAllowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS,
     digestChannelId: e.DIGEST_CHANNEL_ID,
     digestCron: e.DIGEST_CRON,
     storeTimeZone: e.STORE_TIMEZONE,

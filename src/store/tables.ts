@@ -1,6 +1,7 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { ApiTables } from './tables-api.js';
 import type { EventTables } from './tables-events.js';
+import type { LinkingTables } from './tables-linking.js';
 import type { RoleTables } from './tables-roles.js';
 
 export interface CustomersTable {
@@ -124,7 +125,7 @@ export interface CustomerSearchTable {
   email: string;
 }
 
-export interface Database extends EventTables, RoleTables, ApiTables {
+export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables {
   customers: CustomersTable;
   products: ProductsTable;
   orders: OrdersTable;

@@ -3,6 +3,7 @@ import * as initial from './2026-11-22T00-00-initial.js';
 import * as inboundEvents from './2026-11-22T01-00-inbound-events.js';
 import * as roles from './2026-11-22T02-00-roles.js';
 import * as apiTokensWebhooks from './2026-11-22T03-00-api-tokens-webhooks.js';
+import * as linking from './2026-11-22T04-00-linking.js';
 
 // Listed explicitly rather than read from the folder, so the same list works under tsx, vitest
 // and a bundled build. Names sort by date; Kysely runs them in that order.
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T01-00-inbound-events': inboundEvents,
   '2026-11-22T02-00-roles': roles,
   '2026-11-22T03-00-api-tokens-webhooks': apiTokensWebhooks,
+  '2026-11-22T04-00-linking': linking,
 };

@@ -1,5 +1,6 @@
 import { Client, Events, GatewayIntentBits, Options, type ClientOptions } from 'discord.js';
 import type { BotDeps } from './commands/context.js';
+import { handleGuildMemberAdd } from './events/guild-member-add.js';
 import { handleInteraction } from './events/interaction-create.js';
 import { handleReady } from './events/ready.js';
 
@@ -43,6 +44,9 @@ export function createBot(deps: BotDeps, apiUrl: string): Client {
   client.once(Events.ClientReady, (ready) => handleReady(ready, deps));
   client.on(Events.InteractionCreate, (interaction) => {
     handleInteraction(interaction, deps).catch((error: unknown) => deps.logger.error({ err: error }, 'interaction handler crashed'));
+  });
+  client.on(Events.GuildMemberAdd, (member) => {
+    handleGuildMemberAdd(member, deps).catch((error: unknown) => deps.logger.error({ err: error, userId: member.id }, 'guildMemberAdd handler failed'));
   });
   client.on(Events.Error, (error) => deps.logger.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => deps.logger.warn(message));

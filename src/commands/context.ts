@@ -13,4 +13,6 @@ export interface BotDeps {
   /** Where exports are written before upload; files are removed after sending. */
   tempDir: string;
   pending: PendingActions;
+  /** Wakes the role queue after role jobs were stored; absent when no role worker runs. */
+  wakeRoleWorker?: (() => void) | undefined;
 }

@@ -11,7 +11,9 @@ export type ComponentAction =
   | { kind: 'ban-confirm'; token: string }
   | { kind: 'ban-cancel'; token: string }
   | { kind: 'bans-page'; token: string; page: number }
-  | { kind: 'pick-customer' };
+  | { kind: 'pick-customer' }
+  | { kind: 'roles-view'; customerId: number }
+  | { kind: 'role-resync'; customerId: number };
 
 export type ModalAction = { kind: 'note-modal'; customerId: number } | { kind: 'ban-modal'; customerId: number };
 
@@ -26,6 +28,8 @@ export const customId = {
   banCancel: (token: string) => `b:no:${token}`,
   bansPage: (token: string, page: number) => `b:page:${token}:${page}`,
   pickCustomer: () => 'c:pick',
+  rolesView: (customerId: number) => `r:view:${customerId}`,
+  roleResync: (customerId: number) => `r:sync:${customerId}`,
   noteModal: (customerId: number) => `m:note:${customerId}`,
   banModal: (customerId: number) => `m:ban:${customerId}`,
 };
@@ -57,6 +61,11 @@ export function parseComponentId(id: string): ComponentAction | undefined {
       case 'ban':
         return { kind: 'ban-customer', customerId };
     }
+    return undefined;
+  }
+  if (ns === 'r' && customerId !== undefined) {
+    if (verb === 'view') return { kind: 'roles-view', customerId };
+    if (verb === 'sync') return { kind: 'role-resync', customerId };
     return undefined;
   }
   if (ns === 'b' && a) {

@@ -163,6 +163,51 @@ export const customerCommand = {
         { type: ApplicationCommandOptionType.String, name: 'registered_before', description: 'YYYY-MM-DD', required: false, max_length: 10, min_length: 10 },
       ],
     },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'roles',
+      description: "A customer's expected roles, what Discord shows, and queued role changes",
+      options: [customerOption('The customer (search by name, email, id…)', true)],
+    },
+    {
+      type: ApplicationCommandOptionType.SubcommandGroup,
+      name: 'role-rule',
+      description: 'Which products give which Discord roles (admins)',
+      options: [
+        {
+          type: ApplicationCommandOptionType.Subcommand,
+          name: 'add',
+          description: 'Give a role to buyers of a product',
+          options: [
+            { type: ApplicationCommandOptionType.Integer, name: 'product_id', description: "The store platform's product id", required: true, min_value: 1 },
+            { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role buyers get', required: true },
+            { type: ApplicationCommandOptionType.Boolean, name: 'revoke_on_refund', description: 'Take the role back on refund (default yes)', required: false },
+            { type: ApplicationCommandOptionType.Boolean, name: 'revoke_on_chargeback', description: 'Take the role back on a chargeback (default yes)', required: false },
+            {
+              type: ApplicationCommandOptionType.Boolean,
+              name: 'revoke_on_subscription_end',
+              description: 'Take the role back when a subscription ends (default yes)',
+              required: false,
+            },
+            {
+              type: ApplicationCommandOptionType.Integer,
+              name: 'grace_hours',
+              description: 'Hours a subscription keeps the role after a failed payment (default 72)',
+              required: false,
+              min_value: 0,
+              max_value: 8760,
+            },
+          ],
+        },
+        {
+          type: ApplicationCommandOptionType.Subcommand,
+          name: 'remove',
+          description: 'Stop a product giving a role (members keep it)',
+          options: [{ type: ApplicationCommandOptionType.Integer, name: 'id', description: 'The rule number (see list)', required: true, min_value: 1 }],
+        },
+        { type: ApplicationCommandOptionType.Subcommand, name: 'list', description: 'List the product → role rules' },
+      ],
+    },
   ],
 } as const satisfies RESTPostAPIApplicationCommandsJSONBody;
 

@@ -1,4 +1,4 @@
-import type { APIModalInteractionResponseCallbackData, Interaction } from 'discord.js';
+import type { APIModalInteractionResponseCallbackData, ChatInputCommandInteraction, Interaction } from 'discord.js';
 import type { Actor } from '../domain/types.js';
 import { UserError } from '../domain/errors.js';
 import type { BotDeps } from './context.js';
@@ -14,6 +14,9 @@ import { addNoteAndShowProfile, parseNoteOptions, runNote } from './customer/not
 import { runProfileMenu } from './customer/profile-menu.js';
 import { parseStatsOptions, runStats } from './customer/stats.js';
 import { parseUnbanOptions, runUnban } from './customer/unban.js';
+import { parseRoleRuleAddOptions, parseRoleRuleRemoveOptions, runRoleRuleAdd, runRoleRuleList, runRoleRuleRemove } from './customer/role-rule.js';
+import { buildRolesView, parseRolesOptions, runRoleResync, runRoles } from './customer/roles.js';
+import { createRoleInspector } from '../discord/role-inspector.js';
 import type { View } from './view.js';
 
 /**
@@ -30,9 +33,36 @@ function int(text: string | undefined, what: string): number {
   return Number(text);
 }
 
+/** The store guild: role rules and member roles live there, whichever channel the command came from. */
+function storeGuildId(interaction: Interaction, deps: BotDeps): string {
+  const guildId = deps.config.guildId ?? interaction.guildId;
+  if (!guildId) throw new UserError('no_guild', 'Run this command in the store server.');
+  return guildId;
+}
+
+function planRoleRule(interaction: ChatInputCommandInteraction, deps: BotDeps, actor: Actor): Plan {
+  const sub = interaction.options.getSubcommand(true);
+  const inspector = createRoleInspector(interaction.client);
+  switch (sub) {
+    case 'add': {
+      const options = parseRoleRuleAddOptions(interaction);
+      const guildId = storeGuildId(interaction, deps);
+      return { ack: 'reply', admin: true, run: () => runRoleRuleAdd(deps, inspector, guildId, actor, options) };
+    }
+    case 'remove': {
+      const options = parseRoleRuleRemoveOptions(interaction);
+      return { ack: 'reply', admin: true, run: () => runRoleRuleRemove(deps, inspector, actor, options) };
+    }
+    case 'list':
+      return { ack: 'reply', admin: true, run: () => runRoleRuleList(deps, inspector) };
+  }
+  throw new UserError('unknown_subcommand', `/customer role-rule ${sub} is not a command this bot knows; redeploy the commands.`);
+}
+
 /** Parses the interaction into a plan, or undefined when it is not one of ours. Throws UserError on bad options. */
 export function planInteraction(interaction: Interaction, deps: BotDeps, actor: Actor): Plan | undefined {
   if (interaction.isChatInputCommand() && interaction.commandName === 'customer') {
+    if (interaction.options.getSubcommandGroup(false) === 'role-rule') return planRoleRule(interaction, deps, actor);
     const sub = interaction.options.getSubcommand(true);
     switch (sub) {
       case 'lookup': {
@@ -62,6 +92,12 @@ export function planInteraction(interaction: Interaction, deps: BotDeps, actor: 
       case 'export': {
         const options = parseExportOptions(interaction);
         return { ack: 'reply', admin: true, run: (progress) => runExport(deps, actor, options, progress) };
+      }
+      case 'roles': {
+        const options = parseRolesOptions(interaction);
+        const guildId = storeGuildId(interaction, deps);
+        const inspector = createRoleInspector(interaction.client);
+        return { ack: 'reply', run: () => runRoles(deps, inspector, guildId, options) };
       }
     }
     throw new UserError('unknown_subcommand', `/customer ${sub} is not a command this bot knows; redeploy the commands.`);
@@ -99,6 +135,14 @@ export function planInteraction(interaction: Interaction, deps: BotDeps, actor: 
         return { ack: 'update', run: () => Promise.resolve(runBanCancel(deps, actor, action.token)) };
       case 'bans-page':
         return { ack: 'update', run: () => runBansPage(deps, actor, action.token, Math.max(0, action.page)) };
+      case 'roles-view': {
+        const guildId = storeGuildId(interaction, deps);
+        return { ack: 'update', run: () => buildRolesView(deps, createRoleInspector(interaction.client), guildId, action.customerId) };
+      }
+      case 'role-resync': {
+        const guildId = storeGuildId(interaction, deps);
+        return { ack: 'update', run: () => runRoleResync(deps, createRoleInspector(interaction.client), guildId, actor, action.customerId) };
+      }
     }
   }
   if (interaction.isModalSubmit()) {

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Clock } from '../domain/clock.js';
+import type { CustomerLinkedHook } from '../domain/linking/link-account.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 
@@ -14,4 +15,10 @@ export interface HttpDeps {
     inboundEvents(): void;
     webhookDeliveries(): void;
   };
+  /**
+   * Called inside the transaction that links a Discord or Steam account to a customer (the
+   * composition root wires it to role sync: grant to the new id, revoke from a replaced one).
+   * Throwing rolls the link back.
+   */
+  onCustomerLinked?: CustomerLinkedHook;
 }

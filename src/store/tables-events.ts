@@ -1,3 +1,58 @@
-// Tables added by this area's migration; merged into `Database` in tables.ts.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface EventTables {}
+import type { Selectable } from 'kysely';
+
+// Tables added by the inbound-events migration; merged into `Database` in tables.ts.
+
+export type InboundEventStatus = 'pending' | 'processed' | 'ignored' | 'failed';
+export type SignatureScheme = 'hmac-hex' | 'standard-webhooks';
+
+export interface InboundEventsTable {
+  /** The platform's event id (body `id`, else the delivery id header). */
+  id: string;
+  event_type: string;
+  payload: string;
+  signature_scheme: SignatureScheme;
+  received_at: string;
+  status: InboundEventStatus;
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  processed_at: string | null;
+  last_error: string | null;
+}
+
+export interface SupportTicketsTable {
+  /** The platform's ticket id. */
+  id: string;
+  customer_id: number | null;
+  subject: string | null;
+  status: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PlatformCustomersTable {
+  platform_customer_id: string;
+  customer_id: number;
+  created_at: string;
+}
+
+export type DisputeStatus = 'open' | 'won' | 'lost';
+
+export interface OrderDisputesTable {
+  order_id: number;
+  dispute_id: string | null;
+  status: DisputeStatus;
+  opened_at: string | null;
+  resolved_at: string | null;
+  updated_at: string;
+}
+
+export interface EventTables {
+  inbound_events: InboundEventsTable;
+  support_tickets: SupportTicketsTable;
+  platform_customers: PlatformCustomersTable;
+  order_disputes: OrderDisputesTable;
+}
+
+export type InboundEventRow = Selectable<InboundEventsTable>;
+export type SupportTicketRow = Selectable<SupportTicketsTable>;

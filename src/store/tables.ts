@@ -75,6 +75,8 @@ export interface SubscriptionsTable {
   current_period_end: string | null;
   created_at: string;
   cancelled_at: string | null;
+  /** When the last payment failed (added by the inbound-events migration); cleared on renewal. */
+  failed_at: string | null;
   updated_at: string;
 }
 

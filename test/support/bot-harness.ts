@@ -11,7 +11,7 @@ import { PendingActions } from '../../src/commands/pending-actions.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
-import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage } from '../../src/sandbox/local-discord/index.js';
+import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
 import { openMigratedDatabase, type Db } from '../../src/store/database.js';
 import type { Database } from '../../src/store/tables.js';
 
@@ -49,6 +49,8 @@ export interface HarnessOptions {
   now?: string;
   /** The test provokes failures on purpose: logged errors are expected, not a defect. */
   allowErrors?: boolean;
+  /** More guild roles besides Staff and Admin (e.g. roles buyers get). */
+  roles?: LocalRoleSeed[];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -64,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         roles: [
           { id: STAFF_ROLE_ID, name: 'Staff', position: 2 },
           { id: ADMIN_ROLE_ID, name: 'Admin', position: 3 },
+          ...(options.roles ?? []),
         ],
         channels: [{ id: CHANNEL_ID, name: 'staff' }],
         members: [

@@ -1,5 +1,267 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { GENERIC_REFUSAL, UserError } from '../../domain/errors.js';
+import { buildDiscordAuthorizeUrl, discordRedirectUri, fetchDiscordAccount } from '../../domain/linking/discord-oauth.js';
+import { completeLink, type ExternalAccount } from '../../domain/linking/link-account.js';
+import { openLinkSession, startLinkAttempt, takeLinkAttemptByState, type LinkProvider } from '../../domain/linking/link-sessions.js';
+import { ProviderError } from '../../domain/linking/provider-error.js';
+import {
+  buildSteamLoginUrl,
+  checkSteamAssertion,
+  fetchSteamProfile,
+  NONCE_MAX_AGE_MS,
+  verifySteamAssertion,
+  type SteamRefusal,
+} from '../../domain/linking/steam-openid.js';
+import { deleteOpenIdNoncesSeenBefore, isOpenIdNonceUsed, recordOpenIdNonce } from '../../store/link-session.repository.js';
 import type { HttpDeps } from '../deps.js';
+import { LINK_PAGE_HEADERS, renderLinkPage, type LinkPageView } from '../link-page-html.js';
+
+const LABEL: Record<LinkProvider, string> = { discord: 'Discord', steam: 'Steam' };
+
+// What the customer reads. Each says what happened and what to do, never why internally.
+const TEXT = {
+  unknownLink: "This link isn't valid. Check that you opened the whole link, or ask the store for a new one.",
+  expiredLink: 'This link has expired. Ask the store for a new link.',
+  usedLink: 'This link has already been used. Ask the store for a new link if you want to link another account.',
+  notConfigured: "Account linking isn't set up on this store yet. Please contact the store.",
+  providerUnavailable: (p: LinkProvider) => `Linking a ${LABEL[p]} account isn't available right now. Please contact the store.`,
+  attemptInvalid: (p: LinkProvider) =>
+    `We couldn't confirm your ${LABEL[p]} sign-in, so nothing was linked. Open your link again and choose "Link ${LABEL[p]}" once more.`,
+  cancelled: (p: LinkProvider) => `You cancelled at ${LABEL[p]}, so nothing was linked. Open your link again to try once more.`,
+  unreachable: (p: LinkProvider) => `We couldn't reach ${LABEL[p]} to confirm your account, so nothing was linked. Please try again in a minute.`,
+  taken: (p: LinkProvider) =>
+    `This ${LABEL[p]} account is already linked to another store account, so it wasn't linked to this one. Sign in to the store with that account, or contact the store.`,
+  broken: "Something went wrong on our side and nothing was linked. Please try again later; if it keeps happening, contact the store and quote the reference below.",
+};
+
+// Old nonces only need keeping while their timestamp could still pass the age check.
+const NONCE_RETENTION_MS = NONCE_MAX_AGE_MS * 2;
+
+const tokenParams = z.object({ token: z.string().max(200) });
+const discordCallbackQuery = z.object({
+  code: z.string().min(1).max(512).optional(),
+  state: z.string().max(200).optional(),
+  error: z.string().max(200).optional(),
+});
+
+function sendPage(reply: FastifyReply, status: number, view: LinkPageView): FastifyReply {
+  return reply.status(status).headers(LINK_PAGE_HEADERS).send(renderLinkPage(view));
+}
+
+function failed(reply: FastifyReply, request: FastifyRequest, status: number, title: string, message: string): FastifyReply {
+  return sendPage(reply, status, { kind: 'failed', title, message, reference: request.id });
+}
+
+function sessionProblem(reply: FastifyReply, status: 'unknown' | 'expired' | 'used'): FastifyReply {
+  if (status === 'unknown') return sendPage(reply, 404, { kind: 'expired', message: TEXT.unknownLink });
+  return sendPage(reply, 410, { kind: 'expired', message: status === 'expired' ? TEXT.expiredLink : TEXT.usedLink });
+}
+
+function redirect(reply: FastifyReply, location: string): FastifyReply {
+  // The redirect carries the no-referrer policy too, so the link token never reaches the provider.
+  return reply
+    .status(302)
+    .headers({ 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' })
+    .header('location', location)
+    .send();
+}
 
 /** The customer-facing account-linking pages under /link. */
-export const linkRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = async () => {};
+export const linkRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, { deps }) => {
+  const { db, clock, config } = deps;
+  const discordConfigured = (): boolean => !!config.discordClientId && !!config.discordClientSecret;
+
+  // A customer sees a page, never JSON and never internals: a bug gets a reference to quote.
+  app.setErrorHandler((error, request, reply) => {
+    request.log.error({ err: error, ref: request.id }, 'link page failed');
+    return failed(reply, request, 500, 'Something went wrong', TEXT.broken);
+  });
+
+  /** Linking, or a refusal page. Every refusal leaves the customer exactly as they were. */
+  async function finishLink(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    input: { sessionId: number; customerId: number; provider: LinkProvider; account: ExternalAccount },
+  ): Promise<FastifyReply> {
+    const { provider } = input;
+    try {
+      const { customer } = await completeLink(db, clock, { ...input, ip: request.ip || null, onCustomerLinked: deps.onCustomerLinked });
+      const linked = provider === 'discord' ? customer.discord : customer.steam;
+      request.log.info({ customerId: customer.id, provider }, 'account linked');
+      return sendPage(reply, 200, { kind: 'linked', provider, accountName: linked?.username ?? linked?.id ?? input.account.id });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      request.log.warn({ reason: error.code, provider, customerId: input.customerId }, 'link refused');
+      switch (error.code) {
+        case 'link_banned':
+          return failed(reply, request, 403, "We couldn't link your account", GENERIC_REFUSAL);
+        case 'discord_taken':
+        case 'steam_taken':
+          return failed(reply, request, 409, 'This account is already linked', TEXT.taken(provider));
+        case 'link_used':
+          return sessionProblem(reply, 'used');
+        case 'customer_not_found':
+          return sessionProblem(reply, 'unknown');
+        default:
+          throw error;
+      }
+    }
+  }
+
+  function refuseAttempt(request: FastifyRequest, reply: FastifyReply, provider: LinkProvider, reason: string): FastifyReply {
+    request.log.warn({ reason, provider }, 'link attempt refused');
+    return failed(reply, request, 400, "We couldn't link your account", TEXT.attemptInvalid(provider));
+  }
+
+  app.get('/link/:token', async (request, reply) => {
+    if (!config.appSecret) return failed(reply, request, 503, 'Account linking unavailable', TEXT.notConfigured);
+    const { token } = tokenParams.parse(request.params);
+    const found = await openLinkSession(db, clock, config.appSecret, token);
+    if (found.status !== 'usable') return sessionProblem(reply, found.status);
+    const { customer } = found;
+    return sendPage(reply, 200, {
+      kind: 'choose',
+      linkPath: `/link/${token}`,
+      discordLinked: customer.discord !== null,
+      discordUsername: customer.discord?.username ?? null,
+      steamLinked: customer.steam !== null,
+      steamUsername: customer.steam?.username ?? null,
+      discordAvailable: discordConfigured(),
+      steamAvailable: true,
+    });
+  });
+
+  app.get('/link/:token/discord', async (request, reply) => {
+    if (!config.appSecret) return failed(reply, request, 503, 'Account linking unavailable', TEXT.notConfigured);
+    if (!config.discordClientId || !config.discordClientSecret) {
+      return failed(reply, request, 503, 'Discord linking unavailable', TEXT.providerUnavailable('discord'));
+    }
+    const { token } = tokenParams.parse(request.params);
+    const found = await openLinkSession(db, clock, config.appSecret, token);
+    if (found.status !== 'usable') return sessionProblem(reply, found.status);
+    const attempt = await startLinkAttempt(db, clock, config.appSecret, found.session.id, 'discord');
+    return redirect(
+      reply,
+      buildDiscordAuthorizeUrl({
+        discordApiUrl: config.discordApiUrl,
+        clientId: config.discordClientId,
+        redirectUri: discordRedirectUri(config.publicUrl),
+        state: attempt.state,
+        codeChallenge: attempt.codeChallenge ?? '',
+      }),
+    );
+  });
+
+  app.get('/link/discord/callback', async (request, reply) => {
+    if (!config.appSecret) return failed(reply, request, 503, 'Account linking unavailable', TEXT.notConfigured);
+    const query = discordCallbackQuery.safeParse(request.query);
+    if (!query.success || !query.data.state) return refuseAttempt(request, reply, 'discord', 'malformed_callback');
+    const { state, code, error } = query.data;
+
+    // The state is spent here whatever follows: a callback URL works once.
+    const attempt = await takeLinkAttemptByState(db, clock, config.appSecret, 'discord', state);
+    if (attempt.status === 'unknown') return refuseAttempt(request, reply, 'discord', 'state_unknown');
+    if (attempt.status !== 'usable') {
+      request.log.warn({ reason: `session_${attempt.status}`, provider: 'discord' }, 'link attempt refused');
+      return sessionProblem(reply, attempt.status);
+    }
+    if (error !== undefined) {
+      request.log.info({ provider: 'discord', error }, 'link cancelled at the provider');
+      return failed(reply, request, 400, 'Linking cancelled', TEXT.cancelled('discord'));
+    }
+    if (!code || !attempt.codeVerifier) return refuseAttempt(request, reply, 'discord', 'malformed_callback');
+    if (!config.discordClientId || !config.discordClientSecret) {
+      return failed(reply, request, 503, 'Discord linking unavailable', TEXT.providerUnavailable('discord'));
+    }
+
+    let account: ExternalAccount;
+    try {
+      account = await fetchDiscordAccount({
+        discordApiUrl: config.discordApiUrl,
+        clientId: config.discordClientId,
+        clientSecret: config.discordClientSecret,
+        redirectUri: discordRedirectUri(config.publicUrl),
+        code,
+        codeVerifier: attempt.codeVerifier,
+      });
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      request.log.warn({ err, ref: request.id, provider: 'discord' }, 'provider call failed');
+      return failed(reply, request, 502, "We couldn't reach Discord", TEXT.unreachable('discord'));
+    }
+    return finishLink(request, reply, { sessionId: attempt.session.id, customerId: attempt.session.customerId, provider: 'discord', account });
+  });
+
+  app.get('/link/:token/steam', async (request, reply) => {
+    if (!config.appSecret) return failed(reply, request, 503, 'Account linking unavailable', TEXT.notConfigured);
+    const { token } = tokenParams.parse(request.params);
+    const found = await openLinkSession(db, clock, config.appSecret, token);
+    if (found.status !== 'usable') return sessionProblem(reply, found.status);
+    const attempt = await startLinkAttempt(db, clock, config.appSecret, found.session.id, 'steam');
+    return redirect(reply, buildSteamLoginUrl({ steamOpenIdUrl: config.steamOpenIdUrl, publicUrl: config.publicUrl, session: attempt.state }));
+  });
+
+  app.get('/link/steam/callback', async (request, reply) => {
+    if (!config.appSecret) return failed(reply, request, 503, 'Account linking unavailable', TEXT.notConfigured);
+    const refuse = (reason: SteamRefusal) => refuseAttempt(request, reply, 'steam', reason);
+
+    // The raw query string, parsed by our own strict parser: see checkSteamAssertion.
+    const rawUrl = request.raw.url ?? '';
+    const question = rawUrl.indexOf('?');
+    const rawQuery = question === -1 ? '' : rawUrl.slice(question + 1);
+    const now = clock.now();
+    const check = checkSteamAssertion(rawQuery, { steamOpenIdUrl: config.steamOpenIdUrl, publicUrl: config.publicUrl, now });
+    if (!check.ok) {
+      if (check.reason === 'cancelled') {
+        request.log.info({ provider: 'steam' }, 'link cancelled at the provider');
+        return failed(reply, request, 400, 'Linking cancelled', TEXT.cancelled('steam'));
+      }
+      return refuse(check.reason);
+    }
+
+    // Refused before the session is touched, so a replayed assertion cannot spend a live attempt.
+    if (await isOpenIdNonceUsed(db, check.responseNonce)) return refuse('nonce_replayed');
+
+    const attempt = await takeLinkAttemptByState(db, clock, config.appSecret, 'steam', check.session);
+    if (attempt.status === 'unknown') return refuse('session_unknown');
+    if (attempt.status !== 'usable') {
+      request.log.warn({ reason: `session_${attempt.status}`, provider: 'steam' }, 'link attempt refused');
+      return sessionProblem(reply, attempt.status);
+    }
+
+    // Always asked of the configured endpoint, every time: only Steam can say the signature is its own.
+    let valid: boolean;
+    try {
+      valid = await verifySteamAssertion(config.steamOpenIdUrl, check.openIdParams);
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      request.log.warn({ err, ref: request.id, provider: 'steam' }, 'provider call failed');
+      return failed(reply, request, 502, "We couldn't reach Steam", TEXT.unreachable('steam'));
+    }
+    if (!valid) return refuse('not_valid');
+
+    const nowIso = now.toISOString();
+    await deleteOpenIdNoncesSeenBefore(db, new Date(now.getTime() - NONCE_RETENTION_MS).toISOString());
+    // The primary key decides between two requests racing with the same assertion.
+    if (!(await recordOpenIdNonce(db, check.responseNonce, nowIso))) return refuse('nonce_replayed');
+
+    let profile: { username: string | null; avatar: string | null } | null = null;
+    if (config.steamApiKey) {
+      try {
+        profile = await fetchSteamProfile({ steamApiUrl: config.steamApiUrl, apiKey: config.steamApiKey, steamId: check.steamId });
+      } catch (err) {
+        // The sign-in itself is verified; a name and avatar can wait for the next link.
+        if (!(err instanceof ProviderError)) throw err;
+        request.log.warn({ err, provider: 'steam' }, 'steam profile unavailable; linking without name and avatar');
+      }
+    }
+    return finishLink(request, reply, {
+      sessionId: attempt.session.id,
+      customerId: attempt.session.customerId,
+      provider: 'steam',
+      account: { id: check.steamId, username: profile?.username ?? null, avatar: profile?.avatar ?? null },
+    });
+  });
+  return Promise.resolve();
+};

@@ -1,5 +1,73 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { parseStoreEvent } from '../../domain/purchase-events.js';
+import { verifyStoreSignature, type StoreHeaders } from '../../domain/store-signature.js';
+import { storeInboundEvent } from '../../store/inbound-event.repository.js';
 import type { HttpDeps } from '../deps.js';
 
-/** POST /webhooks/store: the store's signed purchase events. */
-export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = async () => {};
+export const STORE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * POST /webhooks/store: the store's signed purchase events. Verify, store durably under the
+ * event id, answer 2xx, and let the inbound-events worker apply it; the platform gives up after
+ * 30 s, so nothing slow happens before the answer.
+ */
+export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, { deps }) => {
+  // The signature covers the exact bytes sent, so this scope keeps the body raw whatever the
+  // content type says (or when it says nothing). Encapsulation keeps the JSON parser elsewhere.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: STORE_WEBHOOK_BODY_LIMIT }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  app.post('/webhooks/store', { bodyLimit: STORE_WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+    const secret = deps.config.storeWebhookSecret;
+    if (!secret) {
+      return reply.status(503).send({
+        success: false,
+        error: 'Service Unavailable',
+        message: 'The purchase event listener is not configured (STORE_WEBHOOK_SECRET is not set).',
+      });
+    }
+    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const headers = headersWithDuplicates(request.raw.rawHeaders);
+
+    const signature = verifyStoreSignature({ rawBody, headers, secret, now: deps.clock.now() });
+    if (!signature.ok) {
+      request.log.warn({ reason: signature.reason }, 'purchase event refused: bad signature');
+      return reply.status(401).send({ success: false, error: 'Unauthorized', message: 'Invalid or missing signature.' });
+    }
+
+    const parsed = parseStoreEvent(rawBody, headers);
+    if (!parsed.ok) {
+      request.log.warn({ reason: parsed.message }, 'purchase event refused: malformed');
+      return reply.status(400).send({ success: false, error: 'Bad Request', message: parsed.message });
+    }
+
+    const { event } = parsed;
+    const stored = await storeInboundEvent(deps.db, deps.clock, {
+      id: event.id,
+      eventType: event.eventType,
+      payload: rawBody.toString('utf8'),
+      scheme: signature.scheme,
+    });
+    if (stored === 'duplicate') return reply.status(200).send({ received: true, duplicate: true });
+    deps.wake.inboundEvents();
+    return reply.status(200).send({ received: true });
+  });
+  return Promise.resolve();
+};
+
+/**
+ * Node joins a repeated header into one comma-separated string; the raw header list keeps them
+ * apart, so a doubled signature or id header reaches the checks as an array and is refused.
+ */
+function headersWithDuplicates(rawHeaders: readonly string[]): StoreHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    const value = rawHeaders[i + 1] ?? '';
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : [...[previous].flat(), value];
+  }
+  return headers;
+}

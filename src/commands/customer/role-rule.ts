@@ -1,0 +1,91 @@
+import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
+import { UserError } from '../../domain/errors.js';
+import { addRoleRule, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
+import type { Actor } from '../../domain/types.js';
+import type { BotDeps } from '../context.js';
+import { BRAND_COLOR, SUCCESS_COLOR, WARNING_COLOR, clip, escapeText, field, fitEmbed, type View } from '../view.js';
+import { roleText, type RoleInspector } from './roles.js';
+
+export interface RoleRuleAddOptions {
+  productId: number;
+  role: { id: string; name: string; managed: boolean };
+  revokeOnRefund: boolean | undefined;
+  revokeOnChargeback: boolean | undefined;
+  revokeOnSubscriptionEnd: boolean | undefined;
+  graceHours: number | undefined;
+}
+
+export function parseRoleRuleAddOptions(interaction: ChatInputCommandInteraction): RoleRuleAddOptions {
+  const role = interaction.options.getRole('role', true);
+  return {
+    productId: interaction.options.getInteger('product_id', true),
+    role: { id: role.id, name: role.name, managed: role.managed },
+    revokeOnRefund: interaction.options.getBoolean('revoke_on_refund') ?? undefined,
+    revokeOnChargeback: interaction.options.getBoolean('revoke_on_chargeback') ?? undefined,
+    revokeOnSubscriptionEnd: interaction.options.getBoolean('revoke_on_subscription_end') ?? undefined,
+    graceHours: interaction.options.getInteger('grace_hours') ?? undefined,
+  };
+}
+
+export function parseRoleRuleRemoveOptions(interaction: ChatInputCommandInteraction): { id: number } {
+  return { id: interaction.options.getInteger('id', true) };
+}
+
+function productText(rule: Pick<RoleRule, 'productId' | 'productName'>): string {
+  return rule.productName ? `product #${rule.productId} (${escapeText(rule.productName)})` : `product #${rule.productId}`;
+}
+
+function revocationText(rule: RoleRule): string {
+  const on = [rule.revokeOnRefund && 'refund', rule.revokeOnChargeback && 'chargeback', rule.revokeOnSubscriptionEnd && 'subscription end'].filter(Boolean);
+  const grace = rule.revokeOnSubscriptionEnd ? ` (failed payments keep it ${rule.gracePeriodHours} h)` : '';
+  return on.length ? `taken back on ${on.join(', ')}${grace}` : 'never taken back';
+}
+
+export async function runRoleRuleAdd(deps: BotDeps, inspector: RoleInspector, guildId: string, actor: Actor, options: RoleRuleAddOptions): Promise<View> {
+  if (options.role.id === guildId) throw new UserError('role_rule_invalid', '@everyone cannot be granted: pick another role.');
+  if (options.role.managed) {
+    throw new UserError('role_rule_invalid', `@${escapeText(options.role.name)} is managed by an integration (a bot's or a booster role), so no bot can give it: pick another role.`);
+  }
+  const rule = await addRoleRule(deps.db, deps.clock, {
+    productId: options.productId,
+    roleId: options.role.id,
+    guildId,
+    revokeOnRefund: options.revokeOnRefund,
+    revokeOnChargeback: options.revokeOnChargeback,
+    revokeOnSubscriptionEnd: options.revokeOnSubscriptionEnd,
+    gracePeriodHours: options.graceHours,
+    actor,
+  });
+  const problem = inspector.manageProblem(guildId, rule.roleId);
+  const role = `@${escapeText(options.role.name)}`;
+  const embed: APIEmbed = {
+    title: `Rule #${rule.id} added`,
+    description: `Buying ${productText(rule)} gives ${role}; ${revocationText(rule)}.`,
+    color: problem ? WARNING_COLOR : SUCCESS_COLOR,
+    fields: problem ? [field('⚠️ Until this is fixed, grants wait', problem)] : [],
+    footer: { text: `Customers who bought product #${rule.productId} before get the role in the background.` },
+  };
+  return { content: '', embeds: [fitEmbed(embed)], components: [] };
+}
+
+export async function runRoleRuleRemove(deps: BotDeps, inspector: RoleInspector, actor: Actor, options: { id: number }): Promise<View> {
+  const rule = await removeRoleRule(deps.db, deps.clock, { id: options.id, actor });
+  const role = roleText(inspector, rule.guildId, rule.roleId);
+  return {
+    content: `Rule #${rule.id} removed: ${productText(rule)} no longer gives ${role}. Members who hold ${role} keep it.`,
+    embeds: [],
+    components: [],
+  };
+}
+
+export async function runRoleRuleList(deps: BotDeps, inspector: RoleInspector): Promise<View> {
+  const rules = await listRoleRules(deps.db);
+  const lines = rules.map((r) => `**#${r.id}** ${productText(r)} → ${roleText(inspector, r.guildId, r.roleId)} · ${revocationText(r)}`);
+  const embed: APIEmbed = {
+    title: `Role rules (${rules.length})`,
+    color: BRAND_COLOR,
+    description: lines.length ? clip(lines.join('\n'), 4000) : 'No rules yet. Add one with `/customer role-rule add product_id: role:`.',
+    footer: { text: 'Remove a rule with /customer role-rule remove id:' },
+  };
+  return { content: '', embeds: [fitEmbed(embed)], components: [] };
+}

@@ -1,0 +1,107 @@
+import { DiscordAPIError, HTTPError, PermissionFlagsBits, RESTJSONErrorCodes, Routes, type Client, type Guild, type Role } from 'discord.js';
+import type { RoleCallResult, RoleGateway } from '../jobs/role-queue.js';
+
+function roleLabel(guild: Guild | undefined, roleId: string): string {
+  const role = guild?.roles.cache.get(roleId);
+  return role ? `@${role.name}` : `<@&${roleId}>`;
+}
+
+function botLabel(guild: Guild): string {
+  const me = guild.members.me;
+  const own = me?.roles.botRole ?? me?.roles.highest;
+  return own && own.id !== guild.id ? `@${own.name}` : 'the bot';
+}
+
+/**
+ * What Discord would refuse, read from the client's cache first: asking anyway would only earn
+ * a 403, and 10,000 of those in ten minutes get the bot banned from the API for a while.
+ */
+function precheck(client: Client, guildId: string, roleId: string): RoleCallResult | undefined {
+  const guild = client.guilds.cache.get(guildId);
+  if (!guild) {
+    if (!client.isReady()) return { ok: false, kind: 'retry', message: 'The bot is not connected to Discord yet.' };
+    return { ok: false, kind: 'missing_permissions', message: `The bot is not in the server ${guildId}: invite it with the Manage Roles permission.` };
+  }
+  const role: Role | undefined = guild.roles.cache.get(roleId);
+  if (!role) {
+    return {
+      ok: false,
+      kind: 'unknown_role',
+      message: `The role ${roleId} no longer exists in the server: remove its rule with \`/customer role-rule remove\` and map the product to the new role.`,
+    };
+  }
+  const me = guild.members.me;
+  if (!me || guild.ownerId === me.id) return undefined;
+  if (!me.permissions.has(PermissionFlagsBits.ManageRoles)) {
+    return { ok: false, kind: 'missing_permissions', message: `Give the bot Manage Roles (Server Settings → Roles → ${botLabel(guild)} → Permissions), then press Re-sync.` };
+  }
+  if (role.managed) {
+    return { ok: false, kind: 'missing_permissions', message: `@${role.name} is managed by an integration, so no bot can give or take it: map the product to another role.` };
+  }
+  // Even an administrator bot cannot touch a role at or above its own highest role.
+  if (me.roles.highest.comparePositionTo(role) <= 0) {
+    return { ok: false, kind: 'role_above_bot', message: `The bot's role must be above @${role.name} in Server Settings → Roles (drag ${botLabel(guild)} above @${role.name}).` };
+  }
+  return undefined;
+}
+
+/** Why the bot cannot give or take this role, as an actionable sentence; null when it can (as far as the cache shows). */
+export function roleManageProblem(client: Client, guildId: string, roleId: string): string | null {
+  const refused = precheck(client, guildId, roleId);
+  return refused && !refused.ok ? refused.message : null;
+}
+
+function describeFailure(client: Client, guildId: string, userId: string, roleId: string, error: unknown): RoleCallResult {
+  const guild = client.guilds.cache.get(guildId);
+  if (error instanceof DiscordAPIError) {
+    switch (error.code) {
+      case RESTJSONErrorCodes.UnknownMember:
+      case RESTJSONErrorCodes.UnknownUser:
+        return { ok: false, kind: 'unknown_member', message: `<@${userId}> is not in the server; the role is applied when they join.` };
+      case RESTJSONErrorCodes.UnknownRole:
+        return {
+          ok: false,
+          kind: 'unknown_role',
+          message: `The role ${roleId} no longer exists in the server: remove its rule with \`/customer role-rule remove\` and map the product to the new role.`,
+        };
+      case RESTJSONErrorCodes.MissingPermissions:
+      case RESTJSONErrorCodes.MissingAccess: {
+        const role = roleLabel(guild, roleId);
+        return {
+          ok: false,
+          kind: 'missing_permissions',
+          message: `Discord refused (Missing Permissions): give the bot Manage Roles, and make sure the bot's role is above ${role} in Server Settings → Roles.`,
+        };
+      }
+      case RESTJSONErrorCodes.UnknownGuild:
+        return { ok: false, kind: 'missing_permissions', message: `The bot is not in the server ${guildId}: invite it with the Manage Roles permission.` };
+    }
+    return { ok: false, kind: 'retry', message: `Discord answered ${error.status} (${String(error.code)}): ${error.message}` };
+  }
+  if (error instanceof HTTPError) return { ok: false, kind: 'retry', message: `Discord answered ${error.status}: ${error.message}` };
+  // Network failures and timeouts: @discordjs/rest has already retried them a few times.
+  return { ok: false, kind: 'retry', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+}
+
+/**
+ * The role queue's hands in Discord, over the client's REST manager: `reason` becomes the
+ * audit-log reason, and @discordjs/rest waits out 429s itself (Retry-After, per-route buckets
+ * and the global limit), so a rate limit only ever delays a call.
+ */
+export function createDiscordRoleGateway(client: Client): RoleGateway {
+  const call = async (method: 'put' | 'delete', guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult> => {
+    const refused = precheck(client, guildId, roleId);
+    if (refused) return refused;
+    try {
+      await client.rest[method](Routes.guildMemberRole(guildId, userId, roleId), { reason });
+      return { ok: true };
+    } catch (error) {
+      return describeFailure(client, guildId, userId, roleId, error);
+    }
+  };
+  return {
+    addRole: (guildId, userId, roleId, reason) => call('put', guildId, userId, roleId, reason),
+    // Removing a role the member lacks is a 204 like any other: it counts as done.
+    removeRole: (guildId, userId, roleId, reason) => call('delete', guildId, userId, roleId, reason),
+  };
+}

@@ -1,0 +1,117 @@
+import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/apply-purchase-event.js';
+import type { Clock } from '../domain/clock.js';
+import { parseStoredEvent } from '../domain/purchase-events.js';
+import type { Logger } from '../logger.js';
+import { inTransaction, type Db } from '../store/database.js';
+import {
+  claimDueEvents,
+  LeaseLostError,
+  markEventFailed,
+  markEventIgnored,
+  markEventProcessed,
+  scheduleEventRetry,
+  type ClaimedEvent,
+} from '../store/inbound-event.repository.js';
+import { startWorker, type Worker } from './worker.js';
+
+/** After this many attempts an event is marked failed and left for staff to look at. */
+export const MAX_EVENT_ATTEMPTS = 10;
+const FIRST_RETRY_MS = 30_000;
+const MAX_RETRY_MS = 60 * 60 * 1000;
+
+/** Delay before the next attempt after `attempt` failed: 30 s, 1 min, 2 min, … capped at 1 h. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+export interface ProcessOptions extends ApplyOptions {
+  limit?: number;
+  leaseMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Processes the purchase events that are due, oldest received first. Each event is parsed again
+ * from its stored payload and applied, hooks included, in one transaction together with marking
+ * it processed: a crash leaves either all of it or none of it. A failure rolls back and schedules
+ * a retry with exponential backoff; after {@link MAX_EVENT_ATTEMPTS} the event is marked failed.
+ * Returns how many events it claimed.
+ */
+export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEventHooks, options: ProcessOptions = {}): Promise<number> {
+  const { limit = 100, leaseMs = 60_000, logger, ...applyOptions } = options;
+  const claimed = await claimDueEvents(db, clock, { limit, leaseMs });
+  for (const claim of claimed) {
+    try {
+      await processClaim(db, clock, hooks, claim, applyOptions, logger);
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        // Another claimer holds it now and will finish it; nothing of ours was committed.
+        logger?.warn({ eventId: claim.id }, 'inbound event lease lost; left to the new claimer');
+        continue;
+      }
+      await recordFailure(db, clock, claim, error, logger);
+    }
+  }
+  return claimed.length;
+}
+
+async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, claim: ClaimedEvent, options: ApplyOptions, logger: Logger | undefined) {
+  if (claim.attempt > MAX_EVENT_ATTEMPTS) {
+    // Only reachable when earlier attempts died with the process (the lease ran out).
+    await markEventFailed(db, clock, claim, `gave up after ${MAX_EVENT_ATTEMPTS} attempts that never finished`);
+    logger?.error({ eventId: claim.id, eventType: claim.eventType }, 'inbound event failed for good: its attempts kept crashing');
+    return;
+  }
+  const parsed = parseStoredEvent(claim.id, claim.payload);
+  if (!parsed.ok) {
+    // It parsed when it was received; only a parser change can get here, and retrying won't help.
+    await markEventFailed(db, clock, claim, `stored payload no longer parses: ${parsed.message}`);
+    logger?.error({ eventId: claim.id, eventType: claim.eventType, reason: parsed.message }, 'inbound event failed for good: unreadable');
+    return;
+  }
+  await inTransaction(db, async (trx) => {
+    const result = await applyPurchaseEvent(trx, clock, parsed.event, hooks, options);
+    if (result.outcome === 'ignored') await markEventIgnored(trx, clock, claim, result.reason);
+    else await markEventProcessed(trx, clock, claim);
+  });
+}
+
+async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: unknown, logger: Logger | undefined): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  try {
+    if (claim.attempt >= MAX_EVENT_ATTEMPTS) {
+      await markEventFailed(db, clock, claim, message);
+      logger?.error({ err: error, eventId: claim.id, eventType: claim.eventType, attempts: claim.attempt }, 'inbound event failed for good');
+    } else {
+      const retryAt = new Date(clock.now().getTime() + retryDelayMs(claim.attempt));
+      await scheduleEventRetry(db, claim, retryAt, message);
+      logger?.warn(
+        { err: error, eventId: claim.id, eventType: claim.eventType, attempts: claim.attempt, retryAt: retryAt.toISOString() },
+        'inbound event failed; will retry',
+      );
+    }
+  } catch (markError) {
+    if (!(markError instanceof LeaseLostError)) throw markError;
+  }
+}
+
+export interface InboundEventWorkerOptions {
+  db: Db;
+  clock: Clock;
+  hooks: PurchaseEventHooks;
+  logger: Logger;
+  storeCurrency?: string;
+  /** Poll interval when idle; it picks up retries whose time has come. Default 5 s. */
+  intervalMs?: number;
+}
+
+/** The background loop that applies stored purchase events; wake it after storing one. */
+export function startInboundEventWorker(options: InboundEventWorkerOptions): Worker {
+  const { db, clock, hooks, logger } = options;
+  return startWorker({
+    name: 'inbound-events',
+    logger,
+    intervalMs: options.intervalMs ?? 5_000,
+    runOnce: () => processDueEvents(db, clock, hooks, { logger, ...(options.storeCurrency ? { storeCurrency: options.storeCurrency } : {}) }),
+  });
+}

@@ -1,0 +1,252 @@
+import type { Clock } from '../domain/clock.js';
+import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/role-sync.js';
+import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/staff-alerts.js';
+import type { Logger } from '../logger.js';
+import { inTransaction, type Db } from '../store/database.js';
+import type { RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
+import { startWorker, type Worker } from './worker.js';
+
+export type RoleProblemKind = 'unknown_member' | 'missing_permissions' | 'role_above_bot' | 'unknown_role' | 'retry';
+
+/** What one role call came to, in the queue's terms; `message` is meant for staff. */
+export type RoleCallResult = { ok: true } | { ok: false; kind: RoleProblemKind; message: string };
+
+/** The one thing the queue needs from Discord. Implementations never throw for Discord's answers. */
+export interface RoleGateway {
+  addRole(guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult>;
+  removeRole(guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult>;
+}
+
+export interface ProcessRoleJobsOptions {
+  /** Jobs handled per call at most. */
+  limit?: number;
+  /** Jitter source, for tests; Math.random by default. */
+  random?: () => number;
+  logger?: Logger | undefined;
+}
+
+/** A worker holds a job this long; a crashed worker's job is picked up again after it. */
+export const ROLE_JOB_LEASE_MS = 10 * 60_000;
+export const ROLE_JOB_MAX_ATTEMPTS = 12;
+const BACKOFF_BASE_MS = 5_000;
+const BACKOFF_CAP_MS = 15 * 60_000;
+/** A job blocked on permissions is tried again this often, in case staff fixed it without saying. */
+export const ATTENTION_RETRY_MS = 60 * 60_000;
+/** A member who joined while the bot was offline sent no join event: look again daily. */
+export const WAITING_MEMBER_RETRY_MS = 24 * 60 * 60_000;
+
+/** Exponential from 5 s, capped at 15 min, with jitter so a burst of failures does not retry in step. */
+export function roleRetryDelayMs(attempts: number, random: () => number = Math.random): number {
+  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+  return Math.round(exponential * (0.5 + random() * 0.5));
+}
+
+/** Staff alerts about one role are deduplicated per problem kind and role. */
+export function roleAlertKey(kind: RoleProblemKind | 'retry_exhausted', roleId: string): string {
+  return `role:${kind}:${roleId}`;
+}
+
+const ALERTED_KINDS = ['missing_permissions', 'role_above_bot', 'unknown_role', 'retry_exhausted'] as const;
+
+function describe(job: RoleJobRow): string {
+  return job.action === 'add' ? `give <@&${job.role_id}> to <@${job.discord_user_id}>` : `take <@&${job.role_id}> from <@${job.discord_user_id}>`;
+}
+
+async function claim(db: Db, job: RoleJobRow, now: Date): Promise<string | undefined> {
+  const nowIso = now.toISOString();
+  const lease = new Date(now.getTime() + ROLE_JOB_LEASE_MS).toISOString();
+  const result = await db
+    .updateTable('role_jobs')
+    .set({ lease_until: lease })
+    .where('id', '=', job.id)
+    .where('status', '=', job.status)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1 ? lease : undefined;
+}
+
+async function recordAssignment(db: Db, now: string, job: RoleJobRow, state: 'granted' | 'revoked'): Promise<void> {
+  await db
+    .insertInto('role_assignments')
+    .values({ guild_id: job.guild_id, discord_user_id: job.discord_user_id, role_id: job.role_id, customer_id: job.customer_id, state, updated_at: now })
+    .onConflict((oc) => oc.columns(['guild_id', 'discord_user_id', 'role_id']).doUpdateSet({ customer_id: job.customer_id, state, updated_at: now }))
+    .execute();
+}
+
+/** Updates the job only while this worker still holds it and it is still open (not superseded). */
+async function settle(
+  db: Db,
+  job: RoleJobRow,
+  lease: string,
+  patch: { status: RoleJobStatus; attempts?: number; next_attempt_at?: string; last_error?: string | null },
+  now: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('role_jobs')
+    .set({ ...patch, lease_until: null, updated_at: now })
+    .where('id', '=', job.id)
+    .where('lease_until', '=', lease)
+    .where('status', 'in', OPEN_JOB_STATUSES)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Runs due role jobs one at a time: claims each under a lease (no two calls for the same job at
+ * once, across processes too), calls Discord through the gateway, then records the outcome.
+ * An add whose member the bot already knows to hold the role (a duplicate, or a retry after a
+ * crash between the call and the write) completes without a call; Discord's PUT is idempotent
+ * anyway, so even a repeated call never grants twice. Returns how many jobs were handled.
+ */
+export async function processRoleJobs(db: Db, clock: Clock, gateway: RoleGateway, options: ProcessRoleJobsOptions = {}): Promise<number> {
+  const limit = options.limit ?? 10;
+  const random = options.random ?? Math.random;
+  const nowIso = clock.now().toISOString();
+  const due = await db
+    .selectFrom('role_jobs')
+    .selectAll()
+    .where('status', 'in', OPEN_JOB_STATUSES)
+    .where('next_attempt_at', '<=', nowIso)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+
+  let handled = 0;
+  for (const job of due) {
+    const lease = await claim(db, job, clock.now());
+    if (!lease) continue;
+    handled++;
+    await runJob(db, clock, gateway, job, lease, random, options.logger);
+  }
+  return handled;
+}
+
+async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRow, lease: string, random: () => number, logger: Logger | undefined): Promise<void> {
+  const wanted = job.action === 'add' ? 'granted' : 'revoked';
+  const assignment = await db
+    .selectFrom('role_assignments')
+    .select('state')
+    .where('guild_id', '=', job.guild_id)
+    .where('discord_user_id', '=', job.discord_user_id)
+    .where('role_id', '=', job.role_id)
+    .executeTakeFirst();
+  if (assignment?.state === wanted) {
+    await settle(db, job, lease, { status: 'done', last_error: null }, clock.now().toISOString());
+    return;
+  }
+
+  let result: RoleCallResult;
+  try {
+    result =
+      job.action === 'add'
+        ? await gateway.addRole(job.guild_id, job.discord_user_id, job.role_id, job.reason)
+        : await gateway.removeRole(job.guild_id, job.discord_user_id, job.role_id, job.reason);
+  } catch (error) {
+    result = { ok: false, kind: 'retry', message: error instanceof Error ? error.message : String(error) };
+  }
+  const attempts = job.attempts + 1;
+
+  await inTransaction(db, async (trx) => {
+    const now = clock.now();
+    const nowIso = now.toISOString();
+    const later = (ms: number) => new Date(now.getTime() + ms).toISOString();
+    // Someone without the member or the role no longer holds it: a removal is then done.
+    const removalMoot = job.action === 'remove' && !result.ok && (result.kind === 'unknown_member' || result.kind === 'unknown_role');
+
+    if (result.ok || removalMoot) {
+      // The call happened: what Discord now holds is recorded even if the job was superseded meanwhile.
+      await recordAssignment(trx, nowIso, job, wanted);
+      await settle(trx, job, lease, { status: 'done', attempts, last_error: result.ok ? null : result.message }, nowIso);
+      await releaseStaffAlertKeys(trx, ALERTED_KINDS.map((kind) => roleAlertKey(kind, job.role_id)));
+      return;
+    }
+    switch (result.kind) {
+      case 'unknown_member':
+        await settle(trx, job, lease, { status: 'waiting_member', attempts, next_attempt_at: later(WAITING_MEMBER_RETRY_MS), last_error: result.message }, nowIso);
+        return;
+      case 'missing_permissions':
+      case 'role_above_bot':
+      case 'unknown_role': {
+        const held = await settle(trx, job, lease, { status: 'needs_attention', attempts, next_attempt_at: later(ATTENTION_RETRY_MS), last_error: result.message }, nowIso);
+        if (!held) return;
+        logger?.warn({ job: job.id, roleId: job.role_id, kind: result.kind }, 'role change needs staff attention');
+        await raiseStaffAlert(trx, clock, {
+          kind: 'role_problem',
+          dedupeKey: roleAlertKey(result.kind, job.role_id),
+          message:
+            `⚠️ The bot could not ${describe(job)}. ${result.message}\n` +
+            'Waiting role changes are retried every hour, or at once with the Re-sync button of `/customer roles`.',
+        });
+        return;
+      }
+      case 'retry': {
+        if (attempts >= ROLE_JOB_MAX_ATTEMPTS) {
+          const held = await settle(trx, job, lease, { status: 'failed', attempts, last_error: result.message }, nowIso);
+          if (!held) return;
+          logger?.warn({ job: job.id, roleId: job.role_id, attempts }, 'role change failed for good');
+          await raiseStaffAlert(trx, clock, {
+            kind: 'role_problem',
+            dedupeKey: roleAlertKey('retry_exhausted', job.role_id),
+            message:
+              `⚠️ The bot gave up trying to ${describe(job)} after ${attempts} attempts (last error: ${result.message}).\n` +
+              'Press Re-sync in `/customer roles` for the customer to queue it again.',
+          });
+          return;
+        }
+        await settle(trx, job, lease, { status: 'pending', attempts, next_attempt_at: later(roleRetryDelayMs(attempts, random)), last_error: result.message }, nowIso);
+        return;
+      }
+    }
+  });
+}
+
+export interface RoleQueueWorkerOptions {
+  db: Db;
+  clock: Clock;
+  gateway: RoleGateway;
+  logger: Logger;
+  /** Idle poll; new jobs usually arrive with a wake(). Default 5 s. */
+  intervalMs?: number;
+  limit?: number;
+}
+
+/** The role queue as a background loop; `wake()` it after storing jobs. */
+export function startRoleQueueWorker(options: RoleQueueWorkerOptions): Worker {
+  return startWorker({
+    name: 'role-queue',
+    logger: options.logger,
+    intervalMs: options.intervalMs ?? 5_000,
+    runOnce: () => processRoleJobs(options.db, options.clock, options.gateway, { limit: options.limit ?? 10, logger: options.logger }),
+  });
+}
+
+export interface RoleSweepWorkerOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** Default one minute: a subscription's role ends within a minute of its period. */
+  intervalMs?: number;
+  /** Called when the sweep or a backfill queued role changes (wake the role queue). */
+  onEnqueued?: () => void;
+}
+
+/**
+ * Time-based role changes (subscription ends, grace periods, expired bans) and the backfill of
+ * new rules, as a background loop.
+ */
+export function startRoleSweepWorker(options: RoleSweepWorkerOptions): Worker {
+  return startWorker({
+    name: 'role-sweep',
+    logger: options.logger,
+    intervalMs: options.intervalMs ?? 60_000,
+    runOnce: async () => {
+      const swept = await sweepTimedRoleChanges(options.db, options.clock);
+      const backfilled = await backfillRoleRules(options.db, options.clock);
+      if (swept.reconciled + backfilled > 0) options.onEnqueued?.();
+      // Only a backfill with more to do makes the loop go again at once.
+      return backfilled;
+    },
+  });
+}

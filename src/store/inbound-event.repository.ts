@@ -1,0 +1,201 @@
+import type { Clock } from '../domain/clock.js';
+import type { Db } from './database.js';
+import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
+
+export interface NewInboundEvent {
+  id: string;
+  eventType: string;
+  /** The raw body as received (UTF-8), kept verbatim. */
+  payload: string;
+  scheme: SignatureScheme;
+}
+
+/** An event a worker holds a lease on; `attempt` identifies this claim. */
+export interface ClaimedEvent {
+  id: string;
+  eventType: string;
+  payload: string;
+  scheme: SignatureScheme;
+  receivedAt: string;
+  /** 1 for the first claim, 2 for the second, …: a claim that crashed counts too. */
+  attempt: number;
+  leaseUntil: string;
+}
+
+export interface InboundEvent extends Omit<ClaimedEvent, 'attempt' | 'leaseUntil'> {
+  status: InboundEventStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  leaseUntil: string | null;
+  processedAt: string | null;
+  lastError: string | null;
+}
+
+const LAST_ERROR_MAX_LENGTH = 2000;
+
+/**
+ * Stores a verified event under its id in one statement (it commits before the HTTP answer).
+ * A second delivery of the same id changes nothing and reports `duplicate`.
+ */
+export async function storeInboundEvent(db: Db, clock: Clock, event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
+  const now = clock.now().toISOString();
+  const inserted = await db
+    .insertInto('inbound_events')
+    .values({
+      id: event.id,
+      event_type: event.eventType,
+      payload: event.payload,
+      signature_scheme: event.scheme,
+      received_at: now,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      lease_until: null,
+      processed_at: null,
+      last_error: null,
+    })
+    // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted ? 'stored' : 'duplicate';
+}
+
+/**
+ * Leases up to `limit` due events, oldest received first: pending, due, and not leased by a
+ * live worker. A worker that dies mid-event leaves its lease to expire, and the event is claimed
+ * again. Each claim increments `attempts`.
+ *
+ * One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING statement, so a claim is atomic on its
+ * own; on PostgreSQL with several workers the subquery gains `FOR UPDATE SKIP LOCKED`.
+ */
+export async function claimDueEvents(db: Db, clock: Clock, options: { limit: number; leaseMs: number }): Promise<ClaimedEvent[]> {
+  const now = clock.now().toISOString();
+  const leaseUntil = new Date(clock.now().getTime() + options.leaseMs).toISOString();
+  const rows = await db
+    .updateTable('inbound_events')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until: leaseUntil }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('inbound_events')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
+        .orderBy('received_at')
+        .orderBy('id')
+        .limit(options.limit),
+    )
+    .returning(['id', 'event_type', 'payload', 'signature_scheme', 'received_at', 'attempts'])
+    .execute();
+  // RETURNING order is unspecified: put the batch back in received order.
+  return rows
+    .map(
+      (row): ClaimedEvent => ({
+        id: row.id,
+        eventType: row.event_type,
+        payload: row.payload,
+        scheme: row.signature_scheme,
+        receivedAt: row.received_at,
+        attempt: row.attempts,
+        leaseUntil,
+      }),
+    )
+    .sort((a, b) => (a.receivedAt === b.receivedAt ? compare(a.id, b.id) : compare(a.receivedAt, b.receivedAt)));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Thrown when an event's lease was lost (it expired and someone else claimed it). */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor(readonly eventId: string) {
+    super(`the lease on inbound event ${eventId} was lost`);
+  }
+}
+
+/**
+ * Ends a claim with a final status. Only the claim that holds the lease may do this (its
+ * `attempt` still current, the event still pending): inside the processing transaction this
+ * makes a worker whose lease expired roll back instead of applying the event twice.
+ */
+async function finishClaim(
+  db: Db,
+  clock: Clock,
+  claim: { id: string; attempt: number },
+  status: Exclude<InboundEventStatus, 'pending'>,
+  error: string | null,
+): Promise<void> {
+  const now = clock.now().toISOString();
+  const result = await db
+    .updateTable('inbound_events')
+    .set({ status, processed_at: now, lease_until: null, last_error: error === null ? null : truncate(error) })
+    .where('id', '=', claim.id)
+    .where('attempts', '=', claim.attempt)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw new LeaseLostError(claim.id);
+}
+
+export async function markEventProcessed(db: Db, clock: Clock, claim: { id: string; attempt: number }): Promise<void> {
+  await finishClaim(db, clock, claim, 'processed', null);
+}
+
+/** An event acknowledged but not acted on (an unknown type, or nothing to do). */
+export async function markEventIgnored(db: Db, clock: Clock, claim: { id: string; attempt: number }, reason?: string): Promise<void> {
+  await finishClaim(db, clock, claim, 'ignored', reason ?? null);
+}
+
+/** Gives up on an event for good; staff can find it by status. */
+export async function markEventFailed(db: Db, clock: Clock, claim: { id: string; attempt: number }, error: string): Promise<void> {
+  await finishClaim(db, clock, claim, 'failed', error);
+}
+
+/** Releases a claim after a failed attempt so the event is retried at `retryAt`. */
+export async function scheduleEventRetry(db: Db, claim: { id: string; attempt: number }, retryAt: Date, error: string): Promise<void> {
+  const result = await db
+    .updateTable('inbound_events')
+    .set({ next_attempt_at: retryAt.toISOString(), lease_until: null, last_error: truncate(error) })
+    .where('id', '=', claim.id)
+    .where('attempts', '=', claim.attempt)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw new LeaseLostError(claim.id);
+}
+
+export async function findInboundEvent(db: Db, id: string): Promise<InboundEvent | undefined> {
+  const row = await db.selectFrom('inbound_events').selectAll().where('id', '=', id).executeTakeFirst();
+  return (
+    row && {
+      id: row.id,
+      eventType: row.event_type,
+      payload: row.payload,
+      scheme: row.signature_scheme,
+      receivedAt: row.received_at,
+      status: row.status,
+      attempts: row.attempts,
+      nextAttemptAt: row.next_attempt_at,
+      leaseUntil: row.lease_until,
+      processedAt: row.processed_at,
+      lastError: row.last_error,
+    }
+  );
+}
+
+/** How many events are in each status (all four keys always present). */
+export async function countInboundEvents(db: Db): Promise<Record<InboundEventStatus, number>> {
+  const rows = await db
+    .selectFrom('inbound_events')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
+    .groupBy('status')
+    .execute();
+  const counts: Record<InboundEventStatus, number> = { pending: 0, processed: 0, ignored: 0, failed: 0 };
+  for (const row of rows) counts[row.status] = Number(row.count);
+  return counts;
+}
+
+function truncate(text: string): string {
+  return text.length <= LAST_ERROR_MAX_LENGTH ? text : `${text.slice(0, LAST_ERROR_MAX_LENGTH - 1)}…`;
+}

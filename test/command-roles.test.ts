@@ -1,0 +1,167 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDiscordRoleGateway } from '../src/discord/role-gateway.js';
+import { listActivity } from '../src/domain/activity-log.js';
+import { addRoleRule, listRoleRules } from '../src/domain/role-rules.js';
+import { reconcileCustomerRoles } from '../src/domain/role-sync.js';
+import { processRoleJobs, startRoleQueueWorker } from '../src/jobs/role-queue.js';
+import type { Worker } from '../src/jobs/worker.js';
+import type { LocalMessage } from '../src/sandbox/local-discord/index.js';
+import { insertCustomer } from '../src/store/customer.repository.js';
+import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
+import { seedSmallStore, type SmallStore } from './support/fixtures.js';
+
+const VIP = '2200000000000000020';
+const LEGEND = '2200000000000000021';
+const ADMIN = { id: ADMIN_ID, name: 'Ada Admin' };
+
+let h: Harness;
+let store: SmallStore;
+let worker: Worker | undefined;
+
+beforeEach(async () => {
+  h = await startHarness({
+    roles: [
+      { id: VIP, name: 'VIP', position: 1 },
+      { id: LEGEND, name: 'Legend', position: 9 },
+    ],
+  });
+  // Seeded roles sit below the bot's own; Legend is then dragged above it, out of the bot's reach.
+  h.discord.updateRole(GUILD_ID, LEGEND, { position: 20 });
+  await expect.poll(() => h.client.guilds.cache.get(GUILD_ID)?.roles.cache.get(LEGEND)?.rawPosition).toBe(20);
+  // The fixtures' completed orders are for product 5 ("VIP Rank"): Alice (linked) bought it.
+  store = await seedSmallStore(h.db, h.clock);
+});
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  await h.stop();
+});
+
+function startRoleWorker(): void {
+  const running = startRoleQueueWorker({ db: h.db, clock: h.clock, gateway: createDiscordRoleGateway(h.client), logger: h.deps.logger, intervalMs: 60_000 });
+  worker = running;
+  h.deps.wakeRoleWorker = () => running.wake();
+}
+
+async function roleRule(subcommand: 'add' | 'remove' | 'list', options: Record<string, string | number | boolean> = {}, userId = ADMIN_ID) {
+  const handle = await h.discord.invokeSlash({ guildId: GUILD_ID, channelId: CHANNEL_ID, userId, name: 'customer', subcommandGroup: 'role-rule', subcommand, options });
+  return { handle, message: (await handle.settled()) as LocalMessage };
+}
+
+async function grantAliceVip(): Promise<void> {
+  await addRoleRule(h.db, h.clock, { productId: 5, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+  await reconcileCustomerRoles(h.db, h.clock, store.alice.id, { eventType: 'order.completed' });
+  await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+  expect(h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([VIP]);
+}
+
+describe('/customer roles', () => {
+  it('shows the expected roles, what the member holds in Discord, and the queue', async () => {
+    await addRoleRule(h.db, h.clock, { productId: 5, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    await reconcileCustomerRoles(h.db, h.clock, store.alice.id, { eventType: 'order.completed' });
+    const { handle, message } = await h.customer('roles', { customer: `id:${store.alice.id}` });
+    expect(handle.ephemeral).toBe(true);
+    expect(message.embeds[0]!.title).toBe('Roles · Alice Johnson');
+    const f = embedFields(message);
+    expect(f['Expected roles (1)']).toContain('@VIP');
+    expect(f['Expected roles (1)']).toContain('ORD-2026-');
+    expect(f['In Discord now']).toBe('No roles');
+    expect(f['Differences']).toBe('Missing: @VIP');
+    expect(f['Queued changes (1)']).toContain('➕ @VIP · queued');
+    expect(buttonByLabel(message, 'Re-sync').customId).toBe(`r:sync:${store.alice.id}`);
+  });
+
+  it('says when the linked member is not in the server', async () => {
+    const bob = await insertCustomer(h.db, h.clock, { name: 'Away Buyer', email: 'away@example.com', discord: { id: '2200000000000000999' } });
+    const { message } = await h.customer('roles', { customer: `id:${bob.id}` });
+    expect(message.embeds[0]!.description).toContain('not in the server');
+    expect(embedFields(message)['In Discord now']).toBe('Not in the server');
+  });
+
+  it('shows why a queued change is stuck', async () => {
+    await addRoleRule(h.db, h.clock, { productId: 5, roleId: LEGEND, guildId: GUILD_ID, actor: ADMIN });
+    await reconcileCustomerRoles(h.db, h.clock, store.alice.id);
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    const { message } = await h.customer('roles', { customer: `id:${store.alice.id}` });
+    const f = embedFields(message);
+    expect(f['Queued changes (1)']).toContain('needs attention');
+    expect(f['Queued changes (1)']).toContain("The bot's role must be above @Legend");
+    expect(f['⚠️ The bot cannot manage these roles']).toContain('above @Legend');
+  });
+
+  it('re-syncs a role removed by hand: the button queues it, wakes the worker and the member has it again', async () => {
+    await grantAliceVip();
+    h.discord.setMemberRoles(GUILD_ID, LINKED_MEMBER_ID, []);
+    startRoleWorker();
+
+    const { handle, message } = await h.customer('roles', { customer: `id:${store.alice.id}` });
+    expect(embedFields(message)['Differences']).toBe('Missing: @VIP');
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Re-sync').customId, userId: STAFF_ID });
+    const refreshed = (await click.settled()) as LocalMessage;
+    expect(refreshed.content).toContain('Re-synced: 1 change queued');
+    await expect.poll(() => h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([VIP]);
+
+    const again = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Refresh').customId, userId: STAFF_ID });
+    const view = (await again.settled()) as LocalMessage;
+    expect(embedFields(view)['In Discord now']).toBe('@VIP');
+    expect(embedFields(view)['Differences']).toBeUndefined();
+    expect(h.discord.auditLog.filter((e) => e.action === 'member_role_add')).toHaveLength(2);
+    expect((await listActivity(h.db, { action: 'role.resync' }))[0]).toMatchObject({ actor: { id: STAFF_ID }, targetId: String(store.alice.id) });
+  });
+
+  it('grants nothing twice when Re-sync is pressed on a member who has every role', async () => {
+    await grantAliceVip();
+    const { handle, message } = await h.customer('roles', { customer: `id:${store.alice.id}` });
+    for (let i = 0; i < 2; i++) {
+      const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Re-sync').customId, userId: STAFF_ID });
+      expect(((await click.settled()) as LocalMessage).content).toContain('nothing to change');
+    }
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    expect(h.discord.requests.filter((r) => r.method === 'PUT' && r.path.includes('/roles/'))).toHaveLength(1);
+  });
+
+  it('suggests customers as the other commands do', async () => {
+    const choices = await h.discord.autocomplete({ userId: STAFF_ID, name: 'customer', subcommand: 'roles', options: { customer: 'alice' }, focused: 'customer' });
+    expect(choices.map((c) => c.name).join(' ')).toContain('Alice Johnson');
+  });
+});
+
+describe('/customer role-rule', () => {
+  it('lets an admin add, list and remove a rule, each written to the activity log', async () => {
+    const added = await roleRule('add', { product_id: 5, role: VIP, revoke_on_refund: false, grace_hours: 24 });
+    expect(added.message.embeds[0]!.title).toMatch(/^Rule #\d+ added$/);
+    expect(added.message.embeds[0]!.description).toContain('product #5 (VIP Rank) gives @VIP');
+    expect(added.message.embeds[0]!.description).toContain('taken back on chargeback, subscription end (failed payments keep it 24 h)');
+    const [rule] = await listRoleRules(h.db);
+    expect(rule).toMatchObject({ productId: 5, roleId: VIP, guildId: GUILD_ID, revokeOnRefund: false, gracePeriodHours: 24, createdBy: { id: ADMIN_ID } });
+
+    const list = await roleRule('list');
+    expect(list.message.embeds[0]!.title).toBe('Role rules (1)');
+    expect(list.message.embeds[0]!.description).toContain(`#${rule!.id}`);
+    expect(list.message.embeds[0]!.description).toContain('@VIP');
+
+    const removed = await roleRule('remove', { id: rule!.id });
+    expect(removed.message.content).toContain(`Rule #${rule!.id} removed`);
+    expect(removed.message.content).toContain('keep it');
+    expect(await listRoleRules(h.db)).toEqual([]);
+    expect((await listActivity(h.db, { targetType: 'role_rule' })).map((e) => e.action)).toEqual(['role_rule.remove', 'role_rule.add']);
+  });
+
+  it('warns when the bot cannot give the role yet', async () => {
+    const { message } = await roleRule('add', { product_id: 6, role: LEGEND });
+    expect(embedFields(message)['⚠️ Until this is fixed, grants wait']).toContain("The bot's role must be above @Legend");
+  });
+
+  it('refuses a duplicate rule and an unknown rule id with a clear message', async () => {
+    await roleRule('add', { product_id: 5, role: VIP });
+    expect((await roleRule('add', { product_id: 5, role: VIP })).message.content).toContain('already grants that role');
+    expect((await roleRule('remove', { id: 999 })).message.content).toContain('There is no rule #999');
+  });
+
+  it('is for admins only', async () => {
+    const { message } = await roleRule('add', { product_id: 5, role: VIP }, STAFF_ID);
+    expect(message.content).toContain('Only store admins');
+    expect(await listRoleRules(h.db)).toEqual([]);
+    expect((await roleRule('list', {}, STAFF_ID)).message.content).toContain('Only store admins');
+  });
+});

@@ -3,12 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { destination } from 'pino';
-import { createBot } from './bot.js';
-import { PendingActions } from './commands/pending-actions.js';
-import type { BotDeps } from './commands/context.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
 import { createLogger } from './logger.js';
+import { startServices } from './services.js';
 import { migrateToLatest, openDatabase } from './store/database.js';
 
 function readConfig(): Readonly<Config> {
@@ -35,25 +33,32 @@ async function main(): Promise<void> {
   await migrateToLatest(db);
   const tempDir = join(tmpdir(), 'customer-desk-exports');
   mkdirSync(tempDir, { recursive: true });
-  const deps: BotDeps = { db, clock: systemClock, config, logger, tempDir, pending: new PendingActions(() => Date.now()) };
 
   if (sandbox) {
     const { runSandbox } = await import('./sandbox/sandbox.js');
-    await runSandbox(deps);
+    await runSandbox({ db, clock: systemClock, config, logger, tempDir });
     await db.destroy();
     return;
   }
 
-  const client = createBot(deps, config.discordApiUrl);
+  const services = await startServices({
+    db,
+    clock: systemClock,
+    config,
+    logger,
+    tempDir,
+    // loadConfig refuses a token without a guild id, so both are set here.
+    discord: { token: config.discordToken ?? '', apiUrl: config.discordApiUrl, guildId: config.guildId ?? '' },
+    listen: { host: config.httpHost, port: config.httpPort },
+  });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    await client.destroy();
+    await services.stop();
     await db.destroy();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  await client.login(config.discordToken);
 }
 
 main().catch((error: unknown) => {

@@ -6,7 +6,7 @@ import { listActivity } from '../src/domain/activity-log.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { UserError } from '../src/domain/errors.js';
 import { addRoleRule, listRoleRules, loadRoleRulesFile, removeRoleRule, RoleRulesFileError } from '../src/domain/role-rules.js';
-import { raiseStaffAlert, listStaffAlerts } from '../src/domain/staff-alerts.js';
+import { deliverStaffAlerts, listStaffAlerts, raiseStaffAlert, STAFF_ALERT_MAX_ATTEMPTS } from '../src/domain/staff-alerts.js';
 import { openMigratedDatabase, type Db } from '../src/store/database.js';
 
 const GUILD = '3000000000000000001';
@@ -125,5 +125,34 @@ describe('staff alerts', () => {
     await raiseStaffAlert(db, clock, { kind: 'note', message: 'a' });
     await raiseStaffAlert(db, clock, { kind: 'note', message: 'b' });
     expect((await listStaffAlerts(db)).map((a) => a.message)).toEqual(['first', 'a', 'b']);
+  });
+
+  it('posts due alerts oldest first and marks them sent', async () => {
+    await raiseStaffAlert(db, clock, { kind: 'a', message: 'one' });
+    await raiseStaffAlert(db, clock, { kind: 'a', message: 'two' });
+    const posted: string[] = [];
+    const result = await deliverStaffAlerts(db, clock, (alert) => {
+      posted.push(alert.message);
+      return Promise.resolve({ ok: true });
+    });
+    expect(result).toEqual({ handled: 2, failed: [] });
+    expect(posted).toEqual(['one', 'two']);
+    expect((await listStaffAlerts(db)).map((a) => [a.status, a.sentAt])).toEqual([
+      ['sent', clock.now().toISOString()],
+      ['sent', clock.now().toISOString()],
+    ]);
+  });
+
+  it(`retries a post that fails with backoff and gives up after ${STAFF_ALERT_MAX_ATTEMPTS} attempts`, async () => {
+    await raiseStaffAlert(db, clock, { kind: 'a', message: 'unpostable' });
+    const failing = () => Promise.resolve({ ok: false as const, error: 'Missing Access' });
+    for (let i = 1; i < STAFF_ALERT_MAX_ATTEMPTS; i++) {
+      expect((await deliverStaffAlerts(db, clock, failing)).failed).toEqual([]);
+      expect((await deliverStaffAlerts(db, clock, failing)).handled).toBe(0);
+      clock.advance(15 * 60_000);
+    }
+    const last = await deliverStaffAlerts(db, clock, failing);
+    expect(last.failed).toMatchObject([{ status: 'failed', attempts: STAFF_ALERT_MAX_ATTEMPTS, lastError: 'Missing Access' }]);
+    expect((await listStaffAlerts(db))[0]!.status).toBe('failed');
   });
 });

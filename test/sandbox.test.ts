@@ -1,6 +1,5 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { PendingActions } from '../src/commands/pending-actions.js';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { createLogger } from '../src/logger.js';
@@ -44,10 +43,7 @@ describe('the sandbox prompt', () => {
     const output = new PassThrough();
     let transcript = '';
     output.on('data', (chunk: Buffer) => (transcript += chunk.toString('utf8')));
-    const done = runSandbox(
-      { db, clock, config, logger: createLogger('silent'), tempDir: '/tmp', pending: new PendingActions(() => clock.now().getTime()) },
-      { input, output },
-    );
+    const done = runSandbox({ db, clock, config, logger: createLogger('silent'), tempDir: '/tmp', input, output, listen: false });
     const waitFor = async (text: string) => expect.poll(() => transcript, { timeout: 15_000 }).toContain(text);
 
     await waitFor('> ');

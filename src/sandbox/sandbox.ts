@@ -1,8 +1,9 @@
-import { once } from 'node:events';
-import { Events } from 'discord.js';
-import { createBot } from '../bot.js';
-import type { BotDeps } from '../commands/context.js';
 import { deployCommands } from '../commands/deploy.js';
+import type { Config } from '../config.js';
+import type { Clock } from '../domain/clock.js';
+import type { Logger } from '../logger.js';
+import { startServices } from '../services.js';
+import type { Db } from '../store/database.js';
 import { seedDemoBans } from './demo-bans.js';
 import { seedDemoData } from './demo-data.js';
 import { startLocalDiscord, type LocalGuildSeed } from './local-discord/index.js';
@@ -31,17 +32,25 @@ export function sandboxGuild(linkedDiscordIds: { id: string; username: string }[
 }
 
 export interface SandboxRun {
+  db: Db;
+  clock: Clock;
+  config: Readonly<Config>;
+  logger: Logger;
+  tempDir: string;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+  /** Start the HTTP listener on HTTP_HOST:HTTP_PORT (off in tests, which share one machine). */
+  listen?: boolean;
 }
 
 /**
  * `npm start` without DISCORD_TOKEN: the real bot, unmodified, against a local Discord on
  * loopback, with demo data in an empty database and a terminal prompt to drive it.
  */
-export async function runSandbox(deps: BotDeps, io: SandboxRun = {}): Promise<void> {
-  const output = io.output ?? process.stdout;
-  const input = io.input ?? process.stdin;
+export async function runSandbox(run: SandboxRun): Promise<void> {
+  const deps = run;
+  const output = run.output ?? process.stdout;
+  const input = run.input ?? process.stdin;
   const seeded = await seedDemoData(deps.db, deps.clock);
   if (seeded.customers > 0) await seedDemoBans(deps.db, deps.clock);
 
@@ -55,18 +64,23 @@ export async function runSandbox(deps: BotDeps, io: SandboxRun = {}): Promise<vo
   const discord = await startLocalDiscord({
     guilds: [sandboxGuild(linked.map((r) => ({ id: r.discord_id ?? '', username: r.discord_username ?? 'member' })))],
   });
-  const config = { ...deps.config, guildId: SANDBOX_GUILD_ID };
   await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: SANDBOX_GUILD_ID, applicationId: discord.applicationId });
-  const client = createBot({ ...deps, config }, discord.apiUrl);
-  const ready = once(client, Events.ClientReady);
-  await client.login(discord.token);
-  await ready;
+  const services = await startServices({
+    db: deps.db,
+    clock: deps.clock,
+    config: deps.config,
+    logger: deps.logger,
+    tempDir: deps.tempDir,
+    discord: { token: discord.token, apiUrl: discord.apiUrl, guildId: SANDBOX_GUILD_ID },
+    listen: run.listen === false ? false : { host: deps.config.httpHost, port: deps.config.httpPort },
+  });
 
   const customers = await deps.db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   output.write(
     `Sandbox: the bot is connected to a local Discord at ${discord.apiUrl} (no Discord token set).\n` +
       `Database: ${deps.config.databasePath} with ${customers.n} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
-      `You are a store admin in "Sandbox Store". Logs: ${deps.config.databasePath.replace(/[^/]+$/, '')}bot.log\n\n`,
+      `You are a store admin in "Sandbox Store". Logs: ${deps.config.databasePath.replace(/[^/]+$/, '')}bot.log\n` +
+      (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
   );
   const terminal = new Terminal({
     discord,
@@ -80,7 +94,7 @@ export async function runSandbox(deps: BotDeps, io: SandboxRun = {}): Promise<vo
   try {
     await terminal.run();
   } finally {
-    await client.destroy();
+    await services.stop();
     await discord.stop();
   }
 }

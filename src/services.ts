@@ -1,0 +1,142 @@
+import { Events, type Client } from 'discord.js';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createBot } from './bot.js';
+import type { BotDeps } from './commands/context.js';
+import { PendingActions } from './commands/pending-actions.js';
+import type { Config } from './config.js';
+import { createDiscordRoleGateway } from './discord/role-gateway.js';
+import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
+import type { PurchaseEventHooks } from './domain/apply-purchase-event.js';
+import type { Clock } from './domain/clock.js';
+import { enqueueCustomerCreated } from './domain/outbound-webhooks.js';
+import { loadRoleRulesFile } from './domain/role-rules.js';
+import { reconcileCustomerRoles } from './domain/role-sync.js';
+import { createHttpApp, type HttpApp } from './http/app.js';
+import { processDueEvents } from './jobs/inbound-events.js';
+import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
+import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
+import { startWorker, type Worker } from './jobs/worker.js';
+import type { Logger } from './logger.js';
+import type { Db } from './store/database.js';
+
+export interface ServicesOptions {
+  db: Db;
+  clock: Clock;
+  config: Readonly<Config>;
+  logger: Logger;
+  tempDir: string;
+  discord: { token: string; apiUrl: string; guildId: string };
+  /** Where the HTTP listener binds; `false` builds the app without listening (tests use inject). */
+  listen: { host: string; port: number } | false;
+  /** Poll intervals, shortened by tests. */
+  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep', number>>;
+}
+
+export interface RunningServices {
+  client: Client<true>;
+  http: HttpApp;
+  /** `http://host:port` when listening. */
+  httpUrl: string | undefined;
+  botDeps: BotDeps;
+  workers: Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep', Worker>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts everything the bot is: the Discord client, the HTTP listener and the background
+ * workers, wired together. The one place that knows how the pieces connect; index.ts, the
+ * sandbox and the end-to-end tests all start the bot through it.
+ */
+export async function startServices(options: ServicesOptions): Promise<RunningServices> {
+  const { db, clock, config, logger } = options;
+  const { guildId } = options.discord;
+
+  if (existsSync(config.roleRulesFile)) {
+    const loaded = await loadRoleRulesFile(db, clock, config.roleRulesFile, guildId);
+    logger.info({ file: config.roleRulesFile, ...loaded }, 'role rules file loaded');
+  }
+
+  // Workers reference each other through wake(); they are created below, before anything runs.
+  const workers = {} as RunningServices['workers'];
+  const wakeAfterEvents = () => {
+    workers.roles.wake();
+    workers.webhooks.wake();
+    workers.alerts.wake();
+  };
+
+  // Role plans and the outbox are written inside each event's transaction, so an event's
+  // effects (orders, role jobs, webhook deliveries) commit together or not at all.
+  const hooks: PurchaseEventHooks = {
+    customerChanged: async (trx, customerId, cause) => {
+      await reconcileCustomerRoles(trx, clock, customerId, cause);
+    },
+    customerCreated: async (trx, customer) => {
+      await enqueueCustomerCreated(trx, clock, customer);
+    },
+  };
+
+  const botDeps: BotDeps = {
+    db,
+    clock,
+    config: { ...config, guildId },
+    logger,
+    tempDir: options.tempDir,
+    pending: new PendingActions(() => Date.now()),
+    wakeRoleWorker: () => workers.roles.wake(),
+  };
+  const client = createBot(botDeps, options.discord.apiUrl);
+  const ready = once(client, Events.ClientReady) as Promise<[Client<true>]>;
+  await client.login(options.discord.token);
+  const [readyClient] = await ready;
+
+  const intervals = options.intervals ?? {};
+  workers.roles = startRoleQueueWorker({ db, clock, gateway: createDiscordRoleGateway(readyClient), logger, intervalMs: intervals.roles });
+  workers.alerts = startStaffAlertWorker({ db, clock, client: readyClient, channelId: config.alertChannelId, logger, intervalMs: intervals.alerts });
+  workers.sweep = startRoleSweepWorker({ db, clock, logger, intervalMs: intervals.sweep, onEnqueued: () => workers.roles.wake() });
+  workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks });
+  workers.inbound = startWorker({
+    name: 'inbound-events',
+    logger,
+    intervalMs: intervals.inbound ?? 5_000,
+    runOnce: async () => {
+      const handled = await processDueEvents(db, clock, hooks, { logger, storeCurrency: config.storeCurrency });
+      if (handled > 0) wakeAfterEvents();
+      return handled;
+    },
+  });
+
+  const http = await createHttpApp({
+    db,
+    clock,
+    config,
+    logger,
+    wake: { inboundEvents: () => workers.inbound.wake(), webhookDeliveries: () => workers.webhooks.wake() },
+    onCustomerLinked: async (trx, customerId, change) => {
+      await reconcileCustomerRoles(trx, clock, customerId, { eventType: `${change.provider}.linked` });
+      // Committed by the caller; the role queue polls, and is nudged right away as well.
+      setImmediate(() => workers.roles.wake());
+    },
+  });
+  let httpUrl: string | undefined;
+  if (options.listen) {
+    await http.listen({ host: options.listen.host, port: options.listen.port });
+    const address = http.server.address();
+    if (address && typeof address === 'object') httpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    logger.info({ url: httpUrl }, 'HTTP listener started');
+  }
+
+  return {
+    client: readyClient,
+    http,
+    httpUrl,
+    botDeps,
+    workers,
+    async stop() {
+      // New work stops first (HTTP), then the workers finish their pass, then Discord and the database.
+      await http.close();
+      for (const worker of [workers.inbound, workers.webhooks, workers.sweep, workers.roles, workers.alerts]) await worker.stop();
+      await client.destroy();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rateLimitFault } from '../src/sandbox/local-discord/index.js';
+import { BUYER_IDS, SHOP_GUILD_ID, VIP_ROLE_ID, orderEvent, startShop, type ShopHarness } from './support/services-harness.js';
+
+let shop: ShopHarness | undefined;
+afterEach(async () => {
+  await shop?.stop();
+  shop = undefined;
+});
+
+const [ana, ben, cy] = BUYER_IDS;
+
+describe('purchases reach Discord roles end to end', () => {
+  it('grants the role once for a signed order.paid, with an audit-log reason', async () => {
+    shop = await startShop();
+    const paid = await shop.send(orderEvent('order.paid', { id: 1, email: 'ana@example.com', discordId: ana }));
+    expect(paid).toEqual({ status: 200, body: JSON.stringify({ received: true }) });
+    await expect.poll(() => shop!.discord.memberRoles(SHOP_GUILD_ID, ana), { timeout: 10_000 }).toContain(VIP_ROLE_ID);
+    const calls = shop.roleCalls(ana);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ method: 'PUT', status: 204 });
+    expect(calls[0]!.reason).toMatch(/order/i);
+  });
+
+  it('takes the role back on order.refunded and on dispute.created', async () => {
+    shop = await startShop();
+    await shop.send(orderEvent('order.paid', { id: 2, email: 'ana@example.com', discordId: ana }));
+    await shop.send(orderEvent('order.paid', { id: 3, email: 'ben@example.com', discordId: ben }));
+    await expect.poll(() => [shop!.discord.memberRoles(SHOP_GUILD_ID, ana), shop!.discord.memberRoles(SHOP_GUILD_ID, ben)], { timeout: 10_000 }).toEqual([[VIP_ROLE_ID], [VIP_ROLE_ID]]);
+
+    await shop.send(orderEvent('order.refunded', { id: 2, email: 'ana@example.com', discordId: ana }));
+    await shop.send({ id: 'evt_dispute_3', event_type: 'dispute.created', created_at: new Date().toISOString(), data: { id: 'dp_1', order_id: 3 } });
+    await expect.poll(() => [shop!.discord.memberRoles(SHOP_GUILD_ID, ana), shop!.discord.memberRoles(SHOP_GUILD_ID, ben)], { timeout: 10_000 }).toEqual([[], []]);
+    expect(shop.roleCalls(ana).map((c) => c.method)).toEqual(['PUT', 'DELETE']);
+    expect(shop.roleCalls(ben).map((c) => c.method)).toEqual(['PUT', 'DELETE']);
+  });
+
+  it('ends with the right roles after replays, duplicates and a refund that arrives before the payment', async () => {
+    shop = await startShop();
+    const refundFirst = orderEvent('order.refunded', { id: 4, email: 'cy@example.com', discordId: cy });
+    const paidLater = orderEvent('order.paid', { id: 4, email: 'cy@example.com', discordId: cy });
+    const paidAna = orderEvent('order.paid', { id: 5, email: 'ana@example.com', discordId: ana });
+    for (const event of [refundFirst, paidAna, paidLater, paidAna, refundFirst, paidLater, paidAna]) {
+      expect((await shop.send(event)).status).toBe(200);
+    }
+    await expect.poll(() => shop!.discord.memberRoles(SHOP_GUILD_ID, ana), { timeout: 10_000 }).toEqual([VIP_ROLE_ID]);
+    const processed = async () => (await shop!.db.selectFrom('inbound_events').select('status').execute()).map((r) => r.status);
+    await expect.poll(processed, { timeout: 10_000 }).toEqual(['processed', 'processed', 'processed']);
+    expect(shop.discord.memberRoles(SHOP_GUILD_ID, cy)).toEqual([]);
+    expect(shop.roleCalls(cy)).toEqual([]);
+    expect(shop.roleCalls(ana).map((c) => c.method)).toEqual(['PUT']);
+    const order = await shop.db.selectFrom('orders').select('status').where('id', '=', 4).executeTakeFirstOrThrow();
+    expect(order.status).toBe('refunded');
+  });
+
+  it('waits out a 429 from Discord and still grants the role once', async () => {
+    shop = await startShop();
+    shop.discord.injectFault(rateLimitFault('/guilds/:guildId/members/:userId/roles/:roleId', { retryAfterMs: 300, method: 'PUT' }));
+    await shop.send(orderEvent('order.paid', { id: 6, email: 'ana@example.com', discordId: ana }));
+    await expect.poll(() => shop!.discord.memberRoles(SHOP_GUILD_ID, ana), { timeout: 10_000 }).toContain(VIP_ROLE_ID);
+    expect(shop.roleCalls(ana).map((c) => c.status)).toEqual([429, 204]);
+  });
+
+  it('grants a buyer who joins the guild after paying, when they join', async () => {
+    const late = '3300000000000000150';
+    shop = await startShop();
+    await shop.send(orderEvent('order.paid', { id: 7, email: 'late@example.com', discordId: late }));
+    await expect.poll(async () => (await shop!.db.selectFrom('role_jobs').select('status').execute()).map((r) => r.status), { timeout: 10_000 }).toEqual(['waiting_member']);
+    shop.discord.addMember(SHOP_GUILD_ID, { user: { id: late, username: 'late' }, roles: [] });
+    await expect.poll(() => shop!.discord.memberRoles(SHOP_GUILD_ID, late), { timeout: 10_000 }).toContain(VIP_ROLE_ID);
+  });
+
+  it('records a purchase by a banned customer but grants nothing, and tells staff', async () => {
+    shop = await startShop();
+    const { createBan } = await import('../src/domain/bans.js');
+    await createBan(shop.db, shop.clock, { type: 'discord', target: ana, duration: 'permanent', reason: 'fraud', actor: { id: '1', name: 'mod' } });
+    await shop.send(orderEvent('order.paid', { id: 8, email: 'ana@example.com', discordId: ana }));
+    await expect.poll(() => shop!.discord.channelMessages('3300000000000000003').map((m) => m.content).join('\n'), { timeout: 10_000 }).toMatch(/banned/i);
+    const order = await shop.db.selectFrom('orders').select(['status', 'total_cents']).where('id', '=', 8).executeTakeFirstOrThrow();
+    expect(order).toEqual({ status: 'paid', total_cents: 2999 });
+    expect(shop.roleCalls(ana)).toEqual([]);
+  });
+});

@@ -14,11 +14,12 @@ import { loadRoleRulesFile } from './domain/role-rules.js';
 import { reconcileCustomerRoles } from './domain/role-sync.js';
 import { createHttpApp, type HttpApp } from './http/app.js';
 import { processDueEvents } from './jobs/inbound-events.js';
-import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
-import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
+import { recoverInterruptedRoleJobs, startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
+import { releaseWebhookDeliveryLeases, startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
 import { startWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import type { Db } from './store/database.js';
+import { releaseInboundEventLeases } from './store/inbound-event.repository.js';
 
 export interface ServicesOptions {
   db: Db;
@@ -51,6 +52,14 @@ export interface RunningServices {
 export async function startServices(options: ServicesOptions): Promise<RunningServices> {
   const { db, clock, config, logger } = options;
   const { guildId } = options.discord;
+
+  // SQLite serves one bot process: whatever the previous process held when it died is due now.
+  const recovered = {
+    events: await releaseInboundEventLeases(db, clock),
+    roleJobs: await recoverInterruptedRoleJobs(db, clock),
+    deliveries: await releaseWebhookDeliveryLeases(db, clock),
+  };
+  if (recovered.events + recovered.roleJobs + recovered.deliveries > 0) logger.warn(recovered, 'resumed work interrupted by the last shutdown');
 
   if (existsSync(config.roleRulesFile)) {
     const loaded = await loadRoleRulesFile(db, clock, config.roleRulesFile, guildId);

@@ -6,6 +6,7 @@ import { listStaffAlerts } from '../src/domain/staff-alerts.js';
 import type { Customer } from '../src/domain/types.js';
 import {
   processRoleJobs,
+  recoverInterruptedRoleJobs,
   ROLE_JOB_LEASE_MS,
   ROLE_JOB_MAX_ATTEMPTS,
   roleRetryDelayMs,
@@ -290,5 +291,36 @@ describe('the worker loop', () => {
     await expect.poll(() => gateway.calls.length).toBe(3);
     await worker.stop();
     expect((await jobRows()).every((j) => j.status === 'done')).toBe(true);
+  });
+});
+
+describe('after a crash with a role call in flight', () => {
+  it('looks at the member first and does not grant again when the role is already there', async () => {
+    await buyer();
+    // The previous process claimed the job and died before recording the outcome.
+    await db.updateTable('role_jobs').set({ lease_until: new Date(clock.now().getTime() + 10 * MINUTE).toISOString() }).execute();
+    expect(await recoverInterruptedRoleJobs(db, clock)).toBe(1);
+    const looked: string[] = [];
+    const checking = Object.assign(gateway, {
+      memberHasRole: (_g: string, userId: string) => {
+        looked.push(userId);
+        return Promise.resolve(true);
+      },
+    });
+    expect(await processRoleJobs(db, clock, checking, { random: () => 1 })).toBe(1);
+    expect(looked).toHaveLength(1);
+    expect(gateway.calls).toEqual([]);
+    expect((await jobRows()).map((j) => j.status)).toEqual(['done']);
+    expect((await assignments()).map((a) => a.state)).toEqual(['granted']);
+  });
+
+  it('grants when the interrupted call never reached Discord', async () => {
+    await buyer();
+    await db.updateTable('role_jobs').set({ lease_until: new Date(clock.now().getTime() + 10 * MINUTE).toISOString() }).execute();
+    await recoverInterruptedRoleJobs(db, clock);
+    const checking = Object.assign(gateway, { memberHasRole: () => Promise.resolve(false) });
+    await processRoleJobs(db, clock, checking, { random: () => 1 });
+    expect(gateway.calls.map((c) => c.method)).toEqual(['add']);
+    expect((await jobRows()).map((j) => j.status)).toEqual(['done']);
   });
 });

@@ -100,6 +100,14 @@ export function createDiscordRoleGateway(client: Client): RoleGateway {
     }
   };
   return {
+    memberHasRole: async (guildId, userId, roleId) => {
+      try {
+        const member = (await client.rest.get(Routes.guildMember(guildId, userId))) as { roles?: unknown };
+        return Array.isArray(member.roles) ? member.roles.includes(roleId) : null;
+      } catch {
+        return null;
+      }
+    },
     addRole: (guildId, userId, roleId, reason) => call('put', guildId, userId, roleId, reason),
     // Removing a role the member lacks is a 204 like any other: it counts as done.
     removeRole: (guildId, userId, roleId, reason) => call('delete', guildId, userId, roleId, reason),

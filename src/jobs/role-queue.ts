@@ -15,6 +15,11 @@ export type RoleCallResult = { ok: true } | { ok: false; kind: RoleProblemKind; 
 export interface RoleGateway {
   addRole(guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult>;
   removeRole(guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult>;
+  /**
+   * Whether the member holds the role right now (null when that cannot be told: not a member,
+   * Discord unreachable). Asked before repeating a call that may already have happened.
+   */
+  memberHasRole?(guildId: string, userId: string, roleId: string): Promise<boolean | null>;
 }
 
 export interface ProcessRoleJobsOptions {
@@ -125,6 +130,20 @@ export async function processRoleJobs(db: Db, clock: Clock, gateway: RoleGateway
 
 async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRow, lease: string, random: () => number, logger: Logger | undefined): Promise<void> {
   const wanted = job.action === 'add' ? 'granted' : 'revoked';
+  // An expired lease means a worker claimed this job and never settled it: it died, maybe after
+  // Discord had already applied the change. Look before calling again, so a crash at the worst
+  // moment still never sends a second grant.
+  if (job.lease_until !== null && gateway.memberHasRole) {
+    const has = await gateway.memberHasRole(job.guild_id, job.discord_user_id, job.role_id).catch(() => null);
+    if (has !== null && has === (job.action === 'add')) {
+      await inTransaction(db, async (trx) => {
+        const nowIso = clock.now().toISOString();
+        await recordAssignment(trx, nowIso, job, wanted);
+        await settle(trx, job, lease, { status: 'done', last_error: null }, nowIso);
+      });
+      return;
+    }
+  }
   const assignment = await db
     .selectFrom('role_assignments')
     .select('state')
@@ -201,6 +220,25 @@ async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRo
     }
   });
 }
+
+/**
+ * After a restart, jobs still leased by the previous (dead) process are made due now instead of
+ * when their lease runs out. Their lease stays set, in the past, which tells the worker the call
+ * may already have happened. Only for a single bot process per database (SQLite).
+ */
+export async function recoverInterruptedRoleJobs(db: Db, clock: Clock): Promise<number> {
+  const nowIso = clock.now().toISOString();
+  const result = await db
+    .updateTable('role_jobs')
+    .set({ lease_until: INTERRUPTED_LEASE, next_attempt_at: nowIso })
+    .where('status', 'in', OPEN_JOB_STATUSES)
+    .where('lease_until', '>', nowIso)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** A lease in the past: "claimed once, never settled". */
+const INTERRUPTED_LEASE = new Date(0).toISOString();
 
 export interface RoleQueueWorkerOptions {
   db: Db;

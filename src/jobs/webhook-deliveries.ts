@@ -267,3 +267,14 @@ export function startWebhookDeliveryWorker(db: Db, clock: Clock, options: Webhoo
     runOnce: () => deliverDueWebhooks(db, clock, passOptions),
   });
 }
+
+/**
+ * After a restart, deliveries leased by the previous (dead) process are due at once. One of them
+ * may already have reached its receiver: that is at-least-once delivery, and receivers dedupe on
+ * `webhook-id`. Only for a single bot process per database (SQLite).
+ */
+export async function releaseWebhookDeliveryLeases(db: Db, clock: Clock): Promise<number> {
+  const nowIso = clock.now().toISOString();
+  const result = await db.updateTable('webhook_deliveries').set({ lease_until: nowIso }).where('status', '=', 'pending').where('lease_until', '>', nowIso).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

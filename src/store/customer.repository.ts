@@ -208,7 +208,8 @@ function withRowNumber(error: unknown, index: number): unknown {
 
 type ValidatedRow = NewCustomerRow & { email_lower: string };
 
-const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:.]{2,}$/;
+/** What the store accepts as an email address: one @, a dotted domain, no spaces or quotes. */
+export const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:.]{2,}$/;
 const DISCORD_ID = /^\d{17,20}$/;
 const STEAM_ID64 = /^7656119\d{10}$/;
 const COUNTRY = /^[A-Z]{2}$/;

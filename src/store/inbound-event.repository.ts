@@ -199,3 +199,13 @@ export async function countInboundEvents(db: Db): Promise<Record<InboundEventSta
 function truncate(text: string): string {
   return text.length <= LAST_ERROR_MAX_LENGTH ? text : `${text.slice(0, LAST_ERROR_MAX_LENGTH - 1)}…`;
 }
+
+/**
+ * After a restart, events leased by the previous (dead) process become claimable at once
+ * instead of when the lease runs out. Only for a single bot process per database (SQLite).
+ */
+export async function releaseInboundEventLeases(db: Db, clock: Clock): Promise<number> {
+  const nowIso = clock.now().toISOString();
+  const result = await db.updateTable('inbound_events').set({ lease_until: nowIso }).where('status', '=', 'pending').where('lease_until', '>', nowIso).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -3,6 +3,7 @@ import { UserError } from '../domain/errors.js';
 import { newReference } from '../logger.js';
 import type { HttpDeps } from './deps.js';
 import { apiRoutes } from './routes/api.js';
+import { downloadRoutes } from './routes/downloads.js';
 import { linkRoutes } from './routes/link-pages.js';
 import { storeWebhookRoutes } from './routes/store-webhook.js';
 
@@ -43,6 +44,7 @@ export async function createHttpApp(deps: HttpDeps) {
   app.get('/healthz', () => ({ ok: true }));
   await app.register(storeWebhookRoutes, { deps });
   await app.register(linkRoutes, { deps });
+  await app.register(downloadRoutes, { deps });
   await app.register(apiRoutes, { prefix: '/api/external/v1', deps });
   return app;
 }

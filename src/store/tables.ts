@@ -1,5 +1,7 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { ApiTables } from './tables-api.js';
+import type { DigestTables } from './tables-digest.js';
+import type { DownloadTables } from './tables-downloads.js';
 import type { EventTables } from './tables-events.js';
 import type { LinkingTables } from './tables-linking.js';
 import type { RoleTables } from './tables-roles.js';
@@ -127,7 +129,7 @@ export interface CustomerSearchTable {
   email: string;
 }
 
-export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables {
+export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables, DigestTables, DownloadTables {
   customers: CustomersTable;
   products: ProductsTable;
   orders: OrdersTable;

@@ -4,6 +4,8 @@ import * as inboundEvents from './2026-11-22T01-00-inbound-events.js';
 import * as roles from './2026-11-22T02-00-roles.js';
 import * as apiTokensWebhooks from './2026-11-22T03-00-api-tokens-webhooks.js';
 import * as linking from './2026-11-22T04-00-linking.js';
+import * as digest from './2026-11-22T05-00-digest.js';
+import * as downloads from './2026-11-22T06-00-downloads.js';
 
 // Listed explicitly rather than read from the folder, so the same list works under tsx, vitest
 // and a bundled build. Names sort by date; Kysely runs them in that order.
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T02-00-roles': roles,
   '2026-11-22T03-00-api-tokens-webhooks': apiTokensWebhooks,
   '2026-11-22T04-00-linking': linking,
+  '2026-11-22T05-00-digest': digest,
+  '2026-11-22T06-00-downloads': downloads,
 };

@@ -1,0 +1,3 @@
+// Tables added by this area's migration; merged into `Database` in tables.ts.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface DigestTables {}

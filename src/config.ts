@@ -80,6 +80,19 @@ const schema = z.object({
   ADMIN_ROLE_IDS: idList('role'),
   ALERT_CHANNEL_ID: optionalText.refine((v) => v === undefined || snowflake.test(v), 'must be a channel id (17–20 digits)'),
   ROLE_RULES_FILE: z.string().trim().min(1).default('config/role-rules.json'),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('false')
+    .transform((v, ctx): boolean | number | string[] => {
+      if (v === '' || v === 'false' || v === '0') return false;
+      if (v === 'true') return true;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      if (list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a))) return list;
+      ctx.addIssue({ code: 'custom', message: 'must be false, true, a number of proxy hops, or a comma-separated list of proxy addresses/CIDRs' });
+      return z.NEVER;
+    }),
   WEBHOOK_ALLOW_PRIVATE_URLS: z
     .enum(['true', 'false', '1', '0', ''], { error: 'must be true or false' })
     .default('false')
@@ -132,6 +145,8 @@ export interface Config {
   roleRulesFile: string;
   /** Lets outgoing webhooks reach private, loopback and link-local addresses (local development only). */
   webhookAllowPrivateUrls: boolean;
+  /** Which reverse proxies may set X-Forwarded-For (the customer's address for country and IP bans). */
+  trustProxy: boolean | number | string[];
   digestChannelId: string | undefined;
   digestCron: string;
   storeTimeZone: string;
@@ -185,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     alertChannelId: e.ALERT_CHANNEL_ID ?? e.DIGEST_CHANNEL_ID,
     roleRulesFile: e.ROLE_RULES_FILE,
     webhookAllowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS,
+    trustProxy: e.TRUST_PROXY,
     digestChannelId: e.DIGEST_CHANNEL_ID,
     digestCron: e.DIGEST_CRON,
     storeTimeZone: e.STORE_TIMEZONE,

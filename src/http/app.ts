@@ -22,6 +22,9 @@ export async function createHttpApp(deps: HttpDeps) {
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
+    // Behind a reverse proxy the customer's address (country, IP bans) is in X-Forwarded-For,
+    // trusted only from the proxies the store names.
+    trustProxy: typeof deps.config.trustProxy === 'number' ? hopsTrusted(deps.config.trustProxy) : deps.config.trustProxy,
     disableRequestLogging: deps.config.logLevel !== 'debug' && deps.config.logLevel !== 'trace',
     genReqId: () => newReference(),
   });
@@ -47,6 +50,11 @@ export async function createHttpApp(deps: HttpDeps) {
   await app.register(downloadRoutes, { deps });
   await app.register(apiRoutes, { prefix: '/api/external/v1', deps });
   return app;
+}
+
+/** Trust the nearest `hops` proxies, as proxy-addr counts them. */
+function hopsTrusted(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 const REASONS: Record<number, string> = {

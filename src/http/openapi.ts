@@ -183,7 +183,7 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 }
 
-export interface OpenApiDocument {
+export type OpenApiDocument = {
   openapi: '3.1.0';
   info: Record<string, unknown>;
   servers: Array<{ url: string; description?: string }>;
@@ -191,7 +191,7 @@ export interface OpenApiDocument {
   tags: Array<{ name: string; description?: string }>;
   paths: Record<string, Record<string, OpenApiOperation>>;
   components: Record<string, Record<string, unknown>>;
-}
+};
 
 export interface OpenApiOperation {
   operationId: string;
@@ -509,3 +509,15 @@ export function buildOpenApiDocument(specs: readonly ApiRouteSpec[], options: Ap
     },
   };
 }
+
+/** GET /openapi.json: public (no token, no rate limit), so tooling can fetch it as is. */
+export const openApiDocumentRoute = defineApiRoute({
+  operationId: 'getOpenApiDocument',
+  method: 'GET',
+  path: '/openapi.json',
+  scope: null,
+  tag: 'Meta',
+  summary: 'This OpenAPI 3.1 document',
+  description: 'Needs no token. Generated from the same schemas that validate every request.',
+  response: { status: 200, description: 'The document', schema: z.record(z.string(), z.unknown()) },
+});

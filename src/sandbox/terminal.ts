@@ -22,6 +22,9 @@ const HELP = `Type a slash command as you would in Discord, for example:
   /customer ban type:email target:spam@example.com duration:7d reason:chargeback abuse
   /customer bans
   /customer unban ban:#1
+  /customer roles customer:alice@example.com
+  /customer role-rule list
+  /customer digest
   /customer export format:csv filter:loyal
   /profile <discord user id>          (the "Customer profile" user menu)
 Then act on the last reply:
@@ -31,9 +34,11 @@ Then act on the last reply:
 
 // Every option name of /customer: only these start a new option, so a colon inside a value
 // ("reason:chargeback abuse: twice") stays part of the value.
-const OPTION_NAMES = new Set(
-  customerCommand.options.flatMap((sub) => ('options' in sub ? sub.options.map((o) => o.name) : [])),
-);
+type OptionNode = { name: string; type: number; options?: readonly OptionNode[] };
+const topLevel = customerCommand.options as readonly OptionNode[];
+const allOptions = (nodes: readonly OptionNode[]): OptionNode[] => nodes.flatMap((n) => (n.type === 1 || n.type === 2 ? allOptions(n.options ?? []) : [n]));
+const OPTION_NAMES = new Set(allOptions(topLevel).map((o) => o.name));
+const SUBCOMMAND_GROUPS = new Set(topLevel.filter((o) => o.type === 2).map((o) => o.name));
 
 /** `key:value key2:value with spaces` → { key: 'value', key2: 'value with spaces' } */
 export function parseOptions(text: string, names: ReadonlySet<string> = OPTION_NAMES): Record<string, string> {
@@ -107,10 +112,14 @@ export class Terminal {
   async execute(line: string): Promise<void> {
     const { discord, guildId, channelId, staffUserId } = this.options;
     if (line === 'help') return this.print(HELP);
-    const slash = /^\/customer\s+([a-z-]+)\s*(.*)$/.exec(line);
+    const slash = /^\/customer\s+([a-z-]+)(?:\s+([a-z-]+)(?=\s|$))?\s*(.*)$/.exec(line);
     if (slash) {
-      const [, subcommand = '', rest = ''] = slash;
-      const handle = await discord.invokeSlash({ guildId, channelId, userId: staffUserId, name: 'customer', subcommand, options: parseOptions(rest) });
+      const [, first = '', second, rest = ''] = slash;
+      // `/customer role-rule add …`: the first word is a group when the command defines it so.
+      const group = second !== undefined && SUBCOMMAND_GROUPS.has(first) ? first : undefined;
+      const subcommand = group ? (second ?? '') : first;
+      const options = parseOptions(group || second === undefined ? rest : `${second} ${rest}`);
+      const handle = await discord.invokeSlash({ guildId, channelId, userId: staffUserId, name: 'customer', subcommand, ...(group ? { subcommandGroup: group } : {}), options });
       return this.show(handle);
     }
     const profile = /^\/profile\s+<?@?!?(\d{17,20})>?$/.exec(line);

@@ -5,7 +5,8 @@ import type { Logger } from '../logger.js';
 import { startServices } from '../services.js';
 import type { Db } from '../store/database.js';
 import { seedDemoBans } from './demo-bans.js';
-import { seedDemoData } from './demo-data.js';
+import { DEMO_STAFF, seedDemoData } from './demo-data.js';
+import { addRoleRule } from '../domain/role-rules.js';
 import { startLocalDiscord, type LocalGuildSeed } from './local-discord/index.js';
 import { Terminal } from './terminal.js';
 
@@ -13,6 +14,8 @@ export const SANDBOX_GUILD_ID = '1100000000000000001';
 export const SANDBOX_CHANNEL_ID = '1100000000000000002';
 export const SANDBOX_STAFF_ID = '1100000000000000003';
 const ADMIN_ROLE_ID = '1100000000000000004';
+export const SANDBOX_VIP_ROLE_ID = '1100000000000000005';
+export const SANDBOX_MVP_ROLE_ID = '1100000000000000006';
 const ADMINISTRATOR = String(1n << 3n);
 
 /** The local store guild: one admin (the person at the terminal), a staff channel, and the
@@ -22,7 +25,11 @@ export function sandboxGuild(linkedDiscordIds: { id: string; username: string }[
     id: SANDBOX_GUILD_ID,
     name: 'Sandbox Store',
     ownerId: SANDBOX_STAFF_ID,
-    roles: [{ id: ADMIN_ROLE_ID, name: 'Store Admin', position: 2, permissions: ADMINISTRATOR }],
+    roles: [
+      { id: SANDBOX_VIP_ROLE_ID, name: 'VIP', position: 1 },
+      { id: SANDBOX_MVP_ROLE_ID, name: 'MVP', position: 2 },
+      { id: ADMIN_ROLE_ID, name: 'Store Admin', position: 3, permissions: ADMINISTRATOR },
+    ],
     channels: [{ id: SANDBOX_CHANNEL_ID, name: 'staff' }],
     members: [
       { user: { id: SANDBOX_STAFF_ID, username: 'you', global_name: 'You (staff)' }, roles: [ADMIN_ROLE_ID] },
@@ -52,7 +59,12 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
   const output = run.output ?? process.stdout;
   const input = run.input ?? process.stdin;
   const seeded = await seedDemoData(deps.db, deps.clock);
-  if (seeded.customers > 0) await seedDemoBans(deps.db, deps.clock);
+  if (seeded.customers > 0) {
+    await seedDemoBans(deps.db, deps.clock);
+    // Demo products 1 (VIP Rank) and 2 (MVP Rank) grant roles; past buyers get them in the background.
+    await addRoleRule(deps.db, deps.clock, { productId: 1, roleId: SANDBOX_VIP_ROLE_ID, guildId: SANDBOX_GUILD_ID, actor: DEMO_STAFF });
+    await addRoleRule(deps.db, deps.clock, { productId: 2, roleId: SANDBOX_MVP_ROLE_ID, guildId: SANDBOX_GUILD_ID, actor: DEMO_STAFF });
+  }
 
   const linked = await deps.db
     .selectFrom('customers')

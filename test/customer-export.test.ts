@@ -366,6 +366,19 @@ describe('writeCustomerExport as CSV', () => {
     expect(await readdir(directory)).toEqual([]);
   });
 
+  it('keeps the zip and marks it over the limit when asked to keep what is too large', async () => {
+    const file = await writeCustomerExport(syntheticCustomers(2_000), { format: 'csv', directory, baseName: 'huge', maxBytes: 1_000, whenTooLarge: 'keep' });
+    expect(file).toMatchObject({ fileName: 'huge.zip', contentType: 'application/zip', rows: 2_000, compressed: true, overLimit: true });
+    expect(file.bytes).toBe((await readFile(file.path)).length);
+    expect(file.bytes).toBeGreaterThan(1_000);
+    expect(await readdir(directory)).toEqual([file.path.slice(directory.length + 1)]);
+  });
+
+  it('says a file within the limit is not over it, whatever it was told to do with large ones', async () => {
+    const file = await writeCustomerExport(syntheticCustomers(10), { format: 'csv', directory, baseName: 'small', whenTooLarge: 'keep' });
+    expect(file).toMatchObject({ fileName: 'small.csv', compressed: false, overLimit: false });
+  });
+
   it('deletes the partial file when the customers stop with an error mid-stream', async () => {
     async function* failing(): AsyncGenerator<Customer> {
       yield* syntheticCustomers(500);
@@ -489,6 +502,14 @@ describe('writeCustomerExport as XLSX', () => {
       code: 'export_too_large',
     });
     expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('keeps a workbook over maxBytes when asked to, still a valid workbook', async () => {
+    const file = await writeCustomerExport(syntheticCustomers(100), { format: 'xlsx', directory, baseName: 'big', maxBytes: 1_000, whenTooLarge: 'keep' });
+    expect(file).toMatchObject({ fileName: 'big.xlsx', rows: 100, compressed: false, overLimit: true });
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(file.path);
+    expect(workbook.worksheets[0]!.rowCount).toBe(101);
   });
 
   it('rejects instead of hanging when the file cannot be written', async () => {

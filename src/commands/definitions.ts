@@ -165,6 +165,11 @@ export const customerCommand = {
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
+      name: 'digest',
+      description: 'Preview the weekly at-risk digest now (only you see it; nothing is posted)',
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
       name: 'roles',
       description: "A customer's expected roles, what Discord shows, and queued role changes",
       options: [customerOption('The customer (search by name, email, id…)', true)],

@@ -7,6 +7,7 @@ import { CUSTOMER_PROFILE_MENU } from './definitions.js';
 import { parseBanOptions, runBanCancel, runBanConfirm, runBanPreview } from './customer/ban.js';
 import { parseBansOptions, runBans, runBansPage } from './customer/bans.js';
 import { buildNotesView, buildOrderView, buildOrdersView, buildProfileView } from './customer/customer-views.js';
+import { runDigestPreview } from './customer/digest.js';
 import { parseExportOptions, runExport } from './customer/export.js';
 import { parseLookupOptions, runLookup } from './customer/lookup.js';
 import { banModal, DURATION_FIELD, NOTE_FIELD, noteModal, REASON_FIELD } from './customer/modals.js';
@@ -93,6 +94,8 @@ export function planInteraction(interaction: Interaction, deps: BotDeps, actor: 
         const options = parseExportOptions(interaction);
         return { ack: 'reply', admin: true, run: (progress) => runExport(deps, actor, options, progress) };
       }
+      case 'digest':
+        return { ack: 'reply', run: () => runDigestPreview(deps) };
       case 'roles': {
         const options = parseRolesOptions(interaction);
         const guildId = storeGuildId(interaction, deps);

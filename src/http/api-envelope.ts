@@ -77,7 +77,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Collects zod issues per field (dotted path; `body` / `query` for the whole input). */
 export function fieldErrorsOf(error: z.ZodError, whole: string): FieldErrors {
-  const errors: FieldErrors = {};
+  // No prototype: a field named `__proto__` or `constructor` (from a hostile query) is a key like any other.
+  const errors = Object.create(null) as FieldErrors;
   const add = (field: string, problem: string) => (errors[field] ??= []).push(problem);
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {

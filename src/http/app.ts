@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
 import { UserError } from '../domain/errors.js';
 import { newReference } from '../logger.js';
 import type { HttpDeps } from './deps.js';
@@ -28,6 +28,12 @@ export async function createHttpApp(deps: HttpDeps) {
     // One log line per request is noise at a thousand purchase events a second; debug shows them.
     logController: new LogController({ disableRequestLogging: deps.config.logLevel !== 'debug' && deps.config.logLevel !== 'trace' }),
     genReqId: () => newReference(),
+    // The router refuses a malformed URL (bad percent-encoding, an over-long path parameter)
+    // before any plugin runs: answer it in the same envelope as every other refusal.
+    frameworkErrors: (error, _request, reply) => {
+      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as unknown as FastifyReply).status(status).send({ success: false, error: httpReason(status), message: error.message });
+    },
   });
 
   app.setErrorHandler((error: FastifyError | UserError, request, reply) => {
@@ -66,6 +72,7 @@ const REASONS: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',

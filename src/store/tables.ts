@@ -34,6 +34,8 @@ export interface CustomersTable {
   last_order_number: string | null;
   created_at: string;
   updated_at: string;
+  /** When the customer was erased (GDPR); the row then holds no personal data. Added by the erasure migration. */
+  erased_at: string | null;
 }
 
 export interface ProductsTable {
@@ -122,6 +124,13 @@ export interface ActivityLogTable {
   created_at: string;
 }
 
+/** Per-database secrets for privacy features, e.g. `ban_hash_key` (added by the erasure migration). */
+export interface PrivacyKeysTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
 /** The FTS5 trigram index over customers(name, email); rowid is the customer id. */
 export interface CustomerSearchTable {
   rowid: number;
@@ -139,6 +148,7 @@ export interface Database extends EventTables, RoleTables, ApiTables, LinkingTab
   bans: BansTable;
   activity_log: ActivityLogTable;
   customer_search: CustomerSearchTable;
+  privacy_keys: PrivacyKeysTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -1,13 +1,14 @@
-import type { ChatInputCommandInteraction } from 'discord.js';
+import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
 import { rm } from 'node:fs/promises';
 import { recordActivity } from '../../domain/activity-log.js';
 import { iterateCustomers, listCustomers } from '../../domain/customer-list.js';
 import { UserError } from '../../domain/errors.js';
-import { exportFileName, writeCustomerExport } from '../../domain/export/customer-export.js';
+import { DEFAULT_MAX_EXPORT_BYTES, exportFileName, writeCustomerExport, type ExportFile } from '../../domain/export/customer-export.js';
+import { createDownloadLink, exportsDirectoryFor, type DownloadLink } from '../../domain/export/download-links.js';
 import type { Actor, CustomerFilter, CustomerListQuery, CustomerSort } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { FILTER_CHOICES, SORT_CHOICES } from '../definitions.js';
-import type { View } from '../view.js';
+import { BRAND_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
 
 export interface ExportOptions {
   format: 'csv' | 'xlsx';
@@ -49,40 +50,108 @@ export function parseExportOptions(interaction: ChatInputCommandInteraction): Ex
 
 const PROGRESS_INTERVAL_MS = 2_000;
 
+// Discord refuses a link button whose URL is longer than this; the link stays in the embed.
+const MAX_BUTTON_URL_LENGTH = 512;
+
 /**
  * Streams the matching customers into a file (never the whole list in memory), telling staff
- * how far it got on long exports, then uploads it.
+ * how far it got on long exports, then uploads it. A file over Discord's upload cap (a CSV even
+ * zipped, or a workbook) is answered with a signed download link when APP_SECRET is set, and
+ * refused with a request to narrow the export when it is not.
  */
 export async function runExport(deps: BotDeps, actor: Actor, options: ExportOptions, showProgress: (text: string) => Promise<void>): Promise<View> {
   const { db, clock, config } = deps;
   const { total } = await listCustomers(db, clock, { ...options.query, page: 1, perPage: 1 }, { atRiskDays: config.atRiskDays });
   if (total === 0) throw new UserError('export_empty', 'No customers match these filters; nothing to export.');
+  const appSecret = config.appSecret;
+  const progressIntervalMs = deps.exportProgressIntervalMs ?? PROGRESS_INTERVAL_MS;
   let lastProgressAt = Date.now();
-  const file = await writeCustomerExport(iterateCustomers(db, clock, options.query, { atRiskDays: config.atRiskDays }), {
-    format: options.format,
-    directory: deps.tempDir,
-    baseName: exportFileName(options.format, clock.now()).replace(/\.[a-z]+$/, ''),
-    progressEvery: 5_000,
-    onProgress: async (rows) => {
-      const now = Date.now();
-      if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-      lastProgressAt = now;
-      await showProgress(`Exporting… ${rows.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} customers`);
-    },
-  });
-  await recordActivity(db, clock, {
+  let file: ExportFile;
+  try {
+    file = await writeCustomerExport(iterateCustomers(db, clock, options.query, { atRiskDays: config.atRiskDays }), {
+      format: options.format,
+      directory: deps.tempDir,
+      baseName: exportFileName(options.format, clock.now()).replace(/\.[a-z]+$/, ''),
+      maxBytes: deps.exportUploadLimitBytes ?? DEFAULT_MAX_EXPORT_BYTES,
+      whenTooLarge: appSecret ? 'keep' : 'refuse',
+      // Cheap to ask often: the interval below decides when Discord actually hears of it.
+      progressEvery: 1_000,
+      onProgress: async (rows) => {
+        const now = Date.now();
+        if (now - lastProgressAt < progressIntervalMs) return;
+        lastProgressAt = now;
+        await showProgress(`Exporting… ${rows.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} customers`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof UserError && error.code === 'export_too_large') {
+      throw new UserError(error.code, `${error.message} (Setting APP_SECRET lets the bot answer large exports with a download link instead.)`);
+    }
+    throw error;
+  }
+
+  const formatName = options.format.toUpperCase();
+  if (!file.overLimit || !appSecret) {
+    await recordExportRun(deps, actor, options, file, { delivery: 'upload' });
+    const note = file.compressed ? ' (zipped to fit Discord’s upload limit)' : '';
+    return {
+      content: `Exported ${file.rows.toLocaleString('en-US')} customers as ${formatName}${note}.`,
+      embeds: [],
+      components: [],
+      files: [{ attachment: file.path, name: file.fileName }],
+      attachments: [],
+      cleanup: () => rm(file.path, { force: true }),
+    };
+  }
+
+  let link: DownloadLink;
+  try {
+    link = await createDownloadLink(db, clock, {
+      file,
+      actor,
+      publicUrl: config.publicUrl,
+      appSecret,
+      directory: deps.exportsDir ?? exportsDirectoryFor(config.databasePath),
+    });
+  } finally {
+    // Moved away on success; on failure nothing may stay behind in the temp directory.
+    await rm(file.path, { force: true });
+  }
+  await recordExportRun(deps, actor, options, file, { delivery: 'link', downloadId: link.id });
+  return downloadLinkView(file, link, formatName);
+}
+
+async function recordExportRun(deps: BotDeps, actor: Actor, options: ExportOptions, file: ExportFile, delivery: Record<string, string>): Promise<void> {
+  await recordActivity(deps.db, deps.clock, {
     actor,
     action: 'export.run',
     targetType: 'customers',
-    details: { format: options.format, rows: file.rows, bytes: file.bytes, ...options.query },
+    details: { format: options.format, rows: file.rows, bytes: file.bytes, ...delivery, ...options.query },
   });
-  const note = file.compressed ? ' (zipped to fit Discord’s upload limit)' : '';
+}
+
+function downloadLinkView(file: ExportFile, link: DownloadLink, formatName: string): View {
+  const megabytes = `${(file.bytes / (1024 * 1024)).toFixed(1)} MB`;
+  const embed: APIEmbed = {
+    title: 'Export ready to download',
+    description:
+      `**[${escapeText(file.fileName)}](${link.url})**\n` +
+      'Too large for a Discord upload, so the bot keeps it for you. Anyone with this link can download it until it expires: do not share it.',
+    color: BRAND_COLOR,
+    fields: [
+      field('Customers', file.rows.toLocaleString('en-US'), true),
+      field('Size', file.compressed ? `${megabytes} (zipped)` : megabytes, true),
+      field('Link expires', `${discordDate(link.expiresAt, 'f')} (${discordDate(link.expiresAt, 'R')})`, true),
+    ],
+  };
   return {
-    content: `Exported ${file.rows.toLocaleString('en-US')} customers as ${options.format.toUpperCase()}${note}.`,
-    embeds: [],
-    components: [],
-    files: [{ attachment: file.path, name: file.fileName }],
+    content: `Exported ${file.rows.toLocaleString('en-US')} customers as ${formatName}.`,
+    embeds: [fitEmbed(embed)],
+    components:
+      link.url.length <= MAX_BUTTON_URL_LENGTH
+        ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Link, url: link.url, label: 'Download' }] }]
+        : [],
+    files: [],
     attachments: [],
-    cleanup: () => rm(file.path, { force: true }),
   };
 }

@@ -42,6 +42,8 @@ export interface ExportFile {
   rows: number;
   /** True when a CSV was too big for Discord and was zipped. */
   compressed: boolean;
+  /** True when the file is still over `maxBytes` (only with `whenTooLarge: 'keep'`). */
+  overLimit: boolean;
 }
 
 export interface CustomerExportOptions {
@@ -56,6 +58,12 @@ export interface CustomerExportOptions {
   progressEvery?: number;
   /** Data rows per worksheet before continuing on the next; Excel's own limit by default. */
   maxRowsPerSheet?: number;
+  /**
+   * What to do with a file still over `maxBytes` (after zipping, for a CSV): `refuse` (default)
+   * deletes it and throws `export_too_large`; `keep` returns it with `overLimit: true`, for a
+   * caller that can hand it out another way (a download link).
+   */
+  whenTooLarge?: 'refuse' | 'keep';
 }
 
 /** Discord caps bot uploads at 10 MiB including the multipart envelope, so keep 64 KiB spare. */
@@ -138,7 +146,8 @@ export function exportFileName(format: ExportFormat, now: Date, timeZone = 'UTC'
  * Streams customers into a CSV or XLSX file in `directory`, row by row, so a million customers
  * never sit in memory. A CSV over `maxBytes` is zipped; if the result is still over (or an XLSX
  * is, which is already compressed) the files are deleted and a UserError `export_too_large` is
- * thrown. Any failure deletes whatever was partly written.
+ * thrown, unless `whenTooLarge` is `keep`: then the smallest file made is returned with
+ * `overLimit: true`. Any failure deletes whatever was partly written.
  */
 export async function writeCustomerExport(
   customers: AsyncIterable<Customer>,
@@ -146,6 +155,7 @@ export async function writeCustomerExport(
 ): Promise<ExportFile> {
   const baseName = checkBaseName(options.baseName);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EXPORT_BYTES;
+  const keep = options.whenTooLarge === 'keep';
   const progress = progressReporter(options.onProgress, options.progressEvery ?? 10_000);
   // A random suffix keeps two staff exporting on the same day from writing into one file;
   // people only ever see `fileName`.
@@ -158,22 +168,30 @@ export async function writeCustomerExport(
       writeXlsx(customers, path, options.maxRowsPerSheet ?? EXCEL_MAX_DATA_ROWS_PER_SHEET, progress),
     );
     const bytes = (await stat(path)).size;
-    if (bytes > maxBytes) {
+    if (bytes > maxBytes && !keep) {
       await rm(path, { force: true });
       throw tooLarge(bytes);
     }
-    return { path, fileName: `${baseName}.xlsx`, contentType: CONTENT_TYPES.xlsx, bytes, rows, compressed: false };
+    return { path, fileName: `${baseName}.xlsx`, contentType: CONTENT_TYPES.xlsx, bytes, rows, compressed: false, overLimit: bytes > maxBytes };
   }
 
   const csvPath = pathFor('csv');
   const rows = await deletingOnFailure([csvPath], () => writeCsv(customers, csvPath, progress));
   const csvBytes = (await stat(csvPath)).size;
-  if (csvBytes <= maxBytes) {
-    return { path: csvPath, fileName: `${baseName}.csv`, contentType: CONTENT_TYPES.csv, bytes: csvBytes, rows, compressed: false };
-  }
+  const plainCsv = (overLimit: boolean): ExportFile => ({
+    path: csvPath,
+    fileName: `${baseName}.csv`,
+    contentType: CONTENT_TYPES.csv,
+    bytes: csvBytes,
+    rows,
+    compressed: false,
+    overLimit,
+  });
+  if (csvBytes <= maxBytes) return plainCsv(false);
 
   // fflate writes classic (not ZIP64) archives, whose size fields stop at 4 GiB.
   if (csvBytes >= 0xffff_ffff) {
+    if (keep) return plainCsv(true);
     await rm(csvPath, { force: true });
     throw tooLarge(csvBytes);
   }
@@ -181,11 +199,12 @@ export async function writeCustomerExport(
   await deletingOnFailure([csvPath, zipPath], () => zipOneFile(csvPath, `${baseName}.csv`, zipPath));
   await rm(csvPath, { force: true });
   const zipBytes = (await stat(zipPath)).size;
-  if (zipBytes > maxBytes) {
+  if (zipBytes > maxBytes && !keep) {
     await rm(zipPath, { force: true });
     throw tooLarge(zipBytes);
   }
-  return { path: zipPath, fileName: `${baseName}.zip`, contentType: CONTENT_TYPES.zip, bytes: zipBytes, rows, compressed: true };
+  // Kept over the limit, the zip is still the smaller download.
+  return { path: zipPath, fileName: `${baseName}.zip`, contentType: CONTENT_TYPES.zip, bytes: zipBytes, rows, compressed: true, overLimit: zipBytes > maxBytes };
 }
 
 interface ProgressReporter {

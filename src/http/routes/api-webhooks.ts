@@ -34,7 +34,7 @@ const updateBody = z
   .strictObject({ url: url.optional(), events: events.optional(), description: description.optional(), enabled: z.boolean().optional() })
   .refine((b) => Object.keys(b).length > 0, { message: 'must change at least one of url, events, description, enabled' })
   .meta({ minProperties: 1 });
-const pageNumber = z.string().regex(/^\d{1,6}$/, 'must be a whole number').transform(Number);
+const pageNumber = z.string().regex(/^\d{1,6}$/, 'must be a whole number').meta({ examples: ['1'] }).transform(Number);
 const deliveriesQuery = z.strictObject({
   page: pageNumber.refine((n) => n >= 1, 'must be at least 1').optional().meta({ description: 'Page number, from 1' }),
   per_page: pageNumber

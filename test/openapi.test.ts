@@ -1,0 +1,403 @@
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_SCOPES } from '../src/domain/api-tokens.js';
+import { createWebhookEndpoint, enqueueTestDelivery } from '../src/domain/outbound-webhooks.js';
+import { ApiRouteRegistry, type OpenApiDocument, type OpenApiOperation } from '../src/http/openapi.js';
+import { API_BASE_PATH, apiRoutes } from '../src/http/routes/api.js';
+import { buildFixtureStore } from './support/api-customer-fixture.js';
+import { startApiTestApp, type ApiTestApp } from './support/api-app.js';
+
+const BASE = '/api/external/v1';
+const staff = { id: '111111111111111111', name: 'Sam' };
+type Schema = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// A JSON Schema (2020-12) checker for exactly the keywords the document uses. It throws on any
+// other keyword, so a schema it cannot judge fails the test instead of passing unchecked.
+
+const ANNOTATIONS = new Set(['description', 'examples', 'default', 'format', 'writeOnly', 'readOnly', 'title']);
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+/** The problems of `value` against `schema` (empty when valid). */
+function schemaProblems(schema: Schema, value: unknown, path = '$'): string[] {
+  const problems: string[] = [];
+  for (const [keyword, arg] of Object.entries(schema)) {
+    if (ANNOTATIONS.has(keyword)) continue;
+    const num = arg as number;
+    const sub = arg as Schema;
+    switch (keyword) {
+      case 'type': {
+        const types = [arg as string | string[]].flat();
+        const actual = typeOf(value);
+        if (!types.some((t) => t === actual || (t === 'number' && actual === 'integer'))) problems.push(`${path}: ${actual} is not ${types.join('|')}`);
+        break;
+      }
+      case 'enum':
+        if (!(arg as unknown[]).some((v) => v === value)) problems.push(`${path}: not one of the enum`);
+        break;
+      case 'const':
+        if (value !== arg) problems.push(`${path}: not the const`);
+        break;
+      case 'pattern':
+        if (typeof value === 'string' && !new RegExp(arg as string, 'u').test(value)) problems.push(`${path}: does not match ${String(arg)}`);
+        break;
+      case 'minLength':
+        if (typeof value === 'string' && [...value].length < num) problems.push(`${path}: shorter than ${num}`);
+        break;
+      case 'maxLength':
+        if (typeof value === 'string' && [...value].length > num) problems.push(`${path}: longer than ${num}`);
+        break;
+      case 'minimum':
+        if (typeof value === 'number' && value < num) problems.push(`${path}: below ${num}`);
+        break;
+      case 'maximum':
+        if (typeof value === 'number' && value > num) problems.push(`${path}: above ${num}`);
+        break;
+      case 'exclusiveMinimum':
+        if (typeof value === 'number' && value <= num) problems.push(`${path}: not above ${num}`);
+        break;
+      case 'minItems':
+        if (Array.isArray(value) && value.length < num) problems.push(`${path}: fewer than ${num} items`);
+        break;
+      case 'maxItems':
+        if (Array.isArray(value) && value.length > num) problems.push(`${path}: more than ${num} items`);
+        break;
+      case 'items':
+        if (Array.isArray(value)) value.forEach((item, i) => problems.push(...schemaProblems(sub, item, `${path}[${i}]`)));
+        break;
+      case 'minProperties':
+        if (typeOf(value) === 'object' && Object.keys(value as object).length < num) problems.push(`${path}: fewer than ${num} properties`);
+        break;
+      case 'maxProperties':
+        if (typeOf(value) === 'object' && Object.keys(value as object).length > num) problems.push(`${path}: more than ${num} properties`);
+        break;
+      case 'required':
+        if (typeOf(value) === 'object') for (const key of arg as string[]) if (!Object.hasOwn(value as object, key)) problems.push(`${path}.${key}: missing`);
+        break;
+      case 'properties':
+        if (typeOf(value) === 'object') {
+          for (const [key, property] of Object.entries(arg as Record<string, Schema>)) {
+            if (Object.hasOwn(value as object, key)) problems.push(...schemaProblems(property, (value as Record<string, unknown>)[key], `${path}.${key}`));
+          }
+        }
+        break;
+      case 'additionalProperties':
+        if (typeOf(value) === 'object') {
+          const known = Object.keys((schema.properties ?? {}));
+          for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+            if (known.includes(key)) continue;
+            if (arg === false) problems.push(`${path}.${key}: not allowed`);
+            else problems.push(...schemaProblems(sub, item, `${path}.${key}`));
+          }
+        }
+        break;
+      case 'propertyNames':
+        if (typeOf(value) === 'object') for (const key of Object.keys(value as object)) problems.push(...schemaProblems(sub, key, `${path}{${key}}`));
+        break;
+      case 'anyOf':
+        if (!(arg as Schema[]).some((option) => schemaProblems(option, value, path).length === 0)) problems.push(`${path}: matches none of anyOf`);
+        break;
+      case 'allOf':
+        for (const part of arg as Schema[]) problems.push(...schemaProblems(part, value, path));
+        break;
+      case 'oneOf':
+        if ((arg as Schema[]).filter((option) => schemaProblems(option, value, path).length === 0).length !== 1) problems.push(`${path}: does not match exactly one of oneOf`);
+        break;
+      case 'not':
+        if (schemaProblems(sub, value, path).length === 0) problems.push(`${path}: matches "not"`);
+        break;
+      default:
+        throw new Error(`the test's schema checker does not know "${keyword}" (at ${path})`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let t: ApiTestApp;
+let doc: OpenApiDocument;
+let authorization: string;
+const ids: Record<string, number | string> = {};
+
+beforeAll(async () => {
+  t = await startApiTestApp({ APP_SECRET: 'k'.repeat(40), PUBLIC_URL: 'https://shop.example.com' });
+  const { customers } = await buildFixtureStore(t.db, t.clock, {
+    alice: {
+      name: 'Alice Johnson',
+      email: 'alice@example.com',
+      createdAt: '2026-01-01T00:00:00Z',
+      discord: { id: '123456789012345678', username: 'alice_j' },
+      orders: [{ at: '2026-10-01T00:00:00Z', cents: 2999 }],
+    },
+  });
+  const { endpoint } = await createWebhookEndpoint(t.db, t.clock, { url: 'https://93.184.215.14/crm', actor: staff }, { allowPrivateGlobally: false });
+  ids.id = customers.alice!.id;
+  ids.webhook = endpoint.id;
+  ids.delivery = (await enqueueTestDelivery(t.db, t.clock, endpoint.id, staff)).id;
+  authorization = await t.bearer([...API_SCOPES], { rateLimitPerMinute: 10_000 });
+  doc = (await t.app.inject({ method: 'GET', url: `${BASE}/openapi.json` })).json<OpenApiDocument>();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+interface Operation {
+  method: string;
+  path: string;
+  op: OpenApiOperation;
+}
+
+function operations(): Operation[] {
+  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
+}
+
+/** The URL of an operation over the fixture's real ids, with a query string. */
+function urlOf(path: string, query = ''): string {
+  const filled = path.replace('{deliveryId}', String(ids.delivery)).replace('{id}', String(path.startsWith('/webhooks') ? ids.webhook : ids.id));
+  return `${BASE}${filled}${query ? `?${query}` : ''}`;
+}
+
+function resolve(ref: unknown): Schema {
+  const pointer = (ref as { $ref?: string }).$ref;
+  if (!pointer) return ref as Schema;
+  const target = pointer
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+  if (target === undefined) throw new Error(`unresolved ${pointer}`);
+  return target as Schema;
+}
+
+function send(method: string, url: string, payload?: unknown) {
+  return t.app.inject({ method: method as 'GET', url, headers: { authorization }, ...(payload === undefined ? {} : { payload: payload as object }) });
+}
+
+describe('the OpenAPI document', () => {
+  it('is served without a token, as JSON, and is OpenAPI 3.1 with a bearer scheme', async () => {
+    const response = await t.app.inject({ method: 'GET', url: `${BASE}/openapi.json` });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.headers['x-ratelimit-limit']).toBeUndefined();
+    expect(doc).toMatchObject({
+      openapi: '3.1.0',
+      info: { title: expect.any(String), version: expect.any(String) },
+      servers: [{ url: API_BASE_PATH }],
+      security: [{ bearerAuth: [] }],
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    });
+    expect((doc.components.securitySchemes!.bearerAuth as { description: string }).description).toContain(API_SCOPES.join(', '));
+  });
+
+  it('describes every route, and nothing the app does not serve', () => {
+    expect(operations().map((o) => `${o.method} ${o.path}`).sort()).toEqual(
+      [
+        'GET /customers',
+        'POST /customers',
+        'GET /customers/{id}',
+        'PATCH /customers/{id}',
+        'POST /customers/{id}/link-url',
+        'POST /checkout/check',
+        'GET /webhooks',
+        'POST /webhooks',
+        'GET /webhooks/{id}',
+        'PUT /webhooks/{id}',
+        'DELETE /webhooks/{id}',
+        'POST /webhooks/{id}/test',
+        'GET /webhooks/{id}/deliveries',
+        'POST /webhooks/{id}/deliveries/{deliveryId}/redeliver',
+        'GET /openapi.json',
+      ].sort(),
+    );
+    for (const { method, path } of operations()) {
+      expect(t.app.hasRoute({ method: method, url: BASE + path.replace(/\{(\w+)\}/g, ':$1') }), `${method} ${path}`).toBe(true);
+    }
+  });
+
+  it('leaves no route of the API undocumented', async () => {
+    const registry = new ApiRouteRegistry({ basePath: API_BASE_PATH });
+    const app = Fastify();
+    await app.register(apiRoutes, { prefix: API_BASE_PATH, deps: t.deps, registry });
+    await app.ready();
+    expect(registry.undocumentedRoutes()).toEqual([]);
+    expect(registry.routes().length).toBe(operations().length);
+    await app.close();
+  });
+
+  it('gives every operation an id, a summary, a tag, its security and its responses', () => {
+    const operationIds = new Set<string>();
+    for (const { method, path, op } of operations()) {
+      const where = `${method} ${path}`;
+      expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(operationIds.has(op.operationId), where).toBe(false);
+      operationIds.add(op.operationId);
+      expect(op.summary, where).toBeTruthy();
+      expect(op.tags, where).toHaveLength(1);
+      expect(Array.isArray(op.security), where).toBe(true);
+      const statuses = Object.keys(op.responses);
+      expect(statuses.some((s) => /^2\d\d$/.test(s)), where).toBe(true);
+      expect(statuses, where).toContain('500');
+      for (const response of Object.values(op.responses)) {
+        const resolved = resolve(response) as { description: string; content: { 'application/json': { schema: Schema } } };
+        expect(resolved.description, where).toBeTruthy();
+        expect(resolved.content['application/json'].schema, where).toBeTruthy();
+      }
+      if (path === '/openapi.json') {
+        expect(op.security, where).toEqual([]);
+        continue;
+      }
+      expect(op.security, where).toEqual([{ bearerAuth: [op['x-required-scope']] }]);
+      expect(API_SCOPES, where).toContain(op['x-required-scope']);
+      expect(statuses, where).toEqual(expect.arrayContaining(['401', '403', '429']));
+      const success = Object.entries(op.responses).find(([s]) => s.startsWith('2'))![1] as { headers: Record<string, unknown> };
+      expect(Object.keys(success.headers), where).toEqual(expect.arrayContaining(['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']));
+      if (op.requestBody) expect(statuses, where).toEqual(expect.arrayContaining(['400', '413', '415', '422']));
+    }
+  });
+
+  it('documents every error envelope, the seed messages and the rate-limit headers', () => {
+    const responses = doc.components.responses as Record<string, { content: { 'application/json': { schema: Schema; example: unknown } }; headers?: Record<string, unknown> }>;
+    const error = doc.components.schemas!.Error as Schema;
+    for (const [name, response] of Object.entries(responses)) {
+      expect(response.content['application/json'].schema, name).toEqual({ $ref: '#/components/schemas/Error' });
+      expect(schemaProblems(error, response.content['application/json'].example), name).toEqual([]);
+    }
+    expect(responses.Unauthorized!.content['application/json'].example).toEqual({ success: false, error: 'Unauthorized', message: 'Invalid or missing API token' });
+    expect(responses.Forbidden!.content['application/json'].example).toEqual({ success: false, error: 'Forbidden', message: 'Token does not have the required scope: customers:read' });
+    expect(Object.keys(responses.TooManyRequests!.headers!)).toEqual(['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After']);
+    for (const header of Object.values(responses.TooManyRequests!.headers!)) expect(() => resolve(header)).not.toThrow();
+  });
+});
+
+describe('the document matches what the routes accept', () => {
+  it('documents request bodies whose examples fit their schema and that the route accepts', async () => {
+    let checked = 0;
+    for (const { method, path, op } of operations()) {
+      const content = op.requestBody?.content['application/json'];
+      if (!content) continue;
+      expect(content.example, `${method} ${path} has an example`).toBeDefined();
+      expect(schemaProblems(content.schema, content.example), `${method} ${path}`).toEqual([]);
+      // Tests have no DNS: a webhook URL's host is resolved before it is accepted, so use an address.
+      const example: unknown = JSON.parse(JSON.stringify(content.example).replaceAll('crm.example.com', '93.184.215.14'));
+      const response = await send(method, urlOf(path), example);
+      expect(response.statusCode, `${method} ${path}: ${response.body}`).toBeLessThan(300);
+      checked++;
+    }
+    expect(checked).toBe(5);
+  });
+
+  it('documents query parameters whose examples the route accepts', async () => {
+    const checked: string[] = [];
+    for (const { method, path, op } of operations()) {
+      const query = new URLSearchParams();
+      for (const parameter of op.parameters ?? []) {
+        if (parameter.in !== 'query') continue;
+        const example = (parameter.schema.examples as string[] | undefined)?.[0] ?? (parameter.schema.enum as string[] | undefined)?.[0];
+        if (example === undefined) continue;
+        expect(schemaProblems(parameter.schema, example), `${path} ${parameter.name}`).toEqual([]);
+        query.set(parameter.name, example);
+      }
+      if ([...query.keys()].length === 0) continue;
+      const response = await send(method, urlOf(path, query.toString()));
+      expect(response.statusCode, `${method} ${path}?${query.toString()}: ${response.body}`).toBe(200);
+      checked.push(`${path}?${query.toString()}`);
+    }
+    expect(checked).toHaveLength(2);
+    expect(checked.join(' ')).toContain('/customers?search=player&email=player%40example.com&registered_after=2025-01-10');
+  });
+
+  /** Inputs the document calls invalid, made by breaking one rule of the schema at a time. */
+  function invalidVariants(schema: Schema, example: Record<string, unknown>): Array<[label: string, body: unknown, field: string]> {
+    const variants: Array<[string, unknown, string]> = [];
+    const properties = (schema.properties ?? {}) as Record<string, Schema>;
+    for (const key of (schema.required ?? []) as string[]) {
+      const { [key]: _dropped, ...rest } = example;
+      variants.push([`without ${key}`, rest, key]);
+    }
+    if (schema.additionalProperties === false) variants.push(['with an unknown property', { ...example, surprise: 1 }, 'surprise']);
+    for (const [key, property] of Object.entries(properties)) {
+      const candidates: unknown[] = [12345, 'not-a-valid-value-ä', true, [], { nested: 1 }, null, '', 'x'.repeat(300), -5, 1.5];
+      for (const candidate of candidates) variants.push([`${key}=${JSON.stringify(candidate).slice(0, 20)}`, { ...example, [key]: candidate }, key]);
+      if (property.enum) variants.push([`${key} outside the enum`, { ...example, [key]: 'zzz' }, key]);
+    }
+    return variants.filter(([, value]) => schemaProblems(schema, value).length > 0);
+  }
+
+  it('refuses with 422 every body the document calls invalid', async () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const { method, path, op } of operations()) {
+      const content = op.requestBody?.content['application/json'];
+      if (!content) continue;
+      for (const [label, body, field] of invalidVariants(content.schema, content.example as Record<string, unknown>)) {
+        const response = await send(method, urlOf(path), body);
+        checked++;
+        // Refused for the rule that was broken, not for something else (an email already taken).
+        const named = Object.keys(response.json<{ errors?: object }>().errors ?? {});
+        if (response.statusCode !== 422 || !(named.includes(field) || named.includes('body'))) {
+          problems.push(`${method} ${path} ${label}: ${response.statusCode} ${response.body.slice(0, 150)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(150);
+  });
+
+  it('refuses with 422 every query value the document calls invalid, and unknown parameters', async () => {
+    const problems: string[] = [];
+    let checked = 0;
+    const candidates = ['', 'zzz', '-1', '0', '101', '1.5', 'x'.repeat(300), 'a\u0000b', '2025-02-30', '2025-01-10T08:00:00Z'];
+    for (const { method, path, op } of operations()) {
+      const parameters = (op.parameters ?? []).filter((p) => p.in === 'query');
+      if (parameters.length === 0) continue;
+      const unknown = await send(method, urlOf(path, 'surprise=1'));
+      if (unknown.statusCode !== 422) problems.push(`${path}?surprise=1: ${unknown.statusCode}`);
+      for (const parameter of parameters) {
+        for (const value of candidates) {
+          if (schemaProblems(parameter.schema, value).length === 0) continue;
+          const response = await send(method, urlOf(path, `${parameter.name}=${encodeURIComponent(value)}`));
+          checked++;
+          const named = Object.keys(response.json<{ errors?: object }>().errors ?? {});
+          if (response.statusCode !== 422 || !named.includes(parameter.name)) problems.push(`${path}?${parameter.name}=${value.slice(0, 20)}: ${response.statusCode}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('describes exactly the fields the routes answer with', async () => {
+    const customerId = ids.id as number;
+    const calls: Array<[string, string, unknown?]> = [
+      ['GET', '/customers'],
+      ['GET', `/customers/${customerId}`],
+      ['POST', '/customers', { name: 'Schema Check', email: 'schema@example.com', discord_id: '223456789012345678', metadata: { a: [1, { b: null }] } }],
+      ['PATCH', `/customers/${customerId}`, { game_user_id: 'AliceG' }],
+      ['POST', '/checkout/check', { email: 'alice@example.com' }],
+      ['POST', `/customers/${customerId}/link-url`],
+      ['GET', '/webhooks'],
+      ['GET', `/webhooks/${ids.webhook}`],
+      ['GET', `/webhooks/${ids.webhook}/deliveries`],
+      ['POST', `/webhooks/${ids.webhook}/test`],
+      ['POST', '/webhooks', { url: 'https://93.184.215.20/hooks' }],
+      ['GET', '/openapi.json'],
+      ['GET', '/customers?per_page=500'],
+      ['GET', '/customers/999999'],
+    ];
+    for (const [method, path, payload] of calls) {
+      const response = await send(method, BASE + path, payload);
+      const template = Object.keys(doc.paths).find((p) => new RegExp(`^${p.replace(/\{\w+\}/g, '[^/]+')}$`).test(path.split('?')[0]!))!;
+      const op = doc.paths[template]![method.toLowerCase()]!;
+      const documented = op.responses[String(response.statusCode)];
+      expect(documented, `${method} ${path} answered ${response.statusCode}, which is not documented`).toBeDefined();
+      const resolved = resolve(documented) as { content: { 'application/json': { schema: Schema } } };
+      expect(schemaProblems(resolve(resolved.content['application/json'].schema), response.json()), `${method} ${path}`).toEqual([]);
+    }
+  });
+});

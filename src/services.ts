@@ -9,10 +9,12 @@ import { createDiscordRoleGateway } from './discord/role-gateway.js';
 import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
 import type { PurchaseEventHooks } from './domain/apply-purchase-event.js';
 import type { Clock } from './domain/clock.js';
+import { exportsDirectoryFor } from './domain/export/download-links.js';
 import { enqueueCustomerCreated } from './domain/outbound-webhooks.js';
 import { loadRoleRulesFile } from './domain/role-rules.js';
 import { reconcileCustomerRoles } from './domain/role-sync.js';
 import { createHttpApp, type HttpApp } from './http/app.js';
+import { startExportCleanupWorker } from './jobs/export-cleanup.js';
 import { processDueEvents } from './jobs/inbound-events.js';
 import { recoverInterruptedRoleJobs, startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
 import { releaseWebhookDeliveryLeases, startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
@@ -31,7 +33,7 @@ export interface ServicesOptions {
   /** Where the HTTP listener binds; `false` builds the app without listening (tests use inject). */
   listen: { host: string; port: number } | false;
   /** Poll intervals, shortened by tests. */
-  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep', number>>;
+  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup', number>>;
 }
 
 export interface RunningServices {
@@ -40,7 +42,7 @@ export interface RunningServices {
   /** `http://host:port` when listening. */
   httpUrl: string | undefined;
   botDeps: BotDeps;
-  workers: Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep', Worker>;
+  workers: Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup', Worker>;
   stop(): Promise<void>;
 }
 
@@ -85,12 +87,14 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     },
   };
 
+  const exportsDir = exportsDirectoryFor(config.databasePath);
   const botDeps: BotDeps = {
     db,
     clock,
     config: { ...config, guildId },
     logger,
     tempDir: options.tempDir,
+    exportsDir,
     pending: new PendingActions(() => Date.now()),
     wakeRoleWorker: () => workers.roles.wake(),
   };
@@ -104,6 +108,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
   workers.alerts = startStaffAlertWorker({ db, clock, client: readyClient, channelId: config.alertChannelId, logger, intervalMs: intervals.alerts });
   workers.sweep = startRoleSweepWorker({ db, clock, logger, intervalMs: intervals.sweep, onEnqueued: () => workers.roles.wake() });
   workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks });
+  workers.exportCleanup = startExportCleanupWorker({ db, clock, directory: exportsDir, logger, intervalMs: intervals.exportCleanup });
   workers.inbound = startWorker({
     name: 'inbound-events',
     logger,
@@ -144,7 +149,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     async stop() {
       // New work stops first (HTTP), then the workers finish their pass, then Discord and the database.
       await http.close();
-      for (const worker of [workers.inbound, workers.webhooks, workers.sweep, workers.roles, workers.alerts]) await worker.stop();
+      for (const worker of [workers.inbound, workers.webhooks, workers.sweep, workers.roles, workers.alerts, workers.exportCleanup]) await worker.stop();
       await client.destroy();
     },
   };

@@ -34,6 +34,8 @@ describe('/customer digest', () => {
     expect(embed.title).toBe('Weekly at-risk digest (preview)');
     // Bob (last order 15 May) and Dora (6 May) have had no order in 90 days.
     expect(embed.description).toContain('**2** customers are at risk');
+    // No digest was sent yet: "newly" covers the week before now (Sunday 22 November, 12:00 UTC).
+    expect(embed.description).toContain(`**0** became at risk since <t:${Date.parse('2026-11-15T12:00:00Z') / 1000}:f>.`);
     const fields = embedFields(message);
     expect(fields['Most valuable at risk']!.split('\n')[0]).toContain('**Bob Builder** · $50.00');
     expect(fields['At risk']).toBe('2');

@@ -70,9 +70,9 @@ function run(config: DigestConfig = BERLIN, overrides: Partial<RunDigestOptions>
   return runDigestIfDue(db, clock, { config, send: channel.send, findPosted: channel.findPosted, tempDir: dir, ...overrides });
 }
 
-async function start(config: DigestConfig = BERLIN): Promise<DigestScheduler> {
+async function start(config: DigestConfig = BERLIN, safetyIntervalMs?: number): Promise<DigestScheduler> {
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const scheduler = await startDigestScheduler({ db, clock, config, sender: { send: channel.send, findPosted: channel.findPosted }, logger, tempDir: dir });
+  const scheduler = await startDigestScheduler({ db, clock, config, sender: { send: channel.send, findPosted: channel.findPosted }, logger, tempDir: dir, safetyIntervalMs });
   schedulers.push(scheduler);
   return scheduler;
 }
@@ -175,6 +175,19 @@ describe('runDigestIfDue', () => {
     expect(postedPeriods()).toEqual([WEEK[0]]);
   });
 
+  it('gives up on a period after the last attempt', async () => {
+    const refuse = () => Promise.reject(new Error('Missing Access'));
+    expect(await run(BERLIN, { send: refuse, maxAttempts: 2 })).toBe('failed');
+    clock.set(at(WEEK[0], DIGEST_RETRY_DELAY_MS));
+    expect(await run(BERLIN, { send: refuse, maxAttempts: 2 })).toBe('failed');
+    clock.set(at(WEEK[0], 3 * DIGEST_RETRY_DELAY_MS));
+    expect(await run(BERLIN, { maxAttempts: 2 })).toBe('not_due');
+    expect(await findDigestRun(db, WEEK[0])).toMatchObject({ status: 'failed', attempts: 2, last_error: 'Error: Missing Access' });
+    // The next period starts afresh.
+    clock.set(WEEK[1]);
+    expect(await run(BERLIN, { maxAttempts: 2 })).toBe('sent');
+  });
+
   it('does nothing without a digest channel', async () => {
     expect(await run({ ...BERLIN, digestChannelId: undefined })).toBe('skipped_no_channel');
     expect(await db.selectFrom('digest_runs').selectAll().execute()).toEqual([]);
@@ -269,6 +282,17 @@ describe('the digest scheduler', () => {
     clock.set(WEEK[2]);
     expect(await run(BERLIN)).toBe('sent');
     expect(postedPeriods()).toEqual([WEEK[0], '2026-11-09T14:00:00.000Z', WEEK[2]]);
+  });
+
+  it('catches a period its timer missed (sleep, clock jump) with the periodic check', async () => {
+    await start(BERLIN, 20);
+    await checksDone(1);
+    // Time moves past Monday 09:00 without the cron timer firing.
+    clock.set(at(WEEK[1], 3 * MINUTE));
+    await expect.poll(() => postedPeriods()).toEqual([WEEK[0], WEEK[1]]);
+    const before = logs.filter((l) => l.msg === 'weekly digest check').length;
+    await checksDone(before + 3);
+    expect(postedPeriods()).toEqual([WEEK[0], WEEK[1]]);
   });
 
   it('schedules node-schedule on the same occurrences it computes itself', async () => {

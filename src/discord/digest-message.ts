@@ -1,6 +1,7 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import { displayMoney } from '../commands/money-display.js';
 import { discordDate, EMBED_LIMITS, escapeText, field, fitEmbed, clip, WARNING_COLOR } from '../commands/view.js';
+import { DAY_MS } from '../domain/customer-profile.js';
 import { CHART_FILE_NAME, renderSegmentChart } from '../domain/digest-chart.js';
 import type { AtRiskCustomer, AtRiskListFile, SegmentCounts, WeeklyDigest } from '../domain/digest.js';
 
@@ -45,7 +46,9 @@ const count = (n: number): string => n.toLocaleString('en-US');
 export function renderDigestMessage(digest: WeeklyDigest, options: RenderDigestOptions): DigestMessage {
   const { currency } = options;
   const percent = digest.withOrdersCount > 0 ? ` (${((digest.atRiskCount / digest.withOrdersCount) * 100).toFixed(1)}% of the ${count(digest.withOrdersCount)} with orders)` : '';
-  const since = digest.previousDigestAt ? `since the last digest (${discordDate(digest.previousDigestAt, 'D')})` : 'in the last week';
+  // Without a previous digest the window is one period; its start is the cut-off plus the days.
+  const windowStart = new Date(Date.parse(digest.previousCutoff) + digest.atRiskDays * DAY_MS).toISOString();
+  const since = digest.previousDigestAt ? `since the last digest (${discordDate(digest.previousDigestAt, 'D')})` : `since ${discordDate(windowStart, 'f')}`;
   const description = [
     `**${count(digest.atRiskCount)}** customers are at risk: at least one order, none in the last ${digest.atRiskDays} days${percent}.`,
     `**${count(digest.newlyAtRiskCount)}** became at risk ${since}.`,

@@ -137,7 +137,8 @@ export async function buildWeeklyDigest(db: Db, clock: Clock, options: BuildDige
 /**
  * Where "became at risk since the last digest" starts for the period `periodKey` (or, for a
  * preview, now): the cut-off of the last digest sent (or the baseline the bot started from);
- * without one, the cut-off as of the previous scheduled occurrence, i.e. "in the last week".
+ * without one, the cut-off one period earlier (the previous occurrence; for a preview, a period's
+ * length before now), i.e. "in the last week" on the default schedule.
  */
 export async function previousDigestInputs(
   db: Db,
@@ -146,7 +147,8 @@ export async function previousDigestInputs(
   const previous = await findPreviousDigestRun(db, options.periodKey);
   if (previous) return { previousCutoff: previous.at_risk_cutoff, previousDigestAt: previous.period_key };
   const period = computePeriod(options.cron, options.timeZone, options.now);
-  const since = options.periodKey === undefined ? period.scheduledAt : period.previousScheduledAt;
+  const length = period.scheduledAt.getTime() - period.previousScheduledAt.getTime();
+  const since = options.periodKey === undefined ? new Date(options.now.getTime() - length) : period.previousScheduledAt;
   return { previousCutoff: atRiskCutoff(since, options.atRiskDays), previousDigestAt: null };
 }
 

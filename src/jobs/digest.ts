@@ -121,7 +121,7 @@ export async function runDigestIfDue(db: Db, clock: Clock, options: RunDigestOpt
       time_zone: config.storeTimeZone,
     });
     if (!claimed) return 'already_sent';
-    return (await buildAndSend(db, clock, period.periodKey, options)) ? 'sent' : 'failed';
+    return (await buildAndSend(db, clock, period.periodKey, 1, options)) ? 'sent' : 'failed';
   }
 
   switch (run.status) {
@@ -151,7 +151,7 @@ export async function runDigestIfDue(db: Db, clock: Clock, options: RunDigestOpt
     options.logger?.error({ err: error, periodKey: run.period_key }, 'could not check whether the interrupted digest was posted; will try again');
     return 'failed';
   }
-  return (await buildAndSend(db, clock, run.period_key, options)) ? 'resent' : 'failed';
+  return (await buildAndSend(db, clock, run.period_key, run.attempts + 1, options)) ? 'resent' : 'failed';
 }
 
 /** Halfway between the previous occurrence and this one, as an ISO instant. */
@@ -191,7 +191,7 @@ async function recordBaseline(db: Db, clock: Clock, period: DigestPeriod, option
 }
 
 /** Builds, records the snapshot, posts and marks sent; on any failure marks the run failed. */
-async function buildAndSend(db: Db, clock: Clock, periodKey: string, options: RunDigestOptions): Promise<boolean> {
+async function buildAndSend(db: Db, clock: Clock, periodKey: string, attempt: number, options: RunDigestOptions): Promise<boolean> {
   const { config } = options;
   const at = clock.now();
   let list: AtRiskListFile | undefined;
@@ -215,7 +215,11 @@ async function buildAndSend(db: Db, clock: Clock, periodKey: string, options: Ru
     return true;
   } catch (error) {
     await markDigestRunFailed(db, periodKey, describeError(error));
-    options.logger?.error({ err: error, periodKey }, 'the weekly digest could not be posted; it is tried again in a few minutes (check that the bot can send messages and attach files in DIGEST_CHANNEL_ID)');
+    const last = attempt >= (options.maxAttempts ?? DIGEST_MAX_ATTEMPTS);
+    options.logger?.error(
+      { err: error, periodKey, attempt },
+      `the weekly digest could not be posted${last ? ' and is not tried again this period' : '; it is tried again in a few minutes'} (check that the bot can send messages and attach files in DIGEST_CHANNEL_ID)`,
+    );
     return false;
   } finally {
     if (list) await rm(list.file.path, { force: true });

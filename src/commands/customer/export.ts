@@ -95,7 +95,7 @@ export async function runExport(deps: BotDeps, actor: Actor, options: ExportOpti
     await recordExportRun(deps, actor, options, file, { delivery: 'upload' });
     const note = file.compressed ? ' (zipped to fit Discord’s upload limit)' : '';
     return {
-      content: `Exported ${file.rows.toLocaleString('en-US')} customers as ${formatName}${note}.`,
+      content: `Exported ${file.rows.toLocaleString('en-US')} ${file.rows === 1 ? 'customer' : 'customers'} as ${formatName}${note}.`,
       embeds: [],
       components: [],
       files: [{ attachment: file.path, name: file.fileName }],
@@ -145,7 +145,7 @@ function downloadLinkView(file: ExportFile, link: DownloadLink, formatName: stri
     ],
   };
   return {
-    content: `Exported ${file.rows.toLocaleString('en-US')} customers as ${formatName}.`,
+    content: `Exported ${file.rows.toLocaleString('en-US')} ${file.rows === 1 ? 'customer' : 'customers'} as ${formatName}.`,
     embeds: [fitEmbed(embed)],
     components:
       link.url.length <= MAX_BUTTON_URL_LENGTH

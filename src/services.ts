@@ -9,6 +9,7 @@ import { createDiscordRoleGateway } from './discord/role-gateway.js';
 import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
 import type { PurchaseEventHooks } from './domain/apply-purchase-event.js';
 import type { Clock } from './domain/clock.js';
+import type { CustomerLinkedHook } from './domain/linking/link-account.js';
 import { exportsDirectoryFor } from './domain/export/download-links.js';
 import { enqueueCustomerCreated } from './domain/outbound-webhooks.js';
 import { loadRoleRulesFile } from './domain/role-rules.js';
@@ -34,6 +35,18 @@ export interface ServicesOptions {
   listen: { host: string; port: number } | false;
   /** Poll intervals, shortened by tests. */
   intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup', number>>;
+}
+
+/**
+ * Linking Discord after buying applies past purchases (and a re-link takes the roles from the
+ * old account): the role plan is written in the link's own transaction, then the queue is woken.
+ */
+export function applyRolesOnLink(clock: Clock, wakeRoleQueue: () => void): CustomerLinkedHook {
+  return async (trx, customerId, change) => {
+    await reconcileCustomerRoles(trx, clock, customerId, { eventType: `${change.provider}.linked` });
+    // The caller commits after this returns; the queue also polls, but is nudged right away.
+    setImmediate(wakeRoleQueue);
+  };
 }
 
 export interface RunningServices {
@@ -126,11 +139,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     config,
     logger,
     wake: { inboundEvents: () => workers.inbound.wake(), webhookDeliveries: () => workers.webhooks.wake() },
-    onCustomerLinked: async (trx, customerId, change) => {
-      await reconcileCustomerRoles(trx, clock, customerId, { eventType: `${change.provider}.linked` });
-      // Committed by the caller; the role queue polls, and is nudged right away as well.
-      setImmediate(() => workers.roles.wake());
-    },
+    onCustomerLinked: applyRolesOnLink(clock, () => workers.roles.wake()),
   });
   let httpUrl: string | undefined;
   if (options.listen) {

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { completeLink } from '../src/domain/linking/link-account.js';
+import { createLinkUrl, openLinkSession } from '../src/domain/linking/link-sessions.js';
 import { rateLimitFault } from '../src/sandbox/local-discord/index.js';
+import { applyRolesOnLink } from '../src/services.js';
 import { BUYER_IDS, SHOP_GUILD_ID, VIP_ROLE_ID, orderEvent, startShop, type ShopHarness } from './support/services-harness.js';
 
 let shop: ShopHarness | undefined;
@@ -79,5 +82,38 @@ describe('purchases reach Discord roles end to end', () => {
     const order = await shop.db.selectFrom('orders').select(['status', 'total_cents']).where('id', '=', 8).executeTakeFirstOrThrow();
     expect(order).toEqual({ status: 'paid', total_cents: 2999 });
     expect(shop.roleCalls(ana)).toEqual([]);
+  });
+});
+
+describe('linking Discord after buying', () => {
+  it('applies past purchases to the newly linked account, and takes them from a replaced one', async () => {
+    shop = await startShop();
+    const secret = 'link-secret-0123456789abcdef-0123456789abcdef';
+    // Bought before linking anything: no Discord id to give a role to yet.
+    await shop.send(orderEvent('order.paid', { id: 21, email: 'dana@example.com' }));
+    await expect.poll(async () => (await shop!.db.selectFrom('inbound_events').select('status').execute())[0]?.status, { timeout: 10_000 }).toBe('processed');
+    const customer = await shop.db.selectFrom('customers').select('id').where('email_lower', '=', 'dana@example.com').executeTakeFirstOrThrow();
+    expect(await shop.db.selectFrom('role_jobs').selectAll().execute()).toEqual([]);
+
+    const link = async (discordId: string) => {
+      const { url } = await createLinkUrl(shop!.db, shop!.clock, { customerId: customer.id, publicUrl: 'http://localhost', appSecret: secret });
+      const opened = await openLinkSession(shop!.db, shop!.clock, secret, url.split('/').pop()!);
+      if (opened.status !== 'usable') throw new Error(`link session ${opened.status}`);
+      await completeLink(shop!.db, shop!.clock, {
+        sessionId: opened.session.id,
+        customerId: customer.id,
+        provider: 'discord',
+        account: { id: discordId, username: 'dana', avatar: null },
+        ip: null,
+        onCustomerLinked: applyRolesOnLink(shop!.clock, () => shop!.services.workers.roles.wake()),
+      });
+    };
+    await link(ben);
+    await expect.poll(() => shop!.discord.memberRoles(SHOP_GUILD_ID, ben), { timeout: 10_000 }).toEqual([VIP_ROLE_ID]);
+    // She links another Discord account: the role follows her, and leaves the old account.
+    await link(cy);
+    await expect
+      .poll(() => [shop!.discord.memberRoles(SHOP_GUILD_ID, ben), shop!.discord.memberRoles(SHOP_GUILD_ID, cy)], { timeout: 10_000 })
+      .toEqual([[], [VIP_ROLE_ID]]);
   });
 });

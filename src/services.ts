@@ -5,6 +5,7 @@ import { createBot } from './bot.js';
 import type { BotDeps } from './commands/context.js';
 import { PendingActions } from './commands/pending-actions.js';
 import type { Config } from './config.js';
+import { createDigestSender } from './discord/digest-sender.js';
 import { createDiscordRoleGateway } from './discord/role-gateway.js';
 import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
 import type { PurchaseEventHooks } from './domain/apply-purchase-event.js';
@@ -15,6 +16,7 @@ import { enqueueCustomerCreated } from './domain/outbound-webhooks.js';
 import { loadRoleRulesFile } from './domain/role-rules.js';
 import { reconcileCustomerRoles } from './domain/role-sync.js';
 import { createHttpApp, type HttpApp } from './http/app.js';
+import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
 import { processDueEvents } from './jobs/inbound-events.js';
 import { recoverInterruptedRoleJobs, startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
@@ -34,7 +36,7 @@ export interface ServicesOptions {
   /** Where the HTTP listener binds; `false` builds the app without listening (tests use inject). */
   listen: { host: string; port: number } | false;
   /** Poll intervals, shortened by tests. */
-  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup', number>>;
+  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest', number>>;
 }
 
 /**
@@ -55,6 +57,7 @@ export interface RunningServices {
   /** `http://host:port` when listening. */
   httpUrl: string | undefined;
   botDeps: BotDeps;
+  digest: DigestScheduler;
   workers: Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup', Worker>;
   stop(): Promise<void>;
 }
@@ -133,6 +136,17 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     },
   });
 
+  const digest = await startDigestScheduler({
+    db,
+    clock,
+    config,
+    logger,
+    tempDir: options.tempDir,
+    // Without DIGEST_CHANNEL_ID the scheduler only logs one warning.
+    sender: createDigestSender(readyClient, config.digestChannelId ?? ''),
+    safetyIntervalMs: intervals.digest,
+  });
+
   const http = await createHttpApp({
     db,
     clock,
@@ -154,11 +168,13 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     http,
     httpUrl,
     botDeps,
+    digest,
     workers,
     async stop() {
       // New work stops first (HTTP), then the workers finish their pass, then Discord and the database.
       await http.close();
       for (const worker of [workers.inbound, workers.webhooks, workers.sweep, workers.roles, workers.alerts, workers.exportCleanup]) await worker.stop();
+      await digest.stop();
       await client.destroy();
     },
   };

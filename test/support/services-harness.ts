@@ -36,7 +36,7 @@ export interface ShopHarness {
  * The whole bot in this process (Discord client, HTTP app, workers) against a local Discord,
  * with one role rule per product: the path a real purchase takes, minus the network to Discord.
  */
-export async function startShop(options: { env?: Record<string, string>; members?: readonly string[] } = {}): Promise<ShopHarness> {
+export async function startShop(options: { env?: Record<string, string>; members?: readonly string[]; now?: string } = {}): Promise<ShopHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'shop-test-'));
   const rulesFile = join(dir, 'role-rules.json');
   writeFileSync(
@@ -49,7 +49,7 @@ export async function startShop(options: { env?: Record<string, string>; members
     }),
   );
   const { db } = await openMigratedDatabase();
-  const clock = new ManualClock(new Date());
+  const clock = new ManualClock(options.now ?? new Date());
   const config = loadConfig({
     LOG_LEVEL: 'warn',
     STORE_WEBHOOK_SECRET: WEBHOOK_SECRET,

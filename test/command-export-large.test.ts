@@ -134,7 +134,7 @@ describe('/customer export over the upload cap, with APP_SECRET', () => {
   it('still uploads an export that fits', async () => {
     const handle = await h.discord.invokeSlash({ userId: ADMIN_ID, name: 'customer', subcommand: 'export', options: { format: 'csv', search: 'c7.' } });
     const message = await finalMessage(handle);
-    expect(message.content).toBe('Exported 1 customers as CSV.');
+    expect(message.content).toBe('Exported 1 customer as CSV.');
     expect(message.attachments.map((a) => a.filename)).toEqual(['customers-2026-11-22.csv']);
     expect(message.components).toEqual([]);
     expect(readdirSync(exportsDir)).toEqual([]);

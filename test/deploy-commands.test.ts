@@ -28,7 +28,7 @@ describe('npm run deploy:commands', () => {
       expect(result.stdout).toContain(`Registered 2 commands for guild ${guildId}`);
       const commands = discord.registeredCommands(guildId);
       expect(commands.map((c) => c.name)).toEqual(['customer', 'Customer profile']);
-      expect((commands[0]!.options ?? []).map((o) => o.name)).toEqual(['lookup', 'ban', 'unban', 'bans', 'note', 'stats', 'export', 'digest', 'roles', 'role-rule']);
+      expect((commands[0]!.options ?? []).map((o) => o.name)).toEqual(['lookup', 'ban', 'unban', 'bans', 'note', 'stats', 'export', 'digest', 'gdpr-export', 'delete', 'roles', 'role-rule']);
     } finally {
       await discord.stop();
     }

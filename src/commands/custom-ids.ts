@@ -13,7 +13,9 @@ export type ComponentAction =
   | { kind: 'bans-page'; token: string; page: number }
   | { kind: 'pick-customer' }
   | { kind: 'roles-view'; customerId: number }
-  | { kind: 'role-resync'; customerId: number };
+  | { kind: 'role-resync'; customerId: number }
+  | { kind: 'erase-confirm'; token: string }
+  | { kind: 'erase-cancel'; token: string };
 
 export type ModalAction = { kind: 'note-modal'; customerId: number } | { kind: 'ban-modal'; customerId: number };
 
@@ -30,6 +32,8 @@ export const customId = {
   pickCustomer: () => 'c:pick',
   rolesView: (customerId: number) => `r:view:${customerId}`,
   roleResync: (customerId: number) => `r:sync:${customerId}`,
+  eraseConfirm: (token: string) => `g:erase:${token}`,
+  eraseCancel: (token: string) => `g:keep:${token}`,
   noteModal: (customerId: number) => `m:note:${customerId}`,
   banModal: (customerId: number) => `m:ban:${customerId}`,
 };
@@ -66,6 +70,11 @@ export function parseComponentId(id: string): ComponentAction | undefined {
   if (ns === 'r' && customerId !== undefined) {
     if (verb === 'view') return { kind: 'roles-view', customerId };
     if (verb === 'sync') return { kind: 'role-resync', customerId };
+    return undefined;
+  }
+  if (ns === 'g' && a) {
+    if (verb === 'erase') return { kind: 'erase-confirm', token: a };
+    if (verb === 'keep') return { kind: 'erase-cancel', token: a };
     return undefined;
   }
   if (ns === 'b' && a) {

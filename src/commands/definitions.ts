@@ -170,6 +170,30 @@ export const customerCommand = {
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
+      name: 'gdpr-export',
+      description: "Everything stored about one customer, for their data request (admins)",
+      options: [
+        customerOption('The customer whose data to export', true),
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'format',
+          description: 'File format (default JSON)',
+          required: false,
+          choices: [
+            { name: 'JSON', value: 'json' },
+            { name: 'CSV', value: 'csv' },
+          ],
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'delete',
+      description: "Erase a customer's personal data for good; orders stay for accounting (admins)",
+      options: [customerOption('The customer to erase', true)],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
       name: 'roles',
       description: "A customer's expected roles, what Discord shows, and queued role changes",
       options: [customerOption('The customer (search by name, email, id…)', true)],

@@ -7,8 +7,10 @@ import { CUSTOMER_PROFILE_MENU } from './definitions.js';
 import { parseBanOptions, runBanCancel, runBanConfirm, runBanPreview } from './customer/ban.js';
 import { parseBansOptions, runBans, runBansPage } from './customer/bans.js';
 import { buildNotesView, buildOrderView, buildOrdersView, buildProfileView } from './customer/customer-views.js';
+import { parseDeleteOptions, runDeleteCancel, runDeleteConfirm, runDeletePreview } from './customer/delete.js';
 import { runDigestPreview } from './customer/digest.js';
 import { parseExportOptions, runExport } from './customer/export.js';
+import { parseGdprExportOptions, runGdprExport } from './customer/gdpr-export.js';
 import { parseLookupOptions, runLookup } from './customer/lookup.js';
 import { banModal, DURATION_FIELD, NOTE_FIELD, noteModal, REASON_FIELD } from './customer/modals.js';
 import { addNoteAndShowProfile, parseNoteOptions, runNote } from './customer/note.js';
@@ -96,6 +98,14 @@ export function planInteraction(interaction: Interaction, deps: BotDeps, actor: 
       }
       case 'digest':
         return { ack: 'reply', run: () => runDigestPreview(deps) };
+      case 'gdpr-export': {
+        const options = parseGdprExportOptions(interaction);
+        return { ack: 'reply', admin: true, run: () => runGdprExport(deps, actor, options) };
+      }
+      case 'delete': {
+        const options = parseDeleteOptions(interaction);
+        return { ack: 'reply', admin: true, run: () => runDeletePreview(deps, actor, options) };
+      }
       case 'roles': {
         const options = parseRolesOptions(interaction);
         const guildId = storeGuildId(interaction, deps);
@@ -138,6 +148,10 @@ export function planInteraction(interaction: Interaction, deps: BotDeps, actor: 
         return { ack: 'update', run: () => Promise.resolve(runBanCancel(deps, actor, action.token)) };
       case 'bans-page':
         return { ack: 'update', run: () => runBansPage(deps, actor, action.token, Math.max(0, action.page)) };
+      case 'erase-confirm':
+        return { ack: 'update', admin: true, run: () => runDeleteConfirm(deps, actor, action.token) };
+      case 'erase-cancel':
+        return { ack: 'update', run: () => Promise.resolve(runDeleteCancel(deps, actor, action.token)) };
       case 'roles-view': {
         const guildId = storeGuildId(interaction, deps);
         return { ack: 'update', run: () => buildRolesView(deps, createRoleInspector(interaction.client), guildId, action.customerId) };

@@ -349,6 +349,9 @@ async function noteCustomerDetails(
   who: EventCustomer,
   context: { eventId: string; orderId?: number },
 ): Promise<boolean> {
+  // A late event about an erased customer's order must not write their details back.
+  const erased = await trx.selectFrom('customers').select('erased_at').where('id', '=', customerId).executeTakeFirst();
+  if (erased?.erased_at != null) return false;
   if (who.ip !== null) {
     await trx
       .updateTable('customers')

@@ -18,6 +18,7 @@ import type { BanRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
 import { formatDurationMs, isBanType, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './ban-targets.js';
 import type { Clock } from './clock.js';
+import { withErasedForms } from './erased-identifiers.js';
 import { GENERIC_REFUSAL, UserError } from './errors.js';
 import type { Actor, Ban, BanType, Page } from './types.js';
 
@@ -394,10 +395,11 @@ export async function findActiveBansForCustomer(db: Db, clock: Clock, customerId
   const customer = await findCustomerBanIdentity(db, customerId);
   if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
   const now = clock.now();
-  const rows = await findActiveBanRowsMatching(db, now.toISOString(), {
-    ...identityTargets([customer]),
-    ipHexes: ipHexOf(customer.lastIp),
-  });
+  const rows = await findActiveBanRowsMatching(
+    db,
+    now.toISOString(),
+    await withErasedForms(db, { ...identityTargets([customer]), ipHexes: ipHexOf(customer.lastIp) }),
+  );
   return rows.map((row) => toBan(row, now));
 }
 
@@ -439,13 +441,18 @@ export async function checkIdentifiers(db: Db, clock: Clock, ids: BanCheckIdenti
   // is asking now, and shared addresses (CGNAT, campus networks) would spread one ban to strangers.
   const linked = identityTargets(owners);
   const now = clock.now();
-  const rows = await findActiveBanRowsMatching(db, now.toISOString(), {
-    emails: unique([email, ...linked.emails]),
-    discordIds: unique([discordId, ...linked.discordIds]),
-    gameIds: unique([...gameIds, ...linked.gameIds]),
-    customerIds: unique([customerId === null ? null : String(customerId), ...linked.customerIds]),
-    ipHexes: ipHexOf(ids.ip),
-  });
+  // A ban on an erased customer's identifier holds a keyed hash of it: match that form too.
+  const rows = await findActiveBanRowsMatching(
+    db,
+    now.toISOString(),
+    await withErasedForms(db, {
+      emails: unique([email, ...linked.emails]),
+      discordIds: unique([discordId, ...linked.discordIds]),
+      gameIds: unique([...gameIds, ...linked.gameIds]),
+      customerIds: unique([customerId === null ? null : String(customerId), ...linked.customerIds]),
+      ipHexes: ipHexOf(ids.ip),
+    }),
+  );
   return { allowed: rows.length === 0, bans: rows.map((row) => toBan(row, now)) };
 }
 

@@ -52,8 +52,10 @@ export interface SubscriptionState {
  * - created / renewed → active. A renewal reactivates a cancelled, failed or expired subscription
  *   only when it brings a later period end; a renewal for the stored period that arrives after a
  *   cancellation or failure is the older of the two.
- * - cancelled keeps the period end (access lasts until then); it does not undo an expiry.
- * - payment_failed does not apply to a cancelled or expired subscription (nothing was charged).
+ * - cancelled keeps the period end (access lasts until then); it does not undo an expiry of the
+ *   same period.
+ * - payment_failed does not apply to a cancelled or expired subscription (nothing was charged),
+ *   unless it is about a later period.
  * - expired is final unless a renewal with a later period follows.
  */
 export function nextSubscriptionState(
@@ -79,10 +81,12 @@ export function nextSubscriptionState(
         return { status: 'active', currentPeriodEnd: stored };
       }
       return current;
+    // About a later period than the stored one, both mean the store renewed meanwhile (its renewal
+    // is still on the way): the stored expiry or cancellation is then the older news.
     case 'cancelled':
-      return current.status === 'expired' ? current : { status: 'cancelled', currentPeriodEnd: latestPeriod };
+      return current.status === 'expired' && !newer ? current : { status: 'cancelled', currentPeriodEnd: latestPeriod };
     case 'payment_failed':
-      return current.status === 'expired' || current.status === 'cancelled' ? current : { status: 'payment_failed', currentPeriodEnd: latestPeriod };
+      return (current.status === 'expired' || current.status === 'cancelled') && !newer ? current : { status: 'payment_failed', currentPeriodEnd: latestPeriod };
     case 'expired':
       return { status: 'expired', currentPeriodEnd: latestPeriod };
   }

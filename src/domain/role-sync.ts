@@ -1,4 +1,5 @@
 import { inTransaction, type Db } from '../store/database.js';
+import type { BanType } from '../store/tables.js';
 import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
 import { findActiveBansForCustomer } from './bans.js';
 import type { Clock } from './clock.js';
@@ -60,10 +61,12 @@ function failedAtOf(row: { updated_at: string }): string | null {
 }
 
 async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<CustomerRoleFacts | undefined> {
-  const customer = await db.selectFrom('customers').select(['id', 'name', 'discord_id']).where('id', '=', customerId).executeTakeFirst();
+  const customer = await db.selectFrom('customers').select(['id', 'name', 'discord_id', 'erased_at']).where('id', '=', customerId).executeTakeFirst();
   if (!customer) return undefined;
   const rules = await listRoleRules(db);
-  const productIds = [...new Set(rules.map((r) => r.productId))];
+  // An erased customer's purchases still count for the accounts, but entitle nobody to a role:
+  // every role the bot gave them is planned for removal.
+  const productIds = customer.erased_at === null ? [...new Set(rules.map((r) => r.productId))] : [];
 
   const orders = new Map<number, PlanOrder & { productIds: number[] }>();
   const subscriptions: PlanSubscription[] = [];
@@ -468,8 +471,7 @@ export async function sweepTimedRoleChanges(db: Db, clock: Clock): Promise<{ rec
   // A ban that expired or was lifted frees the roles it withheld.
   const expiredBans = await db
     .selectFrom('bans')
-    .select('customer_id')
-    .where('customer_id', 'is not', null)
+    .select(['customer_id', 'type', 'value'])
     .where((eb) =>
       eb.or([
         eb.and([eb('lifted_at', 'is', null), eb('expires_at', '>', from), eb('expires_at', '<=', nowIso)]),
@@ -477,7 +479,12 @@ export async function sweepTimedRoleChanges(db: Db, clock: Clock): Promise<{ rec
       ]),
     )
     .execute();
-  for (const row of expiredBans) if (row.customer_id !== null) candidates.add(row.customer_id);
+  for (const row of expiredBans) {
+    if (row.customer_id !== null) candidates.add(row.customer_id);
+    // customer_id is whoever held the identifier when the ban was made (often nobody): the ban
+    // also withheld roles from whoever holds it now, e.g. a Discord id a later order linked.
+    for (const id of await customersHoldingBanValue(db, row.type, row.value)) candidates.add(id);
+  }
 
   for (const customerId of [...candidates].sort((a, b) => a - b)) {
     await reconcileCustomerRoles(db, clock, customerId, { eventType: 'subscription.ended' });
@@ -488,6 +495,27 @@ export async function sweepTimedRoleChanges(db: Db, clock: Clock): Promise<{ rec
     .onConflict((oc) => oc.column('name').doUpdateSet({ swept_until: nowIso }))
     .execute();
   return { reconciled: candidates.size };
+}
+
+/** Customers an email, Discord or game-id ban names by their current identifiers (IP bans name nobody). */
+async function customersHoldingBanValue(db: Db, type: BanType, value: string): Promise<number[]> {
+  const query = db.selectFrom('customers').select('id');
+  let rows: { id: number }[];
+  switch (type) {
+    case 'email':
+      rows = await query.where('email_lower', '=', value).execute();
+      break;
+    case 'discord':
+      rows = await query.where('discord_id', '=', value).execute();
+      break;
+    case 'game_id':
+      rows = await query.where((eb) => eb.or([eb('steam_id', '=', value), eb('game_user_id', '=', value)])).execute();
+      break;
+    case 'customer':
+    case 'ip':
+      return [];
+  }
+  return rows.map((r) => r.id);
 }
 
 /**

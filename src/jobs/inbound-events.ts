@@ -1,5 +1,6 @@
 import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/apply-purchase-event.js';
 import type { Clock } from '../domain/clock.js';
+import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
 import { parseStoredEvent } from '../domain/purchase-events.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
@@ -73,6 +74,8 @@ async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, cla
     const result = await applyPurchaseEvent(trx, clock, parsed.event, hooks, options);
     if (result.outcome === 'ignored') await markEventIgnored(trx, clock, claim, result.reason);
     else await markEventProcessed(trx, clock, claim);
+    // A late event about an erased customer brought their details back in its raw body.
+    if (result.outcome === 'applied' && result.customerId !== null) await scrubEventIfCustomerErased(trx, claim.id, result.customerId);
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.js';
+import { purgeErasedRoleTraces } from '../domain/gdpr-erasure.js';
 import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/role-sync.js';
 import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/staff-alerts.js';
 import type { Logger } from '../logger.js';
@@ -282,6 +283,8 @@ export function startRoleSweepWorker(options: RoleSweepWorkerOptions): Worker {
     runOnce: async () => {
       const swept = await sweepTimedRoleChanges(options.db, options.clock);
       const backfilled = await backfillRoleRules(options.db, options.clock);
+      // Erased customers' Discord ids stay on their role removals only until those are over.
+      await purgeErasedRoleTraces(options.db, options.clock);
       if (swept.reconciled + backfilled > 0) options.onEnqueued?.();
       // Only a backfill with more to do makes the loop go again at once.
       return backfilled;

@@ -25,6 +25,7 @@ export function openDatabase(path: string): OpenedDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
+  // Commits that answer someone outside (a purchase event's 200) use withDurableCommit instead.
   sqlite.pragma('synchronous = NORMAL');
   // Deleted and overwritten content is zeroed instead of lingering in free pages and unused page
   // space, so an erased customer's data is really gone from the file (GDPR erasure). Always on,
@@ -64,6 +65,27 @@ export async function truncateWriteAheadLog(db: Db): Promise<boolean> {
   const result = await sql<{ busy: number; log: number; checkpointed: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
   const row = result.rows[0];
   return row === undefined || row.busy === 0;
+}
+
+/**
+ * Runs `work` so that what it commits is on disk, not just in the OS cache, when it returns: for
+ * writes acknowledged to someone who will not send them again (the store stops retrying a
+ * purchase event once it gets its 200). On SQLite the connection is held for `work` and switched
+ * to synchronous=FULL, so that commit fsyncs the write-ahead log (about 1–2 ms) and survives a
+ * power loss, then back to NORMAL; everything else keeps NORMAL's cheaper commits, which survive
+ * a process crash. Inside a caller's transaction the caller's commit decides. PostgreSQL commits
+ * are durable by default (synchronous_commit = on), so elsewhere this just runs `work`.
+ */
+export async function withDurableCommit<T>(db: Db, work: (db: Db) => Promise<T>): Promise<T> {
+  if (db.isTransaction || !(db.getExecutor().adapter instanceof SqliteAdapter)) return work(db);
+  return db.connection().execute(async (connection) => {
+    await sql`PRAGMA synchronous = FULL`.execute(connection);
+    try {
+      return await work(connection);
+    } finally {
+      await sql`PRAGMA synchronous = NORMAL`.execute(connection);
+    }
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.js';
-import type { Db } from './database.js';
+import { withDurableCommit, type Db } from './database.js';
 import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
 
 export interface NewInboundEvent {
@@ -39,25 +39,28 @@ const LAST_ERROR_MAX_LENGTH = 2000;
  */
 export async function storeInboundEvent(db: Db, clock: Clock, event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
   const now = clock.now().toISOString();
-  const inserted = await db
-    .insertInto('inbound_events')
-    .values({
-      id: event.id,
-      event_type: event.eventType,
-      payload: event.payload,
-      signature_scheme: event.scheme,
-      received_at: now,
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      lease_until: null,
-      processed_at: null,
-      last_error: null,
-    })
-    // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
-    .onConflict((oc) => oc.column('id').doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  // The 200 that follows ends the store's retries: the row must survive a power loss too.
+  const inserted = await withDurableCommit(db, (conn) =>
+    conn
+      .insertInto('inbound_events')
+      .values({
+        id: event.id,
+        event_type: event.eventType,
+        payload: event.payload,
+        signature_scheme: event.scheme,
+        received_at: now,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        lease_until: null,
+        processed_at: null,
+        last_error: null,
+      })
+      // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst(),
+  );
   return inserted ? 'stored' : 'duplicate';
 }
 

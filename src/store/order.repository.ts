@@ -146,6 +146,207 @@ export async function setOrderStatus(db: Db, clock: Clock, orderId: number, stat
   });
 }
 
+// Rows per INSERT: orders have 10 columns, items 5; 400 rows stay far below SQLite's 32,766 and
+// PostgreSQL's 65,535 bound parameters.
+const INSERT_CHUNK = 400;
+// Values per `IN (…)` probe or customer batch, for the same limits.
+const PROBE_CHUNK = 500;
+
+/**
+ * Stores many new orders at once (imports, seeding a large store), with the validation of
+ * {@link upsertOrder}: refuses an order id or number that is already stored or repeated in the
+ * input, and a customer that does not exist. Writes orders, items and products in multi-row
+ * statements, then brings every affected customer's aggregates up to date with one read of their
+ * completed orders per batch of customers. All-or-nothing only inside the caller's transaction;
+ * call it in batches of a few thousand orders.
+ */
+export async function insertOrders(db: Db, clock: Clock, inputs: readonly OrderInput[]): Promise<number> {
+  if (inputs.length === 0) return 0;
+  const now = clock.now().toISOString();
+  const orders = inputs.map((input, index) => {
+    try {
+      return validateOrder(input);
+    } catch (error) {
+      throw error instanceof UserError ? new UserError(error.code, `Order #${index + 1}: ${error.message}`) : error;
+    }
+  });
+  await refuseStoredOrders(db, orders);
+
+  const customerIds = [...new Set(orders.flatMap((o) => (o.customerId === null ? [] : [o.customerId])))];
+  for (let start = 0; start < customerIds.length; start += PROBE_CHUNK) {
+    const chunk = customerIds.slice(start, start + PROBE_CHUNK);
+    const found = await db.selectFrom('customers').select('id').where('id', 'in', chunk).execute();
+    const known = new Set(found.map((r) => r.id));
+    const missing = chunk.find((id) => !known.has(id));
+    if (missing !== undefined) throw new UserError('customer_not_found', `No customer with id ${missing}.`);
+  }
+
+  const products = new Map<number, string>();
+  for (const order of orders) for (const item of order.items) if (item.productId !== null) products.set(item.productId, item.productName);
+  const productRows = [...products].map(([id, name]) => ({ id, name, created_at: now, updated_at: now }));
+  for (let start = 0; start < productRows.length; start += INSERT_CHUNK) {
+    await db
+      .insertInto('products')
+      .values(productRows.slice(start, start + INSERT_CHUNK))
+      .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ name: eb.ref('excluded.name'), updated_at: eb.ref('excluded.updated_at') })))
+      .execute();
+  }
+
+  for (let start = 0; start < orders.length; start += INSERT_CHUNK) {
+    const chunk = orders.slice(start, start + INSERT_CHUNK);
+    await db
+      .insertInto('orders')
+      .values(
+        chunk.map((order) => ({
+          id: order.id,
+          order_number: order.orderNumber,
+          customer_id: order.customerId,
+          status: order.status,
+          total_cents: order.totalCents,
+          currency: order.currency,
+          created_at: order.createdAt,
+          completed_at: order.completedAt,
+          refunded_at: order.refundedAt,
+          updated_at: now,
+        })),
+      )
+      .execute();
+  }
+  const items = orders.flatMap((order) =>
+    order.items.map((item) => ({
+      order_id: order.id,
+      product_id: item.productId,
+      product_name: item.productName,
+      quantity: item.quantity,
+      price_cents: item.priceCents,
+    })),
+  );
+  for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+    await db.insertInto('order_items').values(items.slice(start, start + INSERT_CHUNK)).execute();
+  }
+
+  await recomputeAggregatesOfCustomers(db, customerIds, now);
+  return orders.length;
+}
+
+async function refuseStoredOrders(db: Db, orders: readonly ValidOrder[]): Promise<void> {
+  const ids = new Set<number>();
+  const numbers = new Set<string>();
+  for (const order of orders) {
+    if (ids.has(order.id)) throw new UserError('order_invalid', `Order id ${order.id} appears twice.`);
+    if (numbers.has(order.orderNumber)) throw new UserError('order_number_taken', `Order number ${order.orderNumber} appears twice.`);
+    ids.add(order.id);
+    numbers.add(order.orderNumber);
+  }
+  const idList = [...ids];
+  for (let start = 0; start < idList.length; start += PROBE_CHUNK) {
+    const taken = await db.selectFrom('orders').select('id').where('id', 'in', idList.slice(start, start + PROBE_CHUNK)).limit(1).executeTakeFirst();
+    if (taken) throw new UserError('order_invalid', `Order ${taken.id} is already stored.`);
+  }
+  const numberList = [...numbers];
+  for (let start = 0; start < numberList.length; start += PROBE_CHUNK) {
+    const taken = await db
+      .selectFrom('orders')
+      .select(['id', 'order_number'])
+      .where('order_number', 'in', numberList.slice(start, start + PROBE_CHUNK))
+      .limit(1)
+      .executeTakeFirst();
+    if (taken) throw new UserError('order_number_taken', `Order number ${taken.order_number} already belongs to order ${taken.id}.`);
+  }
+}
+
+/**
+ * {@link recomputeCustomerAggregates} for many customers: one read of their completed orders and
+ * one read of their stored figures per batch, then an update only for the customers whose
+ * figures changed.
+ */
+export async function recomputeAggregatesOfCustomers(db: Db, customerIds: readonly number[], touchedAt?: string): Promise<void> {
+  for (let start = 0; start < customerIds.length; start += PROBE_CHUNK) {
+    const chunk = customerIds.slice(start, start + PROBE_CHUNK);
+    const completed = await db
+      .selectFrom('orders')
+      .select((eb) => ['customer_id', 'id', 'order_number', 'total_cents', eb.fn.coalesce('completed_at', 'created_at').as('at')])
+      .where('customer_id', 'in', chunk)
+      .where('status', 'in', COMPLETED_STATUSES)
+      .execute();
+    const byCustomer = new Map<number, CompletedOrderFacts[]>();
+    for (const row of completed) {
+      if (row.customer_id === null) continue;
+      let list = byCustomer.get(row.customer_id);
+      if (!list) byCustomer.set(row.customer_id, (list = []));
+      list.push({ id: row.id, orderNumber: row.order_number, totalCents: row.total_cents, at: row.at });
+    }
+    const current = await db
+      .selectFrom('customers')
+      .select(['id', 'orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'])
+      .where('id', 'in', chunk)
+      .execute();
+    for (const row of current) {
+      const aggregates = aggregatesOf(byCustomer.get(row.id) ?? []);
+      await storeAggregatesIfChanged(db, row, aggregates, touchedAt);
+    }
+  }
+}
+
+interface CompletedOrderFacts {
+  id: number;
+  orderNumber: string;
+  totalCents: number;
+  /** completed_at, or created_at when the platform sent none. */
+  at: string;
+}
+
+/** The figures of {@link CustomerAggregates} from a customer's completed orders. */
+function aggregatesOf(orders: readonly CompletedOrderFacts[]): CustomerAggregates {
+  let total = 0;
+  let first: string | null = null;
+  let last: CompletedOrderFacts | null = null;
+  for (const order of orders) {
+    total += order.totalCents;
+    if (first === null || order.at < first) first = order.at;
+    if (last === null || order.at > last.at || (order.at === last.at && order.id > last.id)) last = order;
+  }
+  return {
+    ordersCount: orders.length,
+    totalSpentCents: total,
+    firstOrderAt: first,
+    lastOrderAt: last?.at ?? null,
+    lastOrderNumber: last?.orderNumber ?? null,
+  };
+}
+
+interface StoredAggregates {
+  id: number;
+  orders_count: number;
+  total_spent_cents: number;
+  first_order_at: string | null;
+  last_order_at: string | null;
+  last_order_number: string | null;
+  updated_at: string;
+}
+
+async function storeAggregatesIfChanged(db: Db, current: StoredAggregates, aggregates: CustomerAggregates, touchedAt: string | undefined): Promise<void> {
+  const unchanged =
+    current.orders_count === aggregates.ordersCount &&
+    current.total_spent_cents === aggregates.totalSpentCents &&
+    current.first_order_at === aggregates.firstOrderAt &&
+    current.last_order_at === aggregates.lastOrderAt &&
+    current.last_order_number === aggregates.lastOrderNumber;
+  if (unchanged) return;
+  await db
+    .updateTable('customers')
+    .set({
+      orders_count: aggregates.ordersCount,
+      total_spent_cents: aggregates.totalSpentCents,
+      first_order_at: aggregates.firstOrderAt,
+      last_order_at: aggregates.lastOrderAt,
+      last_order_number: aggregates.lastOrderNumber,
+      ...(touchedAt !== undefined && touchedAt > current.updated_at ? { updated_at: touchedAt } : {}),
+    })
+    .where('id', '=', current.id)
+    .execute();
+}
+
 export interface CustomerAggregates {
   ordersCount: number;
   totalSpentCents: number;
@@ -188,29 +389,10 @@ export async function recomputeCustomerAggregates(db: Db, customerId: number, to
 
   const current = await db
     .selectFrom('customers')
-    .select(['orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'])
+    .select(['id', 'orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'])
     .where('id', '=', customerId)
     .executeTakeFirst();
-  if (!current) return aggregates;
-  const unchanged =
-    current.orders_count === aggregates.ordersCount &&
-    current.total_spent_cents === aggregates.totalSpentCents &&
-    current.first_order_at === aggregates.firstOrderAt &&
-    current.last_order_at === aggregates.lastOrderAt &&
-    current.last_order_number === aggregates.lastOrderNumber;
-  if (unchanged) return aggregates;
-  await db
-    .updateTable('customers')
-    .set({
-      orders_count: aggregates.ordersCount,
-      total_spent_cents: aggregates.totalSpentCents,
-      first_order_at: aggregates.firstOrderAt,
-      last_order_at: aggregates.lastOrderAt,
-      last_order_number: aggregates.lastOrderNumber,
-      ...(touchedAt !== undefined && touchedAt > current.updated_at ? { updated_at: touchedAt } : {}),
-    })
-    .where('id', '=', customerId)
-    .execute();
+  if (current) await storeAggregatesIfChanged(db, current, aggregates, touchedAt);
   return aggregates;
 }
 

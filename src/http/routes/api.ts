@@ -4,6 +4,7 @@ import { createApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { ApiRouteRegistry, openApiDocumentRoute } from '../openapi.js';
 import { apiCustomerRoutes, customerLinkUrlDoc } from './api-customers.js';
+import { apiGdprRoutes } from './api-gdpr.js';
 import { apiLinkRoutes } from './api-link.js';
 import { apiWebhookRoutes } from './api-webhooks.js';
 
@@ -34,6 +35,7 @@ export const apiRoutes: FastifyPluginAsync<{ deps: HttpDeps; registry?: ApiRoute
 
     await scope.register(apiWebhookRoutes, { deps, auth, registry });
     await scope.register(apiCustomerRoutes, { deps, auth, registry });
+    await scope.register(apiGdprRoutes, { deps, auth, registry });
     await scope.register(apiLinkRoutes, { deps, auth });
     registry.describe(customerLinkUrlDoc);
   });

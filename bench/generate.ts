@@ -1,0 +1,242 @@
+/**
+ * Builds a realistic store for the benchmarks, deterministically from a seed, through the store's
+ * own code: insertCustomers and insertOrders (the bulk paths, with their validation, the search
+ * index triggers and the per-customer aggregates), applyPurchaseEvent for subscriptions and
+ * support tickets, createBan and addNote for bans and notes.
+ *
+ *   npm run bench:data -- --customers 1000000 --orders 5000000 [--out data/bench.db] [--seed 1]
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { applyPurchaseEvent, type PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
+import { createBan } from '../src/domain/bans.js';
+import { ManualClock } from '../src/domain/clock.js';
+import { addNote } from '../src/domain/notes.js';
+import { hashPassword } from '../src/domain/passwords.js';
+import type { PurchaseEvent } from '../src/domain/purchase-events.js';
+import { insertCustomers, type NewCustomerInput } from '../src/store/customer.repository.js';
+import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import { insertOrders, type OrderInput } from '../src/store/order.repository.js';
+import { BENCH_NOW, generateCustomer, type GeneratedCustomer, generateOrders, orderCounts, SUBSCRIPTION_PRODUCTS } from './lib/fixture.js';
+import { Rng } from './lib/rng.js';
+
+export interface GenerateOptions {
+  customers: number;
+  orders: number;
+  out: string;
+  seed: number;
+  /** Progress lines; silent when absent. */
+  log?: (line: string) => void;
+}
+
+export interface GenerateSummary {
+  customers: number;
+  orders: number;
+  subscriptions: number;
+  tickets: number;
+  bans: number;
+  notes: number;
+  seconds: number;
+}
+
+const CUSTOMER_BATCH = 2_000;
+const ORDER_BATCH = 8_000;
+const NO_HOOKS: PurchaseEventHooks = { customerChanged: () => Promise.resolve(), customerCreated: () => Promise.resolve() };
+const STAFF = { id: '2200000000000000100', name: 'Bench Staff' };
+
+export async function generateStore(options: GenerateOptions): Promise<GenerateSummary> {
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.out}${suffix}`, { force: true });
+  const { db, sqlite } = await openMigratedDatabase(options.out);
+  // A build, not a live store: a larger page cache keeps the growing indexes in memory, and a crash
+  // midway just means building again, so commits need not reach the disk before the next batch.
+  sqlite.pragma('cache_size = -524288');
+  sqlite.pragma('synchronous = OFF');
+  sqlite.pragma(process.env.BENCH_JOURNAL ?? 'journal_mode = WAL');
+  const clock = new ManualClock(BENCH_NOW);
+  const passwordHash = await hashPassword('correct horse battery staple');
+  const counts = orderCounts(options.seed, options.customers, options.orders);
+  const taken = new Set<string>();
+  const emails: string[] = [];
+  let nextOrderId = 1;
+  let lastReport = 0;
+
+  for (let start = 0; start < options.customers; start += CUSTOMER_BATCH) {
+    const end = Math.min(options.customers, start + CUSTOMER_BATCH);
+    const generated: GeneratedCustomer[] = [];
+    for (let i = start; i < end; i++) generated.push(generateCustomer(options.seed, i, options.customers, taken, start, passwordHash));
+    await db.transaction().execute(async (trx) => {
+      const inputs: NewCustomerInput[] = generated.map((g) => g.input);
+      const customers = await insertCustomers(trx, clock, inputs);
+      let orders: OrderInput[] = [];
+      for (let k = 0; k < customers.length; k++) {
+        const customer = customers[k];
+        const g = generated[k];
+        if (!customer || !g) continue;
+        emails.push(customer.email);
+        const count = counts[start + k] ?? 0;
+        orders.push(...generateOrders(options.seed, start + k, customer.id, g.createdAtMs, count, nextOrderId));
+        nextOrderId += count;
+        if (orders.length >= ORDER_BATCH) {
+          await insertOrders(trx, clock, orders);
+          orders = [];
+        }
+      }
+      await insertOrders(trx, clock, orders);
+    });
+    if (end - lastReport >= options.customers / 10 || end === options.customers) {
+      lastReport = end;
+      log(`  ${end.toLocaleString('en-US')} customers, ${(nextOrderId - 1).toLocaleString('en-US')} orders (${seconds(started)} s)`);
+    }
+  }
+  taken.clear();
+
+  const rng = new Rng(options.seed * 31 + 5);
+  const extras = await addExtras(db, clock, rng, options.customers, emails, nextOrderId);
+  log(`  ${extras.subscriptions} subscriptions, ${extras.tickets} tickets, ${extras.bans} bans, ${extras.notes} notes (${seconds(started)} s)`);
+
+  sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  await db.destroy();
+  return { customers: options.customers, orders: nextOrderId - 1, ...extras, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Subscriptions and tickets arrive as purchase events; bans and notes are staff actions. */
+async function addExtras(db: Db, clock: ManualClock, rng: Rng, customers: number, emails: readonly string[], firstFreeOrderId: number) {
+  const subscriptions = Math.round(customers * 0.015);
+  const tickets = Math.round(customers * 0.02);
+  const bans = Math.max(1, Math.round(customers * 0.0015));
+  const notes = Math.round(customers * 0.01);
+  const customerAt = (i: number) => ({ platformId: null, email: emails[i] ?? null, name: null, ip: null, discordId: null });
+  const now = Date.parse(BENCH_NOW);
+
+  await db.transaction().execute(async (trx) => {
+    for (let s = 0; s < subscriptions; s++) {
+      const index = rng.int(0, customers - 1);
+      const product = rng.pick(SUBSCRIPTION_PRODUCTS);
+      const createdMs = now - rng.int(1, 700) * 86_400_000;
+      const periodEnd = new Date(now + rng.int(-60, 30) * 86_400_000).toISOString();
+      const state = rng.weighted([
+        ['subscription.created', 60],
+        ['subscription.cancelled', 20],
+        ['subscription.payment_failed', 8],
+        ['subscription.expired', 12],
+      ] as const);
+      const event: PurchaseEvent = {
+        id: `evt_bench_sub_${s}`,
+        occurredAt: new Date(createdMs).toISOString(),
+        kind: 'subscription',
+        eventType: state,
+        subscription: {
+          id: firstFreeOrderId + s,
+          customer: customerAt(index),
+          productId: product.id,
+          productName: product.name,
+          status: null,
+          currentPeriodEnd: periodEnd,
+          createdAt: new Date(createdMs).toISOString(),
+        },
+      };
+      await applyPurchaseEvent(trx, clock, event, NO_HOOKS, { storeCurrency: 'USD' });
+    }
+    for (let t = 0; t < tickets; t++) {
+      const event: PurchaseEvent = {
+        id: `evt_bench_ticket_${t}`,
+        occurredAt: new Date(now - rng.int(1, 900) * 86_400_000).toISOString(),
+        kind: 'ticket',
+        eventType: 'ticket.created',
+        ticket: {
+          id: `T-${100000 + t}`,
+          customer: customerAt(rng.int(0, customers - 1)),
+          subject: rng.pick(['Rank not applied', 'Refund request', 'Cannot log in', 'Crate key missing', 'Chargeback question']),
+          status: rng.pick(['open', 'closed', 'closed', 'pending']),
+          createdAt: null,
+        },
+      };
+      await applyPurchaseEvent(trx, clock, event, NO_HOOKS);
+    }
+    const bannedCustomers = new Set<number>();
+    for (let b = 0; b < bans; b++) {
+      const id = rng.int(1, customers);
+      if (bannedCustomers.has(id)) continue;
+      bannedCustomers.add(id);
+      const kind = rng.weighted([
+        ['customer', 50],
+        ['email', 20],
+        ['ip', 20],
+        ['discord', 10],
+      ] as const);
+      const target =
+        kind === 'customer'
+          ? String(id)
+          : kind === 'email'
+            ? `spam${b}@throwaway-${b % 50}.example`
+            : kind === 'ip'
+              ? `${rng.int(1, 223)}.${rng.int(0, 255)}.${rng.int(0, 255)}.0/${rng.pick([24, 32])}`
+              : (BigInt('900000000000000000') + BigInt(b)).toString();
+      await createBan(trx, clock, {
+        type: kind,
+        target: kind === 'ip' && target.endsWith('/32') ? target.replace(/\.0\/32$/, '.7') : target,
+        duration: rng.pick(['permanent', 'permanent', '30d', '90d', '7d']),
+        reason: rng.pick(['chargeback abuse', 'cheating', 'toxic in chat', 'ban evasion', 'fraudulent payment']),
+        actor: STAFF,
+      }).catch((error: unknown) => {
+        // A generated IP range may overlap one already banned: the store refuses it, as it should.
+        if (!(error instanceof Error && 'code' in error)) throw error;
+      });
+    }
+    for (let n = 0; n < notes; n++) {
+      await addNote(trx, clock, {
+        customerId: rng.int(1, customers),
+        author: STAFF,
+        body: rng.pick([
+          'Asked for a refund on a crate key; gave store credit instead.',
+          'VIP since the first season, always polite.',
+          'Chargeback in the past, watch new orders.',
+          'Rank re-applied by hand after a sync issue.',
+          'Wants invoices with a VAT number.',
+        ]),
+      });
+    }
+  });
+  const count = async (table: 'subscriptions' | 'support_tickets' | 'bans' | 'notes') =>
+    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  return { subscriptions: await count('subscriptions'), tickets: await count('support_tickets'), bans: await count('bans'), notes: await count('notes') };
+}
+
+function seconds(since: number): string {
+  return ((performance.now() - since) / 1000).toFixed(1);
+}
+
+function positiveInteger(value: string | undefined, name: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
+  return n;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+if (isMain) {
+  const { values } = parseArgs({
+    options: {
+      customers: { type: 'string', default: '1000000' },
+      orders: { type: 'string', default: '5000000' },
+      out: { type: 'string', default: 'data/bench.db' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
+  const options: GenerateOptions = {
+    customers: positiveInteger(values.customers, 'customers'),
+    orders: Number(values.orders),
+    out: values.out,
+    seed: positiveInteger(values.seed, 'seed'),
+    log: (line) => console.log(line),
+  };
+  if (!Number.isSafeInteger(options.orders) || options.orders < 0) throw new Error('--orders must be a whole number, 0 or more');
+  if (existsSync(options.out)) console.log(`replacing ${options.out}`);
+  console.log(`building ${options.out}: ${options.customers.toLocaleString('en-US')} customers, ${options.orders.toLocaleString('en-US')} orders, seed ${options.seed}`);
+  const summary = await generateStore(options);
+  console.log(
+    `done in ${summary.seconds.toFixed(1)} s: ${summary.customers.toLocaleString('en-US')} customers, ${summary.orders.toLocaleString('en-US')} orders, ` +
+      `${summary.subscriptions} subscriptions, ${summary.tickets} tickets, ${summary.bans} bans, ${summary.notes} notes`,
+  );
+}

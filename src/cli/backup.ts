@@ -1,0 +1,46 @@
+import 'dotenv/config';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ConfigError, loadConfig } from '../config.js';
+import { backupDatabaseFile, backupFileName } from '../store/backup.js';
+import { parseCommandArgs, UsageError } from './cli-support.js';
+
+const USAGE = `Usage:
+  npm run backup                         copies the database to data/backups/<name>-<UTC time>.db
+  npm run backup -- --to <file or folder>
+
+Safe while the bot runs: the copy is one consistent snapshot, taken without stopping or slowing
+the bot's writes, checked with SQLite's integrity_check. To restore, stop the bot and put the
+copy in place of DATABASE_URL (remove any -wal and -shm files beside the old one).`;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseCommandArgs(process.argv.slice(2), { to: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const config = loadConfig(process.env);
+  const name = backupFileName(config.databasePath, new Date());
+  let target: string;
+  if (values.to === undefined) {
+    target = join(dirname(config.databasePath), 'backups', name);
+  } else if (values.to.endsWith('/') || (existsSync(values.to) && statSync(values.to).isDirectory())) {
+    target = join(values.to, name);
+  } else {
+    target = values.to;
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const result = await backupDatabaseFile(config.databasePath, target);
+  const mib = (result.bytes / 1024 / 1024).toFixed(1);
+  console.log(`Backed up ${config.databasePath} to ${result.path} (${mib} MiB, ${result.pages} pages, integrity ${result.integrity}, ${result.durationMs} ms).`);
+}
+
+try {
+  await main();
+} catch (error) {
+  if (error instanceof UsageError) console.error(`Error: ${error.message}\n\n${USAGE}`);
+  else if (error instanceof ConfigError) console.error(`Configuration error: ${error.message}`);
+  else console.error(`Error: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+}

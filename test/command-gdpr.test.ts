@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listActivity } from '../src/domain/activity-log.js';
+import { hashPassword } from '../src/domain/passwords.js';
+import type { LocalMessage } from '../src/sandbox/local-discord/index.js';
+import { ADMIN_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
+import { buildSubject, PERSON, type SubjectFixture } from './support/gdpr-fixture.js';
+
+let h: Harness;
+let subject: SubjectFixture;
+
+beforeEach(async () => {
+  h = await startHarness();
+  subject = await buildSubject(h.db, h.clock);
+  await h.db.updateTable('customers').set({ password_hash: await hashPassword('correct horse battery') }).where('id', '=', subject.customerId).execute();
+});
+afterEach(async () => h.stop());
+
+const erasedAt = async () => (await h.db.selectFrom('customers').select('erased_at').where('id', '=', subject.customerId).executeTakeFirstOrThrow()).erased_at;
+
+describe('/customer gdpr-export', () => {
+  it('attaches everything stored about the customer as JSON, without notes or the password hash', async () => {
+    const { handle, message } = await h.customer('gdpr-export', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    expect(handle.ephemeral).toBe(true);
+    expect(message.content).toContain(`Data export for customer #${subject.customerId} (JSON): 2 orders, 1 subscriptions`);
+    // The reply shows counts only; the address is in the file for the customer, not on screen.
+    expect(message.content).not.toContain(PERSON.ip);
+    expect(message.embeds).toEqual([]);
+    const file = message.attachments[0]!;
+    expect(file.filename).toBe(`customer-${subject.customerId}-data-2026-11-22.json`);
+    const text = file.data.toString('utf8');
+    const data = JSON.parse(text) as { customer: { email: string }; orders: unknown[]; security: { last_ip: string } };
+    expect(data.customer.email).toBe(PERSON.email);
+    expect(data.orders).toHaveLength(2);
+    expect(data.security.last_ip).toBe(PERSON.ip);
+    expect(text).not.toContain('asked for a refund');
+    expect(text).not.toContain('scrypt');
+    expect(text).not.toMatch(/password/i);
+    expect((await listActivity(h.db, { action: 'customer.data_export' }))[0]).toMatchObject({ actor: { id: ADMIN_ID }, targetId: String(subject.customerId), details: { format: 'json', via: 'discord' } });
+  });
+
+  it('attaches a CSV when asked', async () => {
+    const { message } = await h.customer('gdpr-export', { customer: `id:${subject.customerId}`, format: 'csv' }, ADMIN_ID);
+    const file = message.attachments[0]!;
+    expect(file.filename).toBe(`customer-${subject.customerId}-data-2026-11-22.csv`);
+    const text = file.data.toString('utf8');
+    expect(text).toContain('[orders]');
+    expect(text).toContain('ORD-2026-09101');
+    expect(text).not.toContain('asked for a refund');
+    expect(text).not.toContain('scrypt');
+  });
+
+  it('is refused to staff who are not admins', async () => {
+    const { message } = await h.customer('gdpr-export', { customer: `id:${subject.customerId}` }, STAFF_ID);
+    expect(message.content).toContain('Only store admins');
+    expect(message.attachments).toEqual([]);
+  });
+});
+
+describe('/customer delete', () => {
+  it('asks for confirmation naming the customer, then erases on confirm and says roles are being removed', async () => {
+    const { handle, message } = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    expect(handle.ephemeral).toBe(true);
+    expect(message.embeds[0]!.title).toBe('Erase customer');
+    expect(message.embeds[0]!.description).toBe(`Erase **${PERSON.name}** (${PERSON.email}, #${subject.customerId})? This cannot be undone.`);
+    expect(await erasedAt()).toBeNull();
+
+    const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Erase customer').customId, userId: ADMIN_ID });
+    const done = (await confirm.settled()) as LocalMessage;
+    expect(done.embeds[0]!.title).toBe(`Customer #${subject.customerId} erased`);
+    expect(embedFields(done)['Discord roles']).toContain('1 role removal(s) queued');
+    expect(embedFields(done)['Done']).toContain('Orders kept (anonymised): 2');
+    expect(done.components).toEqual([]);
+    expect(await erasedAt()).not.toBeNull();
+    expect(JSON.stringify(done)).not.toMatch(/zyanya/i);
+    expect((await listActivity(h.db, { action: 'customer.erase' }))[0]?.actor.id).toBe(ADMIN_ID);
+  });
+
+  it('is refused to staff who are not admins, both the command and the confirm button', async () => {
+    const refused = await h.customer('delete', { customer: `id:${subject.customerId}` }, STAFF_ID);
+    expect(refused.message.content).toContain('Only store admins');
+
+    const { handle, message } = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Erase customer').customId, userId: STAFF_ID });
+    expect(((await click.settled()) as LocalMessage).content).toContain('Only store admins');
+    expect(await erasedAt()).toBeNull();
+  });
+
+  it('changes nothing when cancelled', async () => {
+    const { handle, message } = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    const cancel = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Cancel').customId, userId: ADMIN_ID });
+    expect(((await cancel.settled()) as LocalMessage).content).toContain('nothing was changed');
+    expect(await erasedAt()).toBeNull();
+  });
+
+  it('says so when the customer was already erased', async () => {
+    const first = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    await (await h.discord.clickButton({ message: first.handle.original()!, customId: buttonByLabel(first.message, 'Erase customer').customId, userId: ADMIN_ID })).settled();
+    const again = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    expect(again.message.content).toContain(`Customer #${subject.customerId} was already erased`);
+    expect(again.message.components).toEqual([]);
+  });
+});

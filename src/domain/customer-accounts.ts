@@ -17,6 +17,7 @@ import { UserError } from './errors.js';
 import { countryForIp } from './geoip.js';
 import { enqueueCustomerCreated } from './outbound-webhooks.js';
 import type { Actor, Customer } from './types.js';
+import { findErasedAt } from './gdpr-erasure.js';
 
 // Customers created and corrected from outside Discord (the store's website, through the REST API).
 
@@ -151,6 +152,8 @@ export async function rectifyCustomer(db: Db, clock: Clock, customerId: number, 
   return inTransaction(db, async (trx) => {
     const current = await findCustomerById(trx, customerId);
     if (!current) throw new UserError('customer_not_found', `No customer has id ${customerId}.`);
+    // An erasure is final: nothing may write personal data back onto the anonymised record.
+    if (await findErasedAt(trx, customerId)) throw new UserError('customer_erased', `Customer ${customerId} was erased and cannot be changed.`);
     const set: { name?: string; email?: string; email_lower?: string; country?: string | null; game_user_id?: string | null; metadata?: string } = {};
 
     if (changes.name !== undefined) {

@@ -12,6 +12,7 @@ import type { LinkProvider, LinkSessionRow } from '../../store/tables-linking.js
 import type { Clock } from '../clock.js';
 import { UserError } from '../errors.js';
 import type { Customer } from '../types.js';
+import { findErasedAt } from '../gdpr-erasure.js';
 
 export type { LinkProvider };
 
@@ -90,6 +91,7 @@ export async function createLinkUrl(
   if (!input.appSecret) throw notConfigured();
   const customer = await findCustomerById(db, input.customerId);
   if (!customer) throw new UserError('customer_not_found', `No customer with id ${input.customerId}.`);
+  if (await findErasedAt(db, customer.id)) throw new UserError('customer_erased', `Customer ${customer.id} was erased; accounts cannot be linked to it.`);
   const now = clock.now();
   const token = newLinkSecret();
   const expiresAt = new Date(now.getTime() + LINK_TTL_MS).toISOString();

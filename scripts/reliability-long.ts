@@ -1,0 +1,275 @@
+// `npm run test:long`: the long variants of the reliability suite (test/reliability/), with figures
+// written to test/reliability/results.md. The CI runs the same code at small sizes.
+//
+//   npm run test:long
+//   npm run test:long -- --crash-trials 20 --only crash,model
+//
+// Options (defaults are the sizes the reliability issue asks for):
+//   --crash-trials 50 --crash-events 10000 --crash-kills 3
+//   --model-runs 1000 --signatures 10000
+//   --soak-hours 24 --soak-events 2000 --soak-commands 20
+//   --only crash,model,signatures,soak    (default: all)
+//   --note "text"                         (added to results.md, e.g. why counts were scaled down)
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import fc from 'fast-check';
+import { botLog, runCrashTrial, trialPassed, type CrashTrialResult } from '../test/reliability/support/crash-harness.js';
+import { erasureStep } from '../test/reliability/support/erasure-step.js';
+import { runScenario, scenarioArb } from '../test/reliability/support/model.js';
+import { runSignatureFuzz, type SignatureFuzzResult } from '../test/reliability/support/signature-fuzz.js';
+import type { SoakResult } from '../test/reliability/support/soak.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'test/reliability/results.md');
+
+const { values } = parseArgs({
+  options: {
+    'crash-trials': { type: 'string', default: '50' },
+    'crash-events': { type: 'string', default: '10000' },
+    'crash-kills': { type: 'string', default: '3' },
+    'model-runs': { type: 'string', default: '1000' },
+    signatures: { type: 'string', default: '10000' },
+    'soak-hours': { type: 'string', default: '24' },
+    'soak-events': { type: 'string', default: '2000' },
+    'soak-commands': { type: 'string', default: '20' },
+    only: { type: 'string', default: 'crash,model,signatures,soak' },
+    note: { type: 'string' },
+    'soak-child': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const int = (name: keyof typeof values) => Number(values[name]);
+
+// The soak runs in a child process of its own (with --expose-gc), so its memory is the bot's alone.
+if (values['soak-child']) {
+  const { runSoak } = await import('../test/reliability/support/soak.js');
+  const result = await runSoak({
+    hours: int('soak-hours'),
+    eventsPerHour: int('soak-events'),
+    commandsPerHour: int('soak-commands'),
+    log: (line) => console.error(line),
+  });
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
+const only = new Set((values.only ?? '').split(',').map((s) => s.trim()));
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+interface Report {
+  startedAt: string;
+  crash?: { trials: CrashTrialResult[]; failed: number; seconds: number };
+  model?: { runs: number; seed: number; failed: boolean; counterexample?: string; error?: string; seconds: number; steps: number; roleCalls: number; erasure: boolean };
+  signatures?: SignatureFuzzResult & { seconds: number };
+  soak?: SoakResult & { seconds: number };
+}
+
+const report: Report = { startedAt: new Date().toISOString() };
+
+function seconds(since: number): number {
+  return Math.round((Date.now() - since) / 100) / 10;
+}
+
+function sum(list: number[]): number {
+  return list.reduce((a, b) => a + b, 0);
+}
+
+function render(): string {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  const lines: string[] = [
+    '# Reliability: figures from the long run',
+    '',
+    `Written by \`npm run test:long\` (scripts/reliability-long.ts). Run started ${report.startedAt} on ${cpus().length} cores, ` +
+      `${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, commit ${commit} (plus the working tree).`,
+    `Options: \`${process.argv.slice(2).join(' ') || '(defaults)'}\`.`,
+    '',
+  ];
+  if (values.note) lines.push(`> ${values.note}`, '');
+
+  const crash = report.crash;
+  if (crash) {
+    const t = crash.trials;
+    const v = (key: keyof CrashTrialResult['violations']) => sum(t.map((r) => Number(r.violations[key]) || 0));
+    lines.push(
+      '## Crash consistency (SIGKILL at random moments)',
+      '',
+      `${t.length} trials × ${t[0]?.events ?? 0} signed purchase events (orders and refunds), ${sum(t.map((r) => r.kills))} SIGKILLs in all ` +
+        `(${sum(t.map((r) => r.killsWhileDraining))} after the last acknowledgement, while the queues drained); the bot restarted after each, the sender retried ` +
+        `what was not acknowledged and sent ${sum(t.map((r) => r.duplicatesSent))} acknowledged events again. ${crash.seconds} s.`,
+      '',
+      '| check | result |',
+      '| --- | --- |',
+      `| trials passed | ${t.length - crash.failed} / ${t.length} |`,
+      `| acknowledged events lost | ${v('acknowledgedLost')} (of ${sum(t.map((r) => r.acknowledged))} acknowledged) |`,
+      `| events not processed | ${v('eventsNotProcessed')} |`,
+      `| wrong order status / wrong customer aggregates | ${v('wrongOrderStatus')} / ${v('wrongAggregates')} |`,
+      `| duplicate role grants | ${v('duplicateGrants')} (of ${sum(t.map((r) => r.roleGrants))} grants) |`,
+      `| missing role changes (Discord differs from the oracle) | ${v('missingRoleChanges')} (${sum(t.map((r) => r.roleRemovals))} removals made) |`,
+      `| role jobs left open | ${v('openRoleJobs')} |`,
+      `| outbox not drained / customers never announced | ${v('outboxNotDrained')} / ${v('customersNeverAnnounced')} (${sum(t.map((r) => r.webhookDeliveriesReceived))} customer.created received, ${sum(t.map((r) => r.webhookRedeliveries))} of them again after a crash) |`,
+      `| bad webhook signatures at the receiver | ${v('badWebhookSignatures')} |`,
+      `| \`PRAGMA integrity_check\` | ${t.every((r) => r.violations.integrity === 'ok') ? 'ok in every trial' : t.map((r) => r.violations.integrity).join('; ')} |`,
+      `| removals of a role the member did not hold (harmless 204s) | ${sum(t.map((r) => r.redundantRemovals))} |`,
+      `| trial duration (min / median / max) | ${durations(t.map((r) => r.durationMs))} |`,
+      '',
+    );
+    for (const failed of t.filter((r) => !trialPassed(r))) lines.push(`- trial seed ${failed.seed} failed: ${failed.problems.slice(0, 5).join('; ')}`);
+  }
+
+  const model = report.model;
+  if (model) {
+    lines.push(
+      '## Model-based (fast-check)',
+      '',
+      `${model.runs} random histories (seed ${model.seed}; ${model.steps} steps in all; erasure ${model.erasure ? 'included' : 'not available'}), ` +
+        `events delivered shuffled and duplicated: ${model.failed ? '**a difference was found**' : 'every step matched the model'} ` +
+        `(roles after every step; customers, links, orders and aggregates at the end). ${model.roleCalls} role calls through the recording gateway, one in ten failing transiently. ${model.seconds} s.`,
+      '',
+    );
+    if (model.failed) lines.push('```', model.error ?? '', model.counterexample ?? '', '```', '');
+  }
+
+  const sig = report.signatures;
+  if (sig) {
+    lines.push(
+      '## Signature fuzzing (POST /webhooks/store)',
+      '',
+      '| figure | value |',
+      '| --- | --- |',
+      `| requests | ${sig.sent} (${Object.keys(sig.byKind).length} kinds of mutation) |`,
+      `| legitimate by the reference verifier / accepted | ${sig.legitimate} / ${sig.accepted} |`,
+      `| false accepts | ${sig.falseAccepts} |`,
+      `| false refusals | ${sig.falseRefusals} |`,
+      `| 5xx or crashes | ${sig.crashes} |`,
+      `| events stored from refused requests | ${sig.storedFromRefused} |`,
+      `| refusals other than 401 | ${sig.wrongRefusalStatus} |`,
+      `| time | ${sig.seconds} s |`,
+      '',
+    );
+  }
+
+  const soak = report.soak;
+  if (soak) {
+    lines.push(
+      '## Compressed 24-hour soak (events, commands, exports)',
+      '',
+      `${soak.samples.length} compressed hours; each: purchase events and refunds through the HTTP listener, staff lookups and statistics, one CSV export; ` +
+        `${soak.failedCommands} commands failed. After ${soak.warmupHours} hours of warm-up RSS moved ${soak.rssGrowthMiB} MiB (${(soak.rssGrowthRatio * 100).toFixed(1)} %), ` +
+        `slope ${soak.rssSlopeMiBPerHour} MiB per hour, while the store grew to ${soak.samples.at(-1)?.customers ?? 0} customers. ${soak.seconds} s.`,
+      '',
+      '| hour | RSS MiB | heap MiB | customers | events | commands | exports |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...soak.samples.map((s) => `| ${s.hour} | ${s.rssMiB} | ${s.heapUsedMiB} | ${s.customers} | ${s.events} | ${s.commands} | ${s.exports} |`),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+function durations(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const s = (x: number | undefined) => `${Math.round((x ?? 0) / 1000)} s`;
+  return `${s(sorted[0])} / ${s(sorted[Math.floor(sorted.length / 2)])} / ${s(sorted.at(-1))}`;
+}
+
+function save(): void {
+  writeFileSync(RESULTS, render());
+}
+
+let failures = 0;
+
+if (only.has('signatures')) {
+  const started = Date.now();
+  log(`signature fuzzing: ${int('signatures')} requests`);
+  const result = await runSignatureFuzz({ requests: int('signatures'), seed: 1122 });
+  report.signatures = { ...result, seconds: seconds(started) };
+  if (result.falseAccepts + result.falseRefusals + result.crashes + result.storedFromRefused > 0) failures++;
+  log(`signature fuzzing: ${JSON.stringify({ ...result, byKind: undefined })}`);
+  save();
+}
+
+if (only.has('model')) {
+  const started = Date.now();
+  const runs = int('model-runs');
+  const seed = 20261122;
+  const erase = await erasureStep();
+  let steps = 0;
+  let roleCalls = 0;
+  log(`model-based: ${runs} sequences`);
+  const result = await fc.check(
+    fc.asyncProperty(scenarioArb({ erase: erase !== undefined }), async (scenario) => {
+      const figures = await runScenario(scenario, { erase });
+      steps += figures.steps;
+      roleCalls += figures.roleCalls;
+    }),
+    { numRuns: runs, seed },
+  );
+  report.model = {
+    runs: result.numRuns,
+    seed,
+    failed: result.failed,
+    seconds: seconds(started),
+    steps,
+    roleCalls,
+    erasure: erase !== undefined,
+    ...(result.failed ? { counterexample: JSON.stringify(result.counterexample), error: String(result.errorInstance) } : {}),
+  };
+  if (result.failed) failures++;
+  log(`model-based: ${result.failed ? `FAILED ${String(result.errorInstance)}` : 'ok'}`);
+  save();
+}
+
+if (only.has('soak')) {
+  const started = Date.now();
+  log(`soak: ${int('soak-hours')} compressed hours`);
+  const output = await new Promise<string>((done, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--soak-child', ...process.argv.slice(2)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('exit', (code) => (code === 0 ? done(out) : reject(new Error(`the soak exited with ${code}`))));
+  });
+  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as SoakResult;
+  report.soak = { ...result, seconds: seconds(started) };
+  if (result.failedCommands > 0 || result.rssGrowthRatio > 0.15) failures++;
+  save();
+}
+
+if (only.has('crash')) {
+  const started = Date.now();
+  const trials: CrashTrialResult[] = [];
+  report.crash = { trials, failed: 0, seconds: 0 };
+  for (let i = 0; i < int('crash-trials'); i++) {
+    const result = await runCrashTrial({ events: int('crash-events'), kills: int('crash-kills'), seed: 1000 + i, keepDir: true });
+    trials.push(result);
+    const passed = trialPassed(result);
+    if (!passed) {
+      report.crash.failed++;
+      log(botLog(result));
+    }
+    log(
+      `crash trial ${i + 1}: ${passed ? 'ok' : `FAILED (kept in ${result.dir})`} ${Math.round(result.durationMs / 1000)} s, ${result.kills} kills, ` +
+        `${result.roleGrants} grants, ${result.roleRemovals} removals${passed ? '' : `: ${result.problems.slice(0, 3).join('; ')}`}`,
+    );
+    if (passed) (await import('node:fs')).rmSync(result.dir, { recursive: true, force: true });
+    report.crash.seconds = seconds(started);
+    save();
+  }
+  failures += report.crash.failed;
+}
+
+save();
+log(`results written to ${RESULTS}`);
+process.exitCode = failures > 0 ? 1 : 0;

@@ -4,6 +4,7 @@ import type { DigestTables } from './tables-digest.js';
 import type { DownloadTables } from './tables-downloads.js';
 import type { EventTables } from './tables-events.js';
 import type { LinkingTables } from './tables-linking.js';
+import type { PerformanceTables } from './tables-performance.js';
 import type { RoleTables } from './tables-roles.js';
 
 export interface CustomersTable {
@@ -138,7 +139,7 @@ export interface CustomerSearchTable {
   email: string;
 }
 
-export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables, DigestTables, DownloadTables {
+export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables, DigestTables, DownloadTables, PerformanceTables {
   customers: CustomersTable;
   products: ProductsTable;
   orders: OrdersTable;

@@ -1,4 +1,4 @@
-import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
+import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { createBan, describeBan, previewBan } from '../../domain/bans.js';
 import { UserError } from '../../domain/errors.js';
 import type { Actor, BanType } from '../../domain/types.js';
@@ -6,6 +6,7 @@ import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
 import { DANGER_COLOR, SUCCESS_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
+import { confirmRow } from '../components.js';
 
 const BAN_TYPES: readonly BanType[] = ['email', 'ip', 'discord', 'game_id', 'customer'];
 
@@ -56,15 +57,7 @@ export async function runBanPreview(deps: BotDeps, actor: Actor, request: BanReq
   return {
     content: '',
     embeds: [fitEmbed(embed)],
-    components: [
-      {
-        type: ComponentType.ActionRow,
-        components: [
-          { type: ComponentType.Button, style: ButtonStyle.Danger, custom_id: customId.banConfirm(token), label: 'Confirm ban' },
-          { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.banCancel(token), label: 'Cancel' },
-        ],
-      },
-    ],
+    components: [confirmRow({ confirm: customId.banConfirm(token), cancel: customId.banCancel(token) }, 'Confirm ban')],
   };
 }
 

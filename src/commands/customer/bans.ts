@@ -4,7 +4,7 @@ import { UserError } from '../../domain/errors.js';
 import type { Actor, BanType } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
-import { fetchPage, pagerRow } from '../paging.js';
+import { fetchPage, pagerRow } from '../components.js';
 import { BRAND_COLOR, escapeText, fitEmbed, type View } from '../view.js';
 
 export const BANS_PER_PAGE = 10;

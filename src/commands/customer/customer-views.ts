@@ -9,7 +9,7 @@ import { getOrderWithItems, listOrdersForCustomer } from '../../store/order.repo
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
 import { displayMoney as money } from '../money-display.js';
-import { fetchPage, pagerRow } from '../paging.js';
+import { fetchPage, pagerRow } from '../components.js';
 import { BRAND_COLOR, DANGER_COLOR, clip, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
 
 type Row = APIActionRowComponent<APIComponentInMessageActionRow>;

@@ -1,4 +1,4 @@
-import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
+import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../../domain/errors.js';
 import { eraseCustomer, findErasedAt } from '../../domain/gdpr-erasure.js';
 import type { Actor } from '../../domain/types.js';
@@ -6,6 +6,7 @@ import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
 import { DANGER_COLOR, SUCCESS_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
+import { confirmRow } from '../components.js';
 
 export interface DeleteOptions {
   customer: string;
@@ -45,15 +46,7 @@ export async function runDeletePreview(deps: BotDeps, actor: Actor, options: Del
   return {
     content: '',
     embeds: [fitEmbed(embed)],
-    components: [
-      {
-        type: ComponentType.ActionRow,
-        components: [
-          { type: ComponentType.Button, style: ButtonStyle.Danger, custom_id: customId.eraseConfirm(token), label: 'Erase customer' },
-          { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.eraseCancel(token), label: 'Cancel' },
-        ],
-      },
-    ],
+    components: [confirmRow({ confirm: customId.eraseConfirm(token), cancel: customId.eraseCancel(token) }, 'Erase customer')],
   };
 }
 

@@ -7,6 +7,7 @@ import * as linking from './2026-11-22T04-00-linking.js';
 import * as digest from './2026-11-22T05-00-digest.js';
 import * as downloads from './2026-11-22T06-00-downloads.js';
 import * as erasure from './2026-11-22T07-00-erasure.js';
+import * as performance from './2026-11-22T08-00-performance.js';
 
 // Listed explicitly rather than read from the folder, so the same list works under tsx, vitest
 // and a bundled build. Names sort by date; Kysely runs them in that order.
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T05-00-digest': digest,
   '2026-11-22T06-00-downloads': downloads,
   '2026-11-22T07-00-erasure': erasure,
+  '2026-11-22T08-00-performance': performance,
 };

@@ -121,7 +121,7 @@ function mutate(i: number, random: () => number, nowS: number, at: string): Muta
     ['wrong secret (hex)', () => ({ body, headers: { 'x-pixlpay-signature': hex(WRONG_SECRET, body) } })],
     ['wrong secret (Standard Webhooks)', () => ({ body, headers: standard(standardSignature(WRONG_SECRET, id, ts, body)) })],
     ['empty secret', () => ({ body, headers: { 'x-pixlpay-signature': hex('', body) } })],
-    ['no signature header', () => ({ body, headers: pick(random, [{}, { 'x-pixlpay-delivery-id': id }, { 'webhook-id': id }]) })],
+    ['no signature header', () => ({ body, headers: pick<Headers>(random, [{}, { 'x-pixlpay-delivery-id': id }, { 'webhook-id': id }]) })],
     ['empty signature header', () => ({ body, headers: { [pick(random, ['x-pixlpay-signature', 'x-webhook-signature', 'webhook-signature'])]: '' } })],
     [
       'one Standard Webhooks header missing',
@@ -165,7 +165,7 @@ function mutate(i: number, random: () => number, nowS: number, at: string): Muta
       const b64 = Buffer.from(good, 'hex').toString('base64');
       return {
         body,
-        headers: pick(random, [
+        headers: pick<Headers>(random, [
           { 'x-pixlpay-signature': `sha256=${good}` },
           { 'x-hub-signature-256': `sha256=${good}` },
           { authorization: `Bearer ${FUZZ_SECRET}` },

@@ -7,13 +7,13 @@
 // Options (defaults are the sizes the reliability issue asks for):
 //   --crash-trials 50 --crash-events 10000 --crash-kills 3
 //   --model-runs 1000 --signatures 10000
-//   --soak-hours 24 --soak-events 2000 --soak-commands 20
+//   --soak-hours 24 --soak-events 1000 --soak-commands 20
 //   --only crash,model,signatures,soak    (default: all)
 //   --note "text"                         (added to results.md, e.g. why counts were scaled down)
 import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,7 @@ const { values } = parseArgs({
     'model-runs': { type: 'string', default: '1000' },
     signatures: { type: 'string', default: '10000' },
     'soak-hours': { type: 'string', default: '24' },
-    'soak-events': { type: 'string', default: '2000' },
+    'soak-events': { type: 'string', default: '1000' },
     'soak-commands': { type: 'string', default: '20' },
     only: { type: 'string', default: 'crash,model,signatures,soak' },
     note: { type: 'string' },
@@ -63,13 +63,20 @@ const log = (line: string) => console.log(`[${new Date().toISOString().slice(11,
 
 interface Report {
   startedAt: string;
+  note?: string | undefined;
   crash?: { trials: CrashTrialResult[]; failed: number; seconds: number };
   model?: { runs: number; seed: number; failed: boolean; counterexample?: string; error?: string; seconds: number; steps: number; roleCalls: number; erasure: boolean };
   signatures?: SignatureFuzzResult & { seconds: number };
   soak?: SoakResult & { seconds: number };
 }
 
-const report: Report = { startedAt: new Date().toISOString() };
+// Sections not run this time keep their figures from the previous run (results.json beside results.md).
+const RESULTS_JSON = RESULTS.replace(/\.md$/, '.json');
+const previous: Partial<Report> = existsSync(RESULTS_JSON) ? (JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Partial<Report>) : {};
+const report: Report = { startedAt: new Date().toISOString(), note: values.note ?? previous.note };
+for (const section of ['crash', 'model', 'signatures', 'soak'] as const) {
+  if (!only.has(section) && previous[section]) Object.assign(report, { [section]: previous[section] });
+}
 
 function seconds(since: number): number {
   return Math.round((Date.now() - since) / 100) / 10;
@@ -78,6 +85,11 @@ function seconds(since: number): number {
 function sum(list: number[]): number {
   return list.reduce((a, b) => a + b, 0);
 }
+
+const options = process.argv
+  .slice(2)
+  .filter((arg, i, all) => arg !== '--note' && all[i - 1] !== '--note')
+  .join(' ');
 
 function render(): string {
   let commit = 'unknown';
@@ -91,10 +103,10 @@ function render(): string {
     '',
     `Written by \`npm run test:long\` (scripts/reliability-long.ts). Run started ${report.startedAt} on ${cpus().length} cores, ` +
       `${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, commit ${commit} (plus the working tree).`,
-    `Options: \`${process.argv.slice(2).join(' ') || '(defaults)'}\`.`,
+    `Options of the last invocation: \`${options || '(defaults)'}\`${only.size < 4 ? ' (the sections it did not run keep the figures of the previous run)' : ''}.`,
     '',
   ];
-  if (values.note) lines.push(`> ${values.note}`, '');
+  if (report.note) lines.push(`> ${report.note}`, '');
 
   const crash = report.crash;
   if (crash) {
@@ -163,13 +175,16 @@ function render(): string {
     lines.push(
       '## Compressed 24-hour soak (events, commands, exports)',
       '',
-      `${soak.samples.length} compressed hours; each: purchase events and refunds through the HTTP listener, staff lookups and statistics, one CSV export; ` +
-        `${soak.failedCommands} commands failed. After ${soak.warmupHours} hours of warm-up RSS moved ${soak.rssGrowthMiB} MiB (${(soak.rssGrowthRatio * 100).toFixed(1)} %), ` +
-        `slope ${soak.rssSlopeMiBPerHour} MiB per hour, while the store grew to ${soak.samples.at(-1)?.customers ?? 0} customers. ${soak.seconds} s.`,
+      `The real bot process (\`src/index.ts\`, a SQLite file, the local Discord) for ${soak.samples.length} compressed hours; each: ${soak.samples[0]?.events ?? 0} signed purchase events and refunds over HTTP, ` +
+        `staff lookups and statistics, one CSV export of every customer; ${soak.failedCommands} commands failed. RSS is the bot process's VmRSS after each hour. ` +
+        `RSS is a saw-tooth (V8 grows the heap, then collects it): after ${soak.warmupHours} hours of warm-up the lowest RSS of each six-hour block was ` +
+        `${(soak.floorsMiB ?? []).join(', ')} MiB (${soak.floorGrowthMiB} MiB from the first block to the last); first to last hour ${soak.rssGrowthMiB} MiB ` +
+        `(${(soak.rssGrowthRatio * 100).toFixed(1)} %), least-squares slope ${soak.rssSlopeMiBPerHour} MiB per hour, ` +
+        `while the database grew to ${soak.samples.at(-1)?.orders ?? 0} orders (${soak.databaseMiB} MiB on disk). ${soak.seconds} s.`,
       '',
-      '| hour | RSS MiB | heap MiB | customers | events | commands | exports |',
+      '| hour | bot RSS MiB | customers | orders | events | commands | exports |',
       '| --- | --- | --- | --- | --- | --- | --- |',
-      ...soak.samples.map((s) => `| ${s.hour} | ${s.rssMiB} | ${s.heapUsedMiB} | ${s.customers} | ${s.events} | ${s.commands} | ${s.exports} |`),
+      ...soak.samples.map((s) => `| ${s.hour} | ${s.rssMiB} | ${s.customers} | ${s.orders} | ${s.events} | ${s.commands} | ${s.exports} |`),
       '',
     );
   }
@@ -184,6 +199,7 @@ function durations(ms: number[]): string {
 
 function save(): void {
   writeFileSync(RESULTS, render());
+  writeFileSync(RESULTS_JSON, `${JSON.stringify(report, (key, value: unknown) => (key === 'dir' ? undefined : value), 1)}\n`);
 }
 
 let failures = 0;
@@ -243,7 +259,7 @@ if (only.has('soak')) {
   });
   const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as SoakResult;
   report.soak = { ...result, seconds: seconds(started) };
-  if (result.failedCommands > 0 || result.rssGrowthRatio > 0.15) failures++;
+  if (result.failedCommands > 0 || result.floorGrowthMiB > 0.1 * (result.floorsMiB[0] ?? 0)) failures++;
   save();
 }
 

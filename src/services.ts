@@ -25,6 +25,7 @@ import { startWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import type { Db } from './store/database.js';
 import { releaseInboundEventLeases } from './store/inbound-event.repository.js';
+import { startWalCheckpointer } from './store/wal-checkpointer.js';
 
 export interface ServicesOptions {
   db: Db;
@@ -83,6 +84,9 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     const loaded = await loadRoleRulesFile(db, clock, config.roleRulesFile, guildId);
     logger.info({ file: config.roleRulesFile, ...loaded }, 'role rules file loaded');
   }
+
+  // Checkpoints of the write-ahead log run on their own thread, never inside a request.
+  const checkpointer = await startWalCheckpointer(db, { onError: (error) => logger.warn({ err: error }, 'WAL checkpoint failed') });
 
   // Workers reference each other through wake(); they are created below, before anything runs.
   const workers = {} as RunningServices['workers'];
@@ -176,6 +180,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
       for (const worker of [workers.inbound, workers.webhooks, workers.sweep, workers.roles, workers.alerts, workers.exportCleanup]) await worker.stop();
       await digest.stop();
       await client.destroy();
+      await checkpointer.stop();
     },
   };
 }

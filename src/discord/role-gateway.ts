@@ -84,15 +84,41 @@ function describeFailure(client: Client, guildId: string, userId: string, roleId
 }
 
 /**
+ * Discord allows a bot 50 requests a second. @discordjs/rest counts them in one-second windows
+ * that start with a request, so two windows back to back can put more than 50 into one second;
+ * the role queue is the one bulk sender, so it paces itself below that in any sliding second and
+ * leaves the rest of the budget to commands and alerts.
+ */
+export const ROLE_CALLS_PER_SECOND = 40;
+
+/** At most `limit` starts in any `windowMs`: waits for the oldest start to leave the window. */
+export function createPacer(limit: number, windowMs = 1_000, now: () => number = Date.now): () => Promise<void> {
+  const starts: number[] = [];
+  return async () => {
+    for (;;) {
+      const t = now();
+      while (starts.length > 0 && (starts[0] ?? 0) <= t - windowMs) starts.shift();
+      if (starts.length < limit) {
+        starts.push(t);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (starts[0] ?? t) + windowMs - t + 1));
+    }
+  };
+}
+
+/**
  * The role queue's hands in Discord, over the client's REST manager: `reason` becomes the
  * audit-log reason, and @discordjs/rest waits out 429s itself (Retry-After, per-route buckets
  * and the global limit), so a rate limit only ever delays a call.
  */
 export function createDiscordRoleGateway(client: Client): RoleGateway {
+  const pace = createPacer(ROLE_CALLS_PER_SECOND);
   const call = async (method: 'put' | 'delete', guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult> => {
     const refused = precheck(client, guildId, roleId);
     if (refused) return refused;
     try {
+      await pace();
       await client.rest[method](Routes.guildMemberRole(guildId, userId, roleId), { reason });
       return { ok: true };
     } catch (error) {
@@ -102,6 +128,7 @@ export function createDiscordRoleGateway(client: Client): RoleGateway {
   return {
     memberHasRole: async (guildId, userId, roleId) => {
       try {
+        await pace();
         const member = (await client.rest.get(Routes.guildMember(guildId, userId))) as { roles?: unknown };
         return Array.isArray(member.roles) ? member.roles.includes(roleId) : null;
       } catch {

@@ -1,28 +1,47 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import {
+  countCustomersInRange,
+  countGramMatches,
+  countTrigramMatches,
+  findWatchedTermCount,
+  foldedColumn,
+  foldForSearch,
+  gramQuery,
+  readStoreCounters,
+  touchWatchedTerm,
+  watchTerm,
+} from '../store/customer-counts.repository.js';
 import { normalizeEmail, normalizeTimestamp, toCustomer } from '../store/customer.repository.js';
-import type { Db } from '../store/database.js';
+import { inTransaction, type Db } from '../store/database.js';
 import type { Database } from '../store/tables.js';
-import type { Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { atRiskCutoff } from './customer-profile.js';
 import { UserError } from './errors.js';
 import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, CustomerSort, SortOrder } from './types.js';
 
 /*
- * Search plan (substring of name or email, case-insensitive)
+ * Search plan (substring of name or email, case-insensitive): measured at 1,000,000 customers in
+ * bench/results.md.
  *
- * - A term of 3+ characters (Unicode code points, which is what the tokenizer counts) goes to
- *   `customer_search`, the FTS5 trigram index over customers(name, email) whose rowid is the
- *   customer id. The term is bound as one quoted FTS5 phrase (`"` doubled), so `%`, `_`, `*`,
- *   `AND`, `-`… are plain characters, and a trigram phrase matches any substring, case-folded.
- *   The matches then join customers by primary key and are sorted: a first page over a term that
- *   matches 200k of a million customers costs ~150 ms, a selective term well under 1 ms.
- * - A term of 1–2 characters has no trigram, so FTS5 cannot answer it. It is matched with
- *   `instr()` (no LIKE, hence no wildcards to escape) on lower(name) / the stored lower-cased
- *   email, plus the name as typed (SQLite's lower() folds ASCII only, so "É" still finds "Émile"
- *   exactly). Walking the sort index, a first page of a common short term is found after a few
- *   rows; the exact total is a full scan of customers (~200 ms per million rows), as is a rare
- *   short term. A later optimisation: report short-term totals as a capped estimate ("1000+"),
- *   or keep a small per-term count cache, or add a prefix index for 1–2 character prefixes.
+ * Matching. A term of 3+ characters (code points) is one quoted FTS5 phrase over `customer_search`,
+ * the trigram index (`"` doubled, so `%`, `_`, `*`, `AND`… are plain characters); trigrams fold
+ * case across Unicode. A term of 1–2 characters has no trigram: it is looked up in
+ * `customer_grams`, which holds every 1–2 character substring of each customer's name and email
+ * folded by foldForSearch (ASCII case only, plus the two letters the trigram tokenizer folds to
+ * ASCII). For an ASCII term, instr() over the folded columns means exactly what either index
+ * means, so an index and a scan of the table always agree on who matches.
+ *
+ * Totals. A search on its own is counted in its index: a single trigram or gram is one doclist
+ * (~25 ns a match), a longer phrase costs more per match (~100 ms for "@gmail.com" at 450,000
+ * matches). When a count is expensive (an estimated 10 ms or more) and the term is ASCII, the
+ * term is registered in `search_term_counts`, whose count triggers keep from then on: the next
+ * search reads one row. Without a search, totals come from `store_counters` and the per-day counts.
+ *
+ * Pages. Three ways to find the first rows in list order, chosen by the expected cost from the
+ * exact total: `scan` walks the sort index and tests instr() on each row (cheap when matches are
+ * dense: ~15·N/total rows for a first page); `index` takes every match from the index and sorts
+ * them (cheap when matches are few); `probe` walks the sort index and asks the trigram index
+ * about each row, for a non-ASCII term (where instr() cannot fold case) with many matches.
  *
  * Pages are OFFSET pages (the API is page-numbered); exports use iterateCustomers, which walks
  * the sort index with keyset conditions instead, so each batch costs the same.
@@ -49,7 +68,7 @@ const SORTS: Record<CustomerSort, { column: SortColumn; order: SortOrder }> = {
 const FILTERS: readonly CustomerFilter[] = ['all', 'has_orders', 'repeat', 'loyal', 'at_risk'];
 
 interface ListPlan {
-  search: { kind: 'fts'; phrase: string } | { kind: 'short'; term: string; lower: string } | null;
+  search: SearchPlan | null;
   emailLower: string | null;
   registeredAfter: string | null;
   registeredBefore: string | null;
@@ -60,7 +79,26 @@ interface ListPlan {
   order: SortOrder;
 }
 
+type SearchPlan =
+  /** 3+ characters. `folded` is set for an ASCII term (instr() can then stand in for the index). */
+  | { kind: 'trigram'; phrase: string; folded: string | null; length: number }
+  /** 1–2 characters, folded. */
+  | { kind: 'gram'; folded: string };
+
+/** How a page finds its matches; see the search plan above. */
+type SearchMode = 'index' | 'scan' | 'probe';
+
 type CustomersEb = ExpressionBuilder<Database, 'customers'>;
+
+/** Customers needed by a first page of 15 that a scan may walk before the index is cheaper. */
+const MIN_MATCH_FRACTION_FOR_SCAN_EXPORT = 0.05;
+// Relative costs per row, measured (bench/results.md): a scanned row ~1 µs, an index match
+// fetched and sorted ~1.5 µs, a trigram probe of one row ~60 µs.
+const SCAN_COST = 1;
+const INDEX_COST = 1.5;
+const PROBE_COST = 60;
+/** A count estimated to take this long is worth maintaining instead (search_term_counts). */
+const WATCH_COUNT_MS = 10;
 
 /**
  * One page of customers. `perPage` is clamped to 1–100 (default 15) and `page` to 1 or more; a
@@ -76,10 +114,12 @@ export async function listCustomers(
   const plan = planList(query, clock, options.atRiskDays);
   const perPage = clampInteger(query.perPage, DEFAULT_PER_PAGE, 1, MAX_PER_PAGE);
   const page = clampInteger(query.page, 1, 1, Number.MAX_SAFE_INTEGER);
-  const total = await countMatching(db, plan);
+  const total = await countMatching(db, plan, clock);
   const lastPage = Math.max(1, Math.ceil(total / perPage));
   const offset = (page - 1) * perPage;
-  const rows = offset >= total ? [] : await orderedSelect(db, plan, null).limit(perPage).offset(offset).execute();
+  if (offset >= total) return { rows: [], total, page, perPage, lastPage };
+  const mode = plan.search ? chooseSearchMode(plan.search, total, (await readStoreCounters(db)).customers, offset + perPage) : 'index';
+  const rows = await orderedSelect(db, plan, mode, null).limit(perPage).offset(offset).execute();
   return { rows: rows.map(toCustomer), total, page, perPage, lastPage };
 }
 
@@ -89,7 +129,7 @@ export async function listCustomers(
  * batch of a million rows costs what the first does. Rows written during the walk are seen if they
  * sort after the current position. A nullable sort key (last order) is walked in two legs, the
  * dated rows and the never-ordered ones, so each leg stays a plain index range. `batchSize` is
- * 1–10,000 (default 1000); a 3+ character search always uses 10,000-row batches.
+ * 1–10,000 (default 1000); a search found through its index always uses 10,000-row batches.
  */
 export async function* iterateCustomers(
   db: Db,
@@ -99,20 +139,29 @@ export async function* iterateCustomers(
 ): AsyncGenerator<Customer> {
   const plan = planList(query, clock, options.atRiskDays);
   const requested = clampInteger(options.batchSize, 1000, 1, MAX_BATCH);
-  // Every batch of a 3+ character search re-runs the trigram match and sorts the remaining
-  // matches, O(matches) each time: over 200k matches of a million, 1000-row batches took 33 s,
+  let mode: SearchMode = 'index';
+  if (plan.search && (plan.search.kind === 'gram' || plan.search.folded !== null)) {
+    // A common term is found faster by walking the list than by re-reading its matches per batch.
+    const matches = await countSearchTerm(db, plan.search, clock);
+    const customers = (await readStoreCounters(db)).customers;
+    if (matches >= customers * MIN_MATCH_FRACTION_FOR_SCAN_EXPORT) mode = 'scan';
+  }
+  // Every batch of an indexed search re-runs the match and sorts the remaining matches,
+  // O(matches) each time: over 200k matches of a million, 1000-row batches took 33 s,
   // 10,000-row batches 9 s.
-  const batchSize = plan.search?.kind === 'fts' ? Math.max(requested, MAX_BATCH) : requested;
+  const batchSize = plan.search && mode === 'index' ? Math.max(requested, MAX_BATCH) : requested;
   const legs: Leg[] =
     plan.column === 'last_order_at'
-      ? plan.order === 'desc'
-        ? ['dated', 'undated']
-        : ['undated', 'dated']
+      ? filterImpliesOrders(plan.filter)
+        ? ['dated']
+        : plan.order === 'desc'
+          ? ['dated', 'undated']
+          : ['undated', 'dated']
       : ['all'];
   for (const leg of legs) {
     let cursor: Cursor | null = null;
     for (;;) {
-      const rows = await orderedSelect(db, plan, { leg, cursor }).limit(batchSize).execute();
+      const rows = await orderedSelect(db, plan, mode, { leg, cursor }).limit(batchSize).execute();
       for (const row of rows) yield toCustomer(row);
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) break;
@@ -123,9 +172,14 @@ export async function* iterateCustomers(
 
 /**
  * Customers whose name or email contains `term`, newest first, with the exact number of matches:
- * the free-text half of the lookup box.
+ * the free-text half of the lookup box. `clock` dates the use of a maintained term count.
  */
-export async function searchCustomersByText(db: Db, term: string, limit = 25): Promise<{ rows: Customer[]; total: number }> {
+export async function searchCustomersByText(
+  db: Db,
+  term: string,
+  limit = 25,
+  clock: Clock = systemClock,
+): Promise<{ rows: Customer[]; total: number }> {
   const plan: ListPlan = {
     search: planSearch(term),
     emailLower: null,
@@ -136,8 +190,11 @@ export async function searchCustomersByText(db: Db, term: string, limit = 25): P
     ...SORTS.newest,
   };
   if (!plan.search) return { rows: [], total: 0 };
-  const total = await countMatching(db, plan);
-  const rows = total === 0 ? [] : await orderedSelect(db, plan, null).limit(clampInteger(limit, 25, 1, MAX_PER_PAGE)).execute();
+  const total = await countSearchTerm(db, plan.search, clock);
+  if (total === 0) return { rows: [], total };
+  const perPage = clampInteger(limit, 25, 1, MAX_PER_PAGE);
+  const mode = chooseSearchMode(plan.search, total, (await readStoreCounters(db)).customers, perPage);
+  const rows = await orderedSelect(db, plan, mode, null).limit(perPage).execute();
   return { rows: rows.map(toCustomer), total };
 }
 
@@ -168,69 +225,158 @@ function planList(query: Omit<CustomerListQuery, 'page' | 'perPage'>, clock: Clo
   };
 }
 
-function planSearch(raw: string): ListPlan['search'] {
+function planSearch(raw: string): SearchPlan | null {
   const term = raw.trim();
   if (term === '') return null;
   const length = [...term].length;
   if (length > SEARCH_MAX_LENGTH) {
     throw new UserError('search_too_long', `A search may be at most ${SEARCH_MAX_LENGTH} characters.`);
   }
-  return length >= 3 ? { kind: 'fts', phrase: ftsPhrase(term) } : { kind: 'short', term, lower: term.toLowerCase() };
+  if (length <= 2) return { kind: 'gram', folded: foldForSearch(term) };
+  // eslint-disable-next-line no-control-regex
+  const ascii = /^[\u0000-\u007f]*$/.test(term);
+  return { kind: 'trigram', phrase: ftsPhrase(term), folded: ascii ? foldForSearch(term) : null, length };
 }
 
-function conditionsFor(eb: CustomersEb, plan: ListPlan): Expression<SqlBool>[] {
-  const conditions: Expression<SqlBool>[] = [];
-  const { search } = plan;
-  if (search?.kind === 'fts') {
-    conditions.push(
-      eb(
-        'customers.id',
-        'in',
-        eb
-          .selectFrom('customer_search')
-          .select('customer_search.rowid')
-          .where(sql<string>`customer_search`, 'match', search.phrase),
-      ),
-    );
-  } else if (search?.kind === 'short') {
-    const contains = (haystack: Expression<string>, needle: string) => eb(eb.fn<number>('instr', [haystack, eb.val(needle)]), '>', 0);
-    conditions.push(
-      eb.or([
-        contains(eb.fn<string>('lower', ['customers.name']), search.lower),
-        contains(eb.ref('customers.name'), search.term),
-        contains(eb.ref('customers.email_lower'), search.lower),
-      ]),
+/**
+ * The cheapest way to the first `needed` matches in list order, from the exact number of
+ * matches: walking the list costs about needed·customers/total rows, taking the matches from the
+ * index costs about total.
+ */
+function chooseSearchMode(search: SearchPlan, total: number, customers: number, needed: number): SearchMode {
+  const walked = total > 0 ? (needed * Math.max(customers, total)) / total : Infinity;
+  const indexed = total * INDEX_COST;
+  if (search.kind === 'gram' || search.folded !== null) return walked * SCAN_COST <= indexed ? 'scan' : 'index';
+  return walked * PROBE_COST <= indexed ? 'probe' : 'index';
+}
+
+/**
+ * The exact number of customers matching a search on its own. A maintained count when the term
+ * is watched; otherwise counted in its index, and watched from now on when that was expensive.
+ */
+async function countSearchTerm(db: Db, search: SearchPlan, clock: Clock): Promise<number> {
+  const folded = search.folded;
+  const countInIndex = (trx: Db) => (search.kind === 'gram' ? countGramMatches(trx, search.folded) : countTrigramMatches(trx, search.phrase));
+  if (folded === null) return countInIndex(db);
+  const today = clock.now().toISOString().slice(0, 10);
+  const watched = await findWatchedTermCount(db, folded);
+  if (watched !== undefined) {
+    await touchWatchedTerm(db, folded, today);
+    return watched;
+  }
+  // Counted and registered in one transaction, so no write lands between the count and the row
+  // that triggers keep from then on.
+  return inTransaction(db, async (trx) => {
+    const count = await countInIndex(trx);
+    if (estimatedCountMs(search, count) >= WATCH_COUNT_MS) await watchTerm(trx, folded, count, today);
+    return count;
+  });
+}
+
+/** ~25 ns a match for one token; a phrase checks positions in each of its trigrams. */
+function estimatedCountMs(search: SearchPlan, matches: number): number {
+  const perMatchNs = search.kind === 'gram' || search.length === 3 ? 25 : 30 * (search.length - 2);
+  return (matches * perMatchNs) / 1e6;
+}
+
+function filterImpliesOrders(filter: CustomerFilter): boolean {
+  return filter !== 'all';
+}
+
+function searchCondition(eb: CustomersEb, search: SearchPlan, mode: SearchMode): Expression<SqlBool> {
+  if (mode === 'scan') {
+    const folded = search.folded;
+    if (folded === null) throw new Error('a scan needs an ASCII or short term');
+    return eb.or([
+      eb(eb.fn<number>('instr', [foldedColumn('customers.name'), eb.val(folded)]), '>', 0),
+      eb(eb.fn<number>('instr', [foldedColumn('customers.email'), eb.val(folded)]), '>', 0),
+    ]);
+  }
+  if (search.kind === 'gram') {
+    return eb(
+      'customers.id',
+      'in',
+      eb.selectFrom('customer_grams').select('customer_grams.rowid').where(sql<string>`customer_grams`, 'match', gramQuery(search.folded)),
     );
   }
+  if (mode === 'probe') {
+    return eb.exists(
+      eb
+        .selectFrom('customer_search')
+        .select(eb.lit(1).as('one'))
+        .where(sql<string>`customer_search`, 'match', search.phrase)
+        .whereRef('customer_search.rowid', '=', 'customers.id'),
+    );
+  }
+  return eb(
+    'customers.id',
+    'in',
+    eb.selectFrom('customer_search').select('customer_search.rowid').where(sql<string>`customer_search`, 'match', search.phrase),
+  );
+}
+
+function conditionsFor(eb: CustomersEb, plan: ListPlan, mode: SearchMode): Expression<SqlBool>[] {
+  const conditions: Expression<SqlBool>[] = [];
+  if (plan.search) conditions.push(searchCondition(eb, plan.search, mode));
   if (plan.emailLower !== null) conditions.push(eb('customers.email_lower', '=', plan.emailLower));
   if (plan.registeredAfter !== null) conditions.push(eb('customers.created_at', '>=', plan.registeredAfter));
   if (plan.registeredBefore !== null) conditions.push(eb('customers.created_at', '<', plan.registeredBefore));
+  // The thresholds are literals, not parameters: the planner can then use the partial indexes
+  // (WHERE orders_count >= 1 / 2 / 5) whose condition they match.
   switch (plan.filter) {
     case 'all':
       break;
     case 'has_orders':
-      conditions.push(eb('customers.orders_count', '>=', 1));
+      conditions.push(eb('customers.orders_count', '>=', eb.lit(1)));
       break;
     case 'repeat':
-      conditions.push(eb('customers.orders_count', '>=', 2));
+      conditions.push(eb('customers.orders_count', '>=', eb.lit(2)));
       break;
     case 'loyal':
-      conditions.push(eb('customers.orders_count', '>=', 5));
+      conditions.push(eb('customers.orders_count', '>=', eb.lit(5)));
       break;
     case 'at_risk':
-      // last_order_at is set exactly when orders_count ≥ 1, and testing it alone lets the
-      // planner use its index instead of scanning the orders_count range.
+      // last_order_at is set exactly when orders_count ≥ 1; saying both lets the planner pick
+      // either the last-order index or the buyers' partial indexes.
       conditions.push(eb('customers.last_order_at', '<=', plan.atRiskCutoff ?? ''));
+      conditions.push(eb('customers.orders_count', '>=', eb.lit(1)));
       break;
   }
+  // Never-ordered customers have no last order: a filter that needs an order skips them in the
+  // last-order index instead of walking past them.
+  if (plan.column === 'last_order_at' && filterImpliesOrders(plan.filter)) conditions.push(eb('customers.last_order_at', 'is not', null));
   return conditions;
 }
 
-async function countMatching(db: Db, plan: ListPlan): Promise<number> {
+/**
+ * The exact number of matches. Without a search, email or date range the totals are maintained
+ * counters; a registration range alone is a count by day; a search alone is counted in its index
+ * (or read from its maintained count); anything else is counted by its conditions.
+ */
+async function countMatching(db: Db, plan: ListPlan, clock: Clock): Promise<number> {
+  const dated = plan.registeredAfter !== null || plan.registeredBefore !== null;
+  if (plan.search === null && plan.emailLower === null) {
+    if (!dated) {
+      if (plan.filter === 'at_risk') return countCustomersInRange(db, 'last_order', { to: plan.atRiskCutoff, toInclusive: true });
+      const counters = await readStoreCounters(db);
+      switch (plan.filter) {
+        case 'all':
+          return counters.customers;
+        case 'has_orders':
+          return counters.withOrders;
+        case 'repeat':
+          return counters.repeatCustomers;
+        case 'loyal':
+          return counters.loyalCustomers;
+      }
+    }
+    if (plan.filter === 'all') return countCustomersInRange(db, 'registered', { from: plan.registeredAfter, to: plan.registeredBefore });
+  }
+  if (plan.search !== null && plan.emailLower === null && !dated && plan.filter === 'all') return countSearchTerm(db, plan.search, clock);
   const row = await db
     .selectFrom('customers')
     .select((eb) => eb.fn.countAll<number | string>().as('total'))
-    .where((eb) => eb.and(conditionsFor(eb, plan)))
+    .where((eb) => eb.and(conditionsFor(eb, plan, 'index')))
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
@@ -241,14 +387,14 @@ interface Cursor {
   id: number;
 }
 
-function orderedSelect(db: Db, plan: ListPlan, keyset: { leg: Leg; cursor: Cursor | null } | null) {
+function orderedSelect(db: Db, plan: ListPlan, mode: SearchMode, keyset: { leg: Leg; cursor: Cursor | null } | null) {
   const { column, order } = plan;
   const after = order === 'asc' ? '>' : '<';
   return db
     .selectFrom('customers')
     .selectAll('customers')
     .where((eb) => {
-      const conditions = conditionsFor(eb, plan);
+      const conditions = conditionsFor(eb, plan, mode);
       if (keyset?.leg === 'dated') conditions.push(eb(`customers.${column}`, 'is not', null));
       if (keyset?.leg === 'undated') conditions.push(eb(`customers.${column}`, 'is', null));
       const cursor = keyset?.cursor;

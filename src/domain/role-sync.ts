@@ -214,6 +214,32 @@ async function supersede(db: Db, now: string, job: RoleJobRow): Promise<void> {
   await db.updateTable('role_jobs').set({ status: 'superseded', updated_at: now }).where('id', '=', job.id).where('status', 'in', OPEN_JOB_STATUSES).execute();
 }
 
+/**
+ * Supersedes an add job that never reached Discord (never claimed, never attempted) while the
+ * member does not hold the role: then nothing needs taking back. False when it may have run (a
+ * worker holds it, or an earlier attempt failed in a way that may still have applied it), and the
+ * caller queues a removal as usual. The worker's claim checks the status, so the two cannot cross.
+ */
+async function withdrawUnstartedGrant(db: Db, now: string, job: RoleJobRow): Promise<boolean> {
+  const applied = await db
+    .selectFrom('role_assignments')
+    .select('state')
+    .where('guild_id', '=', job.guild_id)
+    .where('discord_user_id', '=', job.discord_user_id)
+    .where('role_id', '=', job.role_id)
+    .executeTakeFirst();
+  if (applied?.state === 'granted') return false;
+  const result = await db
+    .updateTable('role_jobs')
+    .set({ status: 'superseded', updated_at: now })
+    .where('id', '=', job.id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', 0)
+    .where('lease_until', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 async function enqueue(db: Db, now: string, change: RoleChange, customerId: number, cause: RoleSyncCause | undefined): Promise<void> {
   const reason = clipReason(cause ? `${change.reason} [${cause.eventType}]` : change.reason);
   await db
@@ -284,6 +310,8 @@ export async function reconcileCustomerRoles(db: Db, clock: Clock, customerId: n
     for (const change of [...plan.grants, ...plan.revokes]) {
       const job = open.get(keyOf(change.guildId, change.discordUserId, change.roleId));
       if (job?.action === change.action) continue;
+      // A refund that lands before its grant ran: withdrawing the grant is enough, no removal call.
+      if (job?.action === 'add' && change.action === 'remove' && (await withdrawUnstartedGrant(trx, now, job))) continue;
       if (job) await supersede(trx, now, job);
       await enqueue(trx, now, change, customerId, cause);
       enqueued++;

@@ -340,7 +340,7 @@ interface ErrorResponse {
 const ERROR_RESPONSES: Record<number, ErrorResponse> = {
   400: {
     name: 'BadRequest',
-    description: 'The body is not valid JSON, or is empty while Content-Type says JSON.',
+    description: 'The body is not valid JSON, or is empty while Content-Type says JSON; or the URL is not valid percent-encoded UTF-8.',
     example: { success: false, error: 'Bad Request', message: "Body is not valid JSON but content-type is set to 'application/json'" },
   },
   401: {
@@ -366,6 +366,11 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
     description: 'The resource is in a state that does not allow this (e.g. a disabled webhook endpoint).',
     example: { success: false, error: 'Conflict', message: 'Webhook endpoint 3 is disabled; enable it before sending a test.' },
     headers: RATE_LIMIT_HEADERS,
+  },
+  414: {
+    name: 'UriTooLong',
+    description: 'A path parameter is longer than any id can be.',
+    example: { success: false, error: 'URI Too Long', message: "'/api/external/v1/customers/xxxxxxxx…' is not a valid url component" },
   },
   413: {
     name: 'PayloadTooLarge',
@@ -413,7 +418,8 @@ function operationOf(spec: ApiRouteSpec): OpenApiOperation {
   if (spec.scope !== null) for (const status of [401, 403, 429]) errorStatuses.add(status);
   if (spec.body) for (const status of [400, 413, 415, 422]) errorStatuses.add(status);
   if (spec.query) errorStatuses.add(422);
-  if (spec.params) errorStatuses.add(404);
+  // The router refuses a path parameter that is not valid UTF-8 or is too long before the route runs.
+  if (spec.params) for (const status of [400, 404, 414]) errorStatuses.add(status);
   errorStatuses.add(500);
 
   const responses: Record<string, unknown> = {

@@ -42,6 +42,9 @@ export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEven
   const { limit = 100, leaseMs = 60_000, logger, ...applyOptions } = options;
   const claimed = await claimDueEvents(db, clock, { limit, leaseMs });
   for (const claim of claimed) {
+    // SQLite calls never leave the event loop, so a batch of 100 events would hold it for the
+    // whole batch; yielding between events lets acknowledgements and interactions through.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       await processClaim(db, clock, hooks, claim, applyOptions, logger);
     } catch (error) {

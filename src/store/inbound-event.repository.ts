@@ -40,28 +40,87 @@ const LAST_ERROR_MAX_LENGTH = 2000;
 export async function storeInboundEvent(db: Db, clock: Clock, event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
   const now = clock.now().toISOString();
   // The 200 that follows ends the store's retries: the row must survive a power loss too.
-  const inserted = await withDurableCommit(db, (conn) =>
-    conn
-      .insertInto('inbound_events')
-      .values({
-        id: event.id,
-        event_type: event.eventType,
-        payload: event.payload,
-        signature_scheme: event.scheme,
-        received_at: now,
-        status: 'pending',
-        attempts: 0,
-        next_attempt_at: now,
-        lease_until: null,
-        processed_at: null,
-        last_error: null,
-      })
-      // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst(),
-  );
+  return withDurableCommit(db, (conn) => insertInboundEvent(conn, event, now));
+}
+
+async function insertInboundEvent(db: Db, event: NewInboundEvent, now: string): Promise<'stored' | 'duplicate'> {
+  const inserted = await db
+    .insertInto('inbound_events')
+    .values({
+      id: event.id,
+      event_type: event.eventType,
+      payload: event.payload,
+      signature_scheme: event.scheme,
+      received_at: now,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      lease_until: null,
+      processed_at: null,
+      last_error: null,
+    })
+    // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
   return inserted ? 'stored' : 'duplicate';
+}
+
+/** Events per group commit; a larger backlog is written in several. */
+const GROUP_COMMIT_MAX = 256;
+
+interface PendingStore {
+  event: NewInboundEvent;
+  resolve: (result: 'stored' | 'duplicate') => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * {@link storeInboundEvent} with group commit: events that arrive while the event loop is busy
+ * (or in the same turn) are inserted in one transaction and made durable by one fsync, and each
+ * caller is answered only after that commit. One fsync per event capped acknowledgements at the
+ * disk's fsync rate (~1,400/s here, with nothing else running); per batch the cost is shared.
+ * Each caller still learns whether its event was new or a duplicate.
+ */
+export class InboundEventWriter {
+  readonly #queue: PendingStore[] = [];
+  #flushing = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  store(event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (!this.#flushing) {
+        this.#flushing = true;
+        // After the I/O callbacks of this turn, so the requests already read join the batch.
+        setImmediate(() => void this.#flush());
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, GROUP_COMMIT_MAX);
+    try {
+      const now = this.clock.now().toISOString();
+      const results = await withDurableCommit(this.db, (conn) =>
+        conn.transaction().execute(async (trx) => {
+          const out: Array<'stored' | 'duplicate'> = [];
+          for (const pending of batch) out.push(await insertInboundEvent(trx, pending.event, now));
+          return out;
+        }),
+      );
+      batch.forEach((pending, i) => pending.resolve(results[i] ?? 'duplicate'));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      if (this.#queue.length > 0) setImmediate(() => void this.#flush());
+      else this.#flushing = false;
+    }
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseStoreEvent } from '../../domain/purchase-events.js';
 import { verifyStoreSignature, type StoreHeaders } from '../../domain/store-signature.js';
-import { storeInboundEvent } from '../../store/inbound-event.repository.js';
+import { InboundEventWriter } from '../../store/inbound-event.repository.js';
 import type { HttpDeps } from '../deps.js';
 
 export const STORE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -18,6 +18,9 @@ export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, 
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: STORE_WEBHOOK_BODY_LIMIT }, (_request, body, done) => {
     done(null, body);
   });
+
+  // Group commit: concurrent deliveries share one durable commit (see InboundEventWriter).
+  const writer = new InboundEventWriter(deps.db, deps.clock);
 
   app.post('/webhooks/store', { bodyLimit: STORE_WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const secret = deps.config.storeWebhookSecret;
@@ -44,7 +47,7 @@ export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, 
     }
 
     const { event } = parsed;
-    const stored = await storeInboundEvent(deps.db, deps.clock, {
+    const stored = await writer.store({
       id: event.id,
       eventType: event.eventType,
       payload: rawBody.toString('utf8'),

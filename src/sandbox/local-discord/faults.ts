@@ -71,3 +71,9 @@ export function serverErrorFault(route: string | RegExp, options: { status?: num
   const { status = 500, ...rest } = options;
   return { ...rest, route, status, body: { message: `${status}: Internal Server Error`, code: 0 } };
 }
+
+/** No answer for `delayMs` (then a 500): past the client's request timeout this is a timeout. */
+export function timeoutFault(route: string | RegExp, options: { delayMs: number; method?: string; times?: number }): LocalFault {
+  const { delayMs, ...rest } = options;
+  return { ...rest, route, status: 500, delayMs, body: { message: '500: timed out upstream', code: 0 } };
+}

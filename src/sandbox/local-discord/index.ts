@@ -1,5 +1,5 @@
 export { startLocalDiscord } from './server.js';
-export { missingPermissionsFault, rateLimitFault, serverErrorFault } from './faults.js';
+export { missingPermissionsFault, rateLimitFault, serverErrorFault, timeoutFault } from './faults.js';
 export { DEFAULT_APPLICATION_ID, DEFAULT_GUILD_ID, DEFAULT_GUILD_SEED, DEFAULT_IDS } from './seed.js';
 export type {
   ApplicationCommandJson,

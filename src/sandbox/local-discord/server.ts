@@ -174,7 +174,8 @@ export async function startLocalDiscord(options: LocalDiscordOptions = {}): Prom
 
       const fault = faults.take(method, path);
       if (fault) {
-        log(`rest: ${method} ${path} → injected ${fault.status}`);
+        log(`rest: ${method} ${path} → injected ${fault.status}${fault.delayMs ? ` after ${fault.delayMs} ms` : ''}`);
+        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         sendJson(res, fault.status, fault.body ?? { message: `${fault.status}`, code: 0 }, { ...limitHeaders, ...fault.headers });
         finish(record, fault.status);
         return;

@@ -69,6 +69,8 @@ export interface LocalFault {
   headers?: Record<string, string>;
   /** Defaults to 1; `Infinity` keeps the fault until `clearFaults()`. */
   times?: number;
+  /** Holds the answer this long first: longer than the client's timeout, it is a timeout. */
+  delayMs?: number;
 }
 
 export interface LocalDiscordOptions {

@@ -10,10 +10,10 @@ import { sql, type Kysely } from 'kysely';
 // 2. customer_day_counts: customers per UTC day of registration and of last completed order, so
 //    "new this month", "at risk" and registration ranges count a few thousand day rows plus the
 //    two partial days at the edges (index ranges), not every customer in the range.
-// 3. customer_grams: a contentless FTS5 index whose tokens are the 1- and 2-character substrings
-//    of each customer's folded name and email (hex-encoded, one token each). The trigram index
-//    cannot answer terms shorter than three characters; this one gives their exact number of
-//    matches and, for rare ones, the matching customers.
+// 3. customer_grams: a contentless FTS5 index whose tokens are the 2-character substrings of each
+//    customer's folded name and email (hex-encoded). The trigram index cannot answer terms
+//    shorter than three characters; this one gives their exact number of matches and, for rare
+//    ones, the matching customers.
 // 4. search_term_counts: maintained match counts for common search terms (registered by the
 //    application when a count over the trigram index proved expensive), so "gmail.com" does not
 //    walk 450,000 postings on every search.
@@ -35,9 +35,14 @@ function fold(column: string): string {
   return `replace(replace(lower(${column}), '${KELVIN_SIGN}', 'k'), '${LONG_S}', 's')`;
 }
 
-/** Every 1- and 2-character substring of the folded name and email, hex-encoded, space-separated. */
+/**
+ * The 2-character substrings of the folded name and email, and the last character of each, as
+ * hex-encoded tokens: every 1-character substring is then the first character of some token, so
+ * a single character is a prefix query and a pair an exact one. (Tokens for single characters too
+ * would cost a third more per insert; common single characters get a maintained count anyway.)
+ */
 function gramsOf(row: 'new' | 'old'): string {
-  return `(SELECT group_concat(hex(substr(f, n, 1)) || ' ' || hex(substr(f, n, 2)), ' ')
+  return `(SELECT group_concat(hex(substr(f, n, 2)), ' ')
     FROM (SELECT ${fold(`${row}.name`)} AS f UNION ALL SELECT ${fold(`${row}.email`)}) AS s, search_positions
     WHERE n <= length(f))`;
 }

@@ -226,7 +226,8 @@ async function startReceiver(secret: () => string): Promise<Receiver> {
   };
 }
 
-class BotProcess {
+/** The bot as a child process (`node --import tsx src/index.ts`), restartable. */
+export class BotProcess {
   child: ChildProcess | undefined;
   starts = 0;
   constructor(
@@ -263,7 +264,7 @@ class BotProcess {
   }
 }
 
-async function waitForHealth(url: string, bot: BotProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitForHealth(url: string, bot: BotProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (bot.child?.exitCode !== null && bot.child?.exitCode !== undefined) throw new Error(`the bot exited with ${bot.child.exitCode} while starting`);

@@ -8,7 +8,7 @@ import type { Db } from '../../../src/store/database.js';
 export async function erasureStep(): Promise<((db: Db, clock: ManualClock, customerId: number) => Promise<void>) | undefined> {
   let module: { eraseCustomer?: (db: Db, clock: ManualClock, input: { customerId: number; actor: { id: string; name: string } }) => Promise<unknown> };
   try {
-    module = (await import('../../../src/domain/gdpr-erasure.js')) as typeof module;
+    module = await import('../../../src/domain/gdpr-erasure.js');
   } catch {
     return undefined;
   }

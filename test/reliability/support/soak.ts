@@ -1,28 +1,37 @@
+import Database from 'better-sqlite3';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deployCommands } from '../../../src/commands/deploy.js';
-import type { LocalMessage } from '../../../src/sandbox/local-discord/index.js';
-import { SHOP_CHANNEL_ID, SHOP_GUILD_ID, startShop, VIP_PRODUCT_ID } from '../../support/services-harness.js';
+import { startLocalDiscord, type LocalMessage } from '../../../src/sandbox/local-discord/index.js';
+import { BotProcess, freePort, waitForHealth } from './crash-harness.js';
 
-// A day of a busy store, compressed: each "hour" the whole bot (in this process) receives purchase
-// events and refunds, staff run lookups and statistics, and an admin exports the customer list;
-// then the clock moves on an hour. Memory is sampled after each hour (after a GC when the process
-// runs with --expose-gc): after warm-up, resident memory must stay flat.
+// A day of a busy store, compressed: the real bot process (`src/index.ts`, a SQLite file, a local
+// Discord) receives each "hour" a batch of signed purchase events and refunds over HTTP, staff
+// run lookups and statistics, and an admin exports the customer list. The bot's resident memory
+// (VmRSS of its process) is read after each hour: after warm-up it must stay flat.
 
-const OWNER = '3300000000000000099';
+const GUILD = '6600000000000000001';
+const CHANNEL = '6600000000000000002';
+const VIP = '6600000000000000010';
+const OWNER = '6600000000000000099';
+const SECRET = 'soak-secret';
 
 export interface SoakOptions {
   hours: number;
   eventsPerHour: number;
   commandsPerHour: number;
-  /** Buyers who are guild members (they get roles); the rest of the customers are not. */
-  members?: number;
+  /** Distinct buyers (customers); the first 200 are guild members and get roles. */
+  buyers?: number;
   log?: (line: string) => void;
 }
 
 export interface SoakSample {
   hour: number;
   rssMiB: number;
-  heapUsedMiB: number;
   customers: number;
+  orders: number;
   events: number;
   commands: number;
   exports: number;
@@ -33,16 +42,20 @@ export interface SoakResult {
   samples: SoakSample[];
   /** Hours treated as warm-up (caches filling, JIT). */
   warmupHours: number;
-  /** RSS growth from the end of warm-up to the last hour, in MiB and as a share. */
+  /** RSS change from the end of warm-up to the last hour, in MiB and as a share. */
   rssGrowthMiB: number;
   rssGrowthRatio: number;
   /** Least-squares slope of RSS after warm-up, MiB per compressed hour. */
   rssSlopeMiBPerHour: number;
+  /**
+   * The lowest RSS in each block of six hours after warm-up. V8 lets the heap grow and then
+   * collects it, so RSS is a saw-tooth; a leak shows as floors that keep rising.
+   */
+  floorsMiB: number[];
+  /** Last floor minus first floor. */
+  floorGrowthMiB: number;
   failedCommands: number;
-}
-
-function mib(bytes: number): number {
-  return Math.round((bytes / 1024 / 1024) * 10) / 10;
+  databaseMiB: number;
 }
 
 function slope(points: Array<[number, number]>): number {
@@ -55,105 +68,166 @@ function slope(points: Array<[number, number]>): number {
   return den === 0 ? 0 : num / den;
 }
 
-function sample(): { rss: number; heap: number } {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  gc?.();
-  const usage = process.memoryUsage();
-  return { rss: usage.rss, heap: usage.heapUsed };
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kib / 1024) * 10) / 10;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
-  const memberCount = options.members ?? 200;
-  const members = Array.from({ length: memberCount }, (_, i) => String(3300000000000100000n + BigInt(i)));
-  const shop = await startShop({ members: [...members, OWNER], env: { LOG_LEVEL: 'error', APP_SECRET: 'soak-app-secret-0123456789abcdef0123' } });
+  const buyers = options.buyers ?? 3_000;
+  const members = Array.from({ length: 200 }, (_, i) => String(6600000000000100000n + BigInt(i)));
+  const dir = mkdtempSync(join(tmpdir(), 'soak-'));
+  const dbPath = join(dir, 'customers.db');
+  writeFileSync(join(dir, 'rules.json'), JSON.stringify({ rules: [{ product_id: 5, role_id: VIP }] }));
+  const discord = await startLocalDiscord({
+    guilds: [
+      {
+        id: GUILD,
+        name: 'Soak Store',
+        ownerId: OWNER,
+        roles: [{ id: VIP, name: 'VIP', position: 1 }],
+        channels: [{ id: CHANNEL, name: 'staff' }],
+        members: [...members, OWNER].map((id, i) => ({ user: { id, username: `member${i}` }, roles: [] })),
+      },
+    ],
+  });
+  await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: GUILD, applicationId: discord.applicationId });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const bot = new BotProcess(
+    {
+      PATH: process.env.PATH ?? '',
+      DOTENV_CONFIG_PATH: '/nonexistent/.env',
+      DISCORD_TOKEN: discord.token,
+      DISCORD_GUILD_ID: GUILD,
+      DISCORD_API_URL: discord.apiUrl,
+      DATABASE_URL: dbPath,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(port),
+      STORE_WEBHOOK_SECRET: SECRET,
+      ROLE_RULES_FILE: join(dir, 'rules.json'),
+      APP_SECRET: 'soak-app-secret-0123456789abcdef0123',
+      LOG_LEVEL: 'error',
+    },
+    join(dir, 'bot-stderr.log'),
+  );
   const samples: SoakSample[] = [];
   let failedCommands = 0;
-  let orderId = 1;
+  let databaseMiB = 0;
   try {
-    await deployCommands({ token: shop.discord.token, apiUrl: shop.discord.apiUrl, guildId: SHOP_GUILD_ID, applicationId: shop.discord.applicationId });
-    const command = async (subcommand: string, commandOptions: Record<string, string | number | boolean>) => {
-      const handle = await shop.discord.invokeSlash({ guildId: SHOP_GUILD_ID, channelId: SHOP_CHANNEL_ID, userId: OWNER, name: 'customer', subcommand, options: commandOptions });
+    bot.start();
+    await waitForHealth(url, bot);
+    const pid = bot.child?.pid ?? 0;
+    const reader = new Database(dbPath, { readonly: true, fileMustExist: true });
+    const count = (query: string) => Number((reader.prepare(query).get() as { n: number }).n);
+    const command = async (subcommand: string, commandOptions: Record<string, string>) => {
+      const handle = await discord.invokeSlash({ guildId: GUILD, channelId: CHANNEL, userId: OWNER, name: 'customer', subcommand, options: commandOptions });
       const message = (await handle.settled()) as LocalMessage | undefined;
-      const text = JSON.stringify(message ?? {});
-      if (!message || /Something went wrong/.test(text)) failedCommands++;
+      if (!message || JSON.stringify(message).includes('Something went wrong')) failedCommands++;
     };
 
+    let orderId = 1;
     let events = 0;
     let commands = 0;
     let exports = 0;
-    for (let hour = 1; hour <= options.hours; hour++) {
-      const started = Date.now();
-      const firstOrder = orderId;
-      for (let i = 0; i < options.eventsPerHour; i++) {
-        const refund = i % 5 === 4 && orderId - firstOrder > 10;
-        const id = refund ? firstOrder + ((i * 7) % (orderId - firstOrder)) : orderId++;
-        const buyer = id % 3_000;
-        const at = new Date(shop.clock.now().getTime() + i).toISOString();
-        const response = await shop.send({
-          id: `evt_soak_${refund ? 'r' : 'p'}_${id}`,
-          event_type: refund ? 'order.refunded' : 'order.paid',
-          created_at: at,
-          data: {
-            id,
-            order_number: `ORD-SOAK-${id}`,
-            total: '19.99',
-            currency: 'USD',
-            customer: {
-              email: `soak${buyer}@example.com`,
-              name: `Soak Buyer ${buyer}`,
-              ...(buyer < memberCount ? { discord_id: members[buyer] } : {}),
-            },
-            items: [{ product_id: VIP_PRODUCT_ID, product_name: 'VIP Rank', quantity: 1, price: '19.99' }],
-            created_at: at,
-            completed_at: at,
-          },
-        });
-        if (response.status !== 200) throw new Error(`event refused: ${response.status} ${response.body}`);
-        events++;
-        if (i % 200 === 199) await waitForInbound(shop.db);
+    try {
+      for (let hour = 1; hour <= options.hours; hour++) {
+        const started = Date.now();
+        const firstOrder = orderId;
+        const bodies: string[] = [];
+        for (let i = 0; i < options.eventsPerHour; i++) {
+          const refund = i % 5 === 4 && orderId - firstOrder > 10;
+          const id = refund ? firstOrder + ((i * 7) % (orderId - firstOrder)) : orderId++;
+          const buyer = id % buyers;
+          const at = new Date().toISOString();
+          bodies.push(
+            JSON.stringify({
+              id: `evt_soak_${refund ? 'r' : 'p'}_${id}`,
+              event_type: refund ? 'order.refunded' : 'order.paid',
+              created_at: at,
+              data: {
+                id,
+                order_number: `ORD-SOAK-${id}`,
+                total: '19.99',
+                currency: 'USD',
+                customer: { email: `soak${buyer}@example.com`, name: `Soak Buyer ${buyer}`, ...(buyer < members.length ? { discord_id: members[buyer] } : {}) },
+                items: [{ product_id: 5, product_name: 'VIP Rank', quantity: 1, price: '19.99' }],
+                created_at: at,
+                completed_at: at,
+              },
+            }),
+          );
+        }
+        // The store delivers from several connections at once.
+        const sender = async () => {
+          for (let body = bodies.shift(); body !== undefined; body = bodies.shift()) {
+            const response = await fetch(`${url}/webhooks/store`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
+              body,
+            });
+            await response.arrayBuffer();
+            if (response.status !== 200) throw new Error(`event refused: ${response.status}`);
+            events++;
+          }
+        };
+        await Promise.all(Array.from({ length: 8 }, sender));
+        for (let wait = 0; count("select count(*) as n from inbound_events where status = 'pending'") > 0; wait++) {
+          if (wait > 3_000) throw new Error('purchase events did not drain');
+          await sleep(20);
+        }
+        for (let i = 0; i < options.commandsPerHour; i++) {
+          if (i % 2 === 0) await command('lookup', { query: `soak${(hour * 31 + i) % buyers}@example.com` });
+          else await command('stats', {});
+          commands++;
+        }
+        await command('export', { format: 'csv' });
+        exports++;
+        // The fake keeps every request and upload it saw; the bot is what is measured, not it.
+        discord.requests.length = 0;
+        await sleep(500);
+        const entry: SoakSample = {
+          hour,
+          rssMiB: rssMiB(pid),
+          customers: count('select count(*) as n from customers'),
+          orders: count('select count(*) as n from orders'),
+          events,
+          commands,
+          exports,
+          wallMs: Date.now() - started,
+        };
+        samples.push(entry);
+        options.log?.(`soak hour ${hour}: bot rss ${entry.rssMiB} MiB, ${entry.customers} customers, ${entry.orders} orders, ${events} events`);
       }
-      await waitForInbound(shop.db);
-      for (let i = 0; i < options.commandsPerHour; i++) {
-        if (i % 2 === 0) await command('lookup', { query: `soak${(hour * 31 + i) % 3_000}@example.com` });
-        else await command('stats', {});
-        commands++;
-      }
-      await command('export', { format: 'csv' });
-      exports++;
-      shop.clock.advance(3_600_000);
-      const { rss, heap } = sample();
-      const customers = Number((await shop.db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-      const entry: SoakSample = { hour, rssMiB: mib(rss), heapUsedMiB: mib(heap), customers, events, commands, exports, wallMs: Date.now() - started };
-      samples.push(entry);
-      options.log?.(`soak hour ${hour}: rss ${entry.rssMiB} MiB, heap ${entry.heapUsedMiB} MiB, ${customers} customers, ${events} events`);
+      databaseMiB = Math.round((Number((reader.prepare('select page_count * page_size as n from pragma_page_count(), pragma_page_size()').get() as { n: number }).n) / 1024 / 1024) * 10) / 10;
+    } finally {
+      reader.close();
     }
   } finally {
-    await shop.stop();
+    await bot.kill('SIGTERM');
+    await discord.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   const warmupHours = Math.min(6, Math.max(1, Math.floor(options.hours / 4)));
   const after = samples.filter((s) => s.hour >= warmupHours);
   const first = after[0]?.rssMiB ?? 0;
   const last = after.at(-1)?.rssMiB ?? 0;
+  const floorsMiB: number[] = [];
+  for (let start = 0; start < after.length; start += 6) floorsMiB.push(Math.min(...after.slice(start, start + 6).map((s) => s.rssMiB)));
   return {
     samples,
     warmupHours,
+    floorsMiB,
+    floorGrowthMiB: Math.round(((floorsMiB.at(-1) ?? 0) - (floorsMiB[0] ?? 0)) * 10) / 10,
     rssGrowthMiB: Math.round((last - first) * 10) / 10,
     rssGrowthRatio: first === 0 ? 0 : Math.round(((last - first) / first) * 1000) / 1000,
     rssSlopeMiBPerHour: Math.round(slope(after.map((s) => [s.hour, s.rssMiB])) * 100) / 100,
     failedCommands,
+    databaseMiB,
   };
-}
-
-async function waitForInbound(db: Parameters<typeof countPending>[0]): Promise<void> {
-  for (let i = 0; i < 6_000; i++) {
-    if ((await countPending(db)) === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('purchase events did not drain');
-}
-
-async function countPending(db: import('../../../src/store/database.js').Db): Promise<number> {
-  const row = await db.selectFrom('inbound_events').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow();
-  return Number(row.n);
 }

@@ -1,0 +1,135 @@
+/**
+ * Exports of every customer, each in its own process (its peak RSS is its own), beside the
+ * `sqlite3 -csv` command-line shell writing the same columns in the same order.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type SQLite from 'better-sqlite3';
+import { runChild } from './children.js';
+import type { ExportChildResult } from './export-child.js';
+import type { Row } from './report.js';
+import { ratio, seconds } from './stats.js';
+
+const EXPORT_SQL = `SELECT id AS "Customer ID", name AS "Name", email AS "Email", country AS "Country", orders_count AS "Total Orders",
+  printf('%.2f', total_spent_cents / 100.0) AS "Total Spent", created_at AS "Registration Date", last_order_at AS "Last Order Date",
+  discord_username AS "Discord Username", steam_username AS "Steam Username"
+  FROM customers ORDER BY created_at DESC, id DESC`;
+
+export interface CsvFloor {
+  seconds: number;
+  peakRssMb: number | null;
+  bytes: number;
+  /** What the floor is, for the results header. */
+  description: string;
+}
+
+function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The CSV floor: the sqlite3 shell when it is installed (installed from Debian's package when
+ * missing and running as root), else better-sqlite3's iterate() with a hand-written quoter.
+ */
+export function ensureSqliteShell(log: (line: string) => void): boolean {
+  if (hasCommand('sqlite3')) return true;
+  if (process.getuid?.() === 0 && hasCommand('apt-get')) {
+    log('sqlite3 is not installed: installing Debian\'s sqlite3 package for the CSV floor');
+    const update = spawnSync('apt-get', ['update'], { stdio: 'ignore' });
+    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'sqlite3'], { stdio: 'ignore' }) : update;
+    if (install.status === 0 && hasCommand('sqlite3')) return true;
+  }
+  log('sqlite3 is not available: the CSV floor is better-sqlite3 iterate() with a hand-written quoter');
+  return false;
+}
+
+export async function measureCsvFloor(dbPath: string, sqlite: SQLite.Database, useShell: boolean): Promise<CsvFloor> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
+  const out = join(dir, 'floor.csv');
+  try {
+    if (useShell) {
+      const version = execFileSync('sqlite3', ['--version'], { encoding: 'utf8' }).split(' ')[0] ?? '';
+      const timed = hasCommand('/usr/bin/time');
+      const start = performance.now();
+      const peak = await new Promise<number | null>((resolve, reject) => {
+        const args = ['-csv', '-header', '-readonly', dbPath, EXPORT_SQL];
+        const child = timed ? spawn('/usr/bin/time', ['-f', '%M', 'sqlite3', ...args]) : spawn('sqlite3', args);
+        const file = createWriteStream(out);
+        child.stdout.pipe(file);
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => {
+          if (code !== 0) reject(new Error(`sqlite3 failed: ${stderr}`));
+          const kib = Number(/(\d+)\s*$/.exec(stderr.trim())?.[1]);
+          resolve(timed && Number.isFinite(kib) ? kib / 1024 : null);
+        });
+      });
+      return {
+        seconds: (performance.now() - start) / 1000,
+        peakRssMb: peak,
+        bytes: statSync(out).size,
+        description: `\`sqlite3 -csv\` (the SQLite ${version} shell) writing the same ten columns in the same order to a file`,
+      };
+    }
+    const start = performance.now();
+    const file = createWriteStream(out);
+    const quote = (v: unknown) => {
+      if (v === null || v === undefined) return '';
+      const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+      return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+    };
+    let buffer = '';
+    for (const row of sqlite.prepare(EXPORT_SQL).raw().iterate() as IterableIterator<unknown[]>) {
+      buffer += `${row.map(quote).join(',')}\r\n`;
+      if (buffer.length > 1 << 20) {
+        if (!file.write(buffer)) await new Promise<void>((r) => file.once('drain', () => r()));
+        buffer = '';
+      }
+    }
+    await new Promise<void>((resolve) => file.end(buffer, () => resolve()));
+    return {
+      seconds: (performance.now() - start) / 1000,
+      peakRssMb: null,
+      bytes: statSync(out).size,
+      description: 'better-sqlite3 iterate() with a hand-written CSV quoter (the sqlite3 shell was not available)',
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchExports(dbPath: string, floor: CsvFloor, quick: boolean): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
+  try {
+    const csv = await runChild<ExportChildResult>('./export-child.ts', ['--export', dbPath, 'csv', dir]);
+    const xlsx = await runChild<ExportChildResult>('./export-child.ts', ['--export', dbPath, 'xlsx', dir]);
+    const csvRatio = csv.rowsSeconds / floor.seconds;
+    return [
+      {
+        scenario: `CSV export of all ${csv.rows.toLocaleString('en-US')} customers (/customer export path)`,
+        note: `${(csv.bytes / 1024 / 1024).toFixed(0)} MB${csv.compressed ? ' zipped' : ''}; ${seconds(csv.totalSeconds)} with the zip for Discord`,
+        throughput: `${seconds(csv.rowsSeconds)}`,
+        peakRssMb: csv.peakRssMb,
+        floor: `${seconds(floor.seconds)}${floor.peakRssMb === null ? '' : `, ${Math.round(floor.peakRssMb)} MB`}`,
+        vsFloor: ratio(csv.rowsSeconds, floor.seconds),
+        target: '≤ 3× floor, peak RSS ≤ 200 MB',
+        met: quick ? null : csvRatio <= 3 && csv.peakRssMb <= 200,
+      },
+      {
+        scenario: `Excel export of all ${xlsx.rows.toLocaleString('en-US')} customers`,
+        note: `${(xlsx.bytes / 1024 / 1024).toFixed(0)} MB`,
+        throughput: `${seconds(xlsx.totalSeconds)}`,
+        peakRssMb: xlsx.peakRssMb,
+        floor: `CSV floor ${seconds(floor.seconds)}`,
+        vsFloor: ratio(xlsx.totalSeconds, floor.seconds),
+        target: '≤ 60 s, peak RSS ≤ 400 MB',
+        met: xlsx.totalSeconds <= 60 && xlsx.peakRssMb <= 400,
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * HTTP scenarios: the bot's own Fastify app (createHttpApp, as the bot serves it) listening on
+ * 127.0.0.1, loaded by a separate process over keep-alive connections, beside a bare node:http
+ * server answering the same requests with hand-written prepared statements.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PurchaseEventHooks } from '../../src/domain/apply-purchase-event.js';
+import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-tokens.js';
+import { systemClock } from '../../src/domain/clock.js';
+import { enqueueCustomerCreated } from '../../src/domain/outbound-webhooks.js';
+import { reconcileCustomerRoles } from '../../src/domain/role-sync.js';
+import { loadConfig } from '../../src/config.js';
+import { createHttpApp } from '../../src/http/app.js';
+import { startInboundEventWorker } from '../../src/jobs/inbound-events.js';
+import type { Worker } from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/logger.js';
+import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';
+import { runChild } from './children.js';
+import type { LoadConfig, LoadResult } from './load-child.js';
+import type { Row } from './report.js';
+import type { BenchContext } from './scenarios-db.js';
+import { count, ratio, rssSampler } from './stats.js';
+
+export const WEBHOOK_SECRET = 'bench-store-webhook-secret';
+const CONNECTIONS = 32;
+
+function load(config: LoadConfig): Promise<LoadResult> {
+  return runChild<LoadResult>('./load-child.ts', ['--load', JSON.stringify(config)]);
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+async function startApp(ctx: BenchContext, wakeInbound: () => void) {
+  const app = await createHttpApp({
+    db: ctx.db,
+    clock: systemClock,
+    config: loadConfig({ LOG_LEVEL: 'silent', STORE_WEBHOOK_SECRET: WEBHOOK_SECRET }),
+    logger: createLogger('silent'),
+    wake: { inboundEvents: wakeInbound, webhookDeliveries: () => undefined },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${address.port}` };
+}
+
+function describe(result: LoadResult): string {
+  const failures = result.requests - result.ok + result.errors;
+  return failures > 0 ? `${failures} non-200: ${JSON.stringify(result.statuses)}` : '';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function benchCustomerGet(ctx: BenchContext): Promise<Row[]> {
+  const durationMs = ctx.quick ? 1_000 : 10_000;
+  // One token per connection: each token has its own per-minute limit (at most 10,000).
+  const tokens: string[] = [];
+  for (let i = 0; i < CONNECTIONS; i++) {
+    const { token } = await createApiToken(ctx.db, systemClock, { name: `bench ${i}`, scopes: ['customers:read'], rateLimitPerMinute: MAX_RATE_LIMIT_PER_MINUTE });
+    tokens.push(token);
+  }
+  const idRange: [number, number] = [1, ctx.customers];
+
+  // As startServices runs the bot: log checkpoints on their own thread.
+  const checkpointer = await startWalCheckpointer(ctx.db);
+  const { app, url } = await startApp(ctx, () => undefined);
+  const rss = rssSampler();
+  const warm = await load({ url, kind: 'customer-get', connections: CONNECTIONS, durationMs: Math.min(2_000, durationMs), tokens, idRange });
+  const ours = await load({ url, kind: 'customer-get', connections: CONNECTIONS, durationMs, tokens, idRange });
+  const peakRssMb = rss.stop();
+  await app.close();
+  await checkpointer.stop();
+
+  const floorServer = createServer(bareCustomerHandler(ctx));
+  const floorUrl = await listen(floorServer);
+  await load({ url: floorUrl, kind: 'customer-get', connections: CONNECTIONS, durationMs: Math.min(2_000, durationMs), tokens, idRange });
+  const floor = await load({ url: floorUrl, kind: 'customer-get', connections: CONNECTIONS, durationMs, tokens, idRange });
+  await close(floorServer);
+
+  const problems = describe(ours) || describe(warm);
+  return [
+    {
+      scenario: `GET /api/external/v1/customers/:id over HTTP, keep-alive, ${CONNECTIONS} connections`,
+      ...(problems ? { note: problems } : {}),
+      p50: ours.p50,
+      p99: ours.p99,
+      throughput: `${count(ours.throughput)} req/s`,
+      peakRssMb,
+      floor: `bare node:http + prepared statements: ${count(floor.throughput)} req/s, p99 ${floor.p99.toFixed(1)} ms`,
+      vsFloor: ratio(floor.throughput, ours.throughput),
+      target: '≥ 3,000 req/s, p99 ≤ 30 ms',
+      met: ours.throughput >= 3000 && ours.p99 <= 30 && ours.ok === ours.requests,
+    },
+  ];
+}
+
+/** What the route does, written by hand: token by hash, the customer, 50 recent orders and their count. */
+function bareCustomerHandler(ctx: BenchContext) {
+  const token = ctx.sqlite.prepare('SELECT id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?');
+  const customer = ctx.sqlite.prepare('SELECT * FROM customers WHERE id = ?');
+  const orders = ctx.sqlite.prepare(
+    'SELECT id, order_number, total_cents, status, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC LIMIT 50',
+  );
+  const orderCount = ctx.sqlite.prepare('SELECT count(*) AS n FROM orders WHERE customer_id = ?');
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const row = auth ? (token.get(createHash('sha256').update(auth).digest('hex')) as { scopes: string; revoked_at: string | null } | undefined) : undefined;
+    if (!row || row.revoked_at !== null) {
+      res.writeHead(401).end();
+      return;
+    }
+    const id = Number(/\/customers\/(\d+)$/.exec(req.url ?? '')?.[1]);
+    const c = customer.get(id) as Record<string, unknown> | undefined;
+    if (!c) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = JSON.stringify({
+      success: true,
+      data: {
+        id: c.id,
+        name: c.name,
+        email: c.email,
+        orders_count: c.orders_count,
+        orders: (orders.all(id) as Array<{ total_cents: number }>).map((o) => ({ ...o, total: (o.total_cents / 100).toFixed(2) })),
+        order_total: (orderCount.get(id) as { n: number }).n,
+        statistics: { total_spent: ((c.total_spent_cents as number) / 100).toFixed(2), last_order_date: c.last_order_at },
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+      },
+    });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
+  const durationMs = ctx.quick ? 1_000 : 10_000;
+  const emails = ctx.sample.emails.slice(0, 2_000);
+  const maxOrder = Number((ctx.sqlite.prepare('SELECT max(id) AS m FROM orders').get() as { m: number | null }).m ?? 0);
+  const runId = Date.now().toString(36);
+  let nextOrderBase = maxOrder + 10_000_000;
+  const config = (prefix: string, rate?: number): LoadConfig => {
+    nextOrderBase += 1_000_000;
+    return {
+      url: '',
+      kind: 'store-event',
+      connections: CONNECTIONS,
+      durationMs,
+      secret: WEBHOOK_SECRET,
+      emails,
+      firstOrderId: nextOrderBase,
+      eventPrefix: `evt_bench_${runId}_${prefix}`,
+      ...(rate === undefined ? {} : { rate }),
+    };
+  };
+
+  // The bot as it runs: events are applied in the background (orders, aggregates, role plans,
+  // customer.created outbox) while acknowledgements keep arriving.
+  const hooks: PurchaseEventHooks = {
+    customerChanged: async (trx, customerId, cause) => {
+      await reconcileCustomerRoles(trx, systemClock, customerId, cause);
+    },
+    customerCreated: async (trx, customer) => {
+      await enqueueCustomerCreated(trx, systemClock, customer);
+    },
+  };
+  const checkpointer = await startWalCheckpointer(ctx.db);
+  const worker: Worker = startInboundEventWorker({ db: ctx.db, clock: systemClock, hooks, logger: createLogger('silent'), storeCurrency: 'USD', intervalMs: 1_000 });
+  const { app, url } = await startApp(ctx, () => worker.wake());
+  const pending = ctx.sqlite.prepare("SELECT count(*) AS n FROM inbound_events WHERE status = 'pending'");
+  const pendingNow = () => (pending.get() as { n: number }).n;
+
+  const rss = rssSampler();
+  const sustainedStart = performance.now();
+  const sustained = await load({ ...config('sustained'), url });
+  // How long the worker needs to apply everything acknowledged (it runs during the load too).
+  while (pendingNow() > 0 && performance.now() - sustainedStart < 10 * durationMs) await new Promise((r) => setTimeout(r, 100));
+  const appliedPerSecond = sustained.ok / ((performance.now() - sustainedStart) / 1000);
+  const steady = await load({ ...config('steady', 200), url });
+  while (pendingNow() > 0) await new Promise((r) => setTimeout(r, 100));
+  const peakRssMb = rss.stop();
+  await app.close();
+  await worker.stop();
+  await checkpointer.stop();
+
+  // The floor is durable the way hand-written code would make it: synchronous=FULL, so each
+  // INSERT's commit fsyncs the write-ahead log before the 200.
+  ctx.sqlite.pragma('synchronous = FULL');
+  const floorServer = createServer(bareEventHandler(ctx));
+  const floorUrl = await listen(floorServer);
+  const floorSustained = await load({ ...config('floor-sustained'), url: floorUrl });
+  const floorSteady = await load({ ...config('floor-steady', 200), url: floorUrl });
+  await close(floorServer);
+  ctx.sqlite.pragma('synchronous = NORMAL');
+
+  const sustainedProblems = describe(sustained);
+  const steadyProblems = describe(steady);
+  return [
+    {
+      scenario: `signed purchase events acknowledged durably, ${CONNECTIONS} connections flat out (worker applying them meanwhile)`,
+      note: `${sustainedProblems ? `${sustainedProblems}; ` : ''}all applied at ${count(appliedPerSecond)}/s`,
+      p50: sustained.p50,
+      p99: sustained.p99,
+      throughput: `${count(sustained.throughput)} events/s`,
+      peakRssMb,
+      floor: `bare node:http, HMAC + one fsynced INSERT each: ${count(floorSustained.throughput)} events/s`,
+      vsFloor: ratio(floorSustained.throughput, sustained.throughput),
+      target: '≥ 1,000 events/s sustained',
+      met: sustained.throughput >= 1000 && sustained.ok === sustained.requests,
+    },
+    {
+      scenario: 'signed purchase events at a steady 200/s (open loop, latency from when each was due)',
+      ...(steadyProblems ? { note: steadyProblems } : {}),
+      p50: steady.p50,
+      p99: steady.p99,
+      throughput: `${count(steady.throughput)} events/s`,
+      floor: `bare node:http: p50 ${floorSteady.p50.toFixed(2)} ms, p99 ${floorSteady.p99.toFixed(2)} ms`,
+      vsFloor: ratio(steady.p50, floorSteady.p50),
+      target: 'p99 ack ≤ 50 ms at 200/s',
+      met: steady.p99 <= 50 && steady.ok === steady.requests,
+    },
+  ];
+}
+
+/** The durable part of the route, by hand: read the body, check the HMAC, one INSERT. */
+function bareEventHandler(ctx: BenchContext) {
+  const insert = ctx.sqlite.prepare(
+    `INSERT INTO inbound_events (id, event_type, payload, signature_scheme, received_at, status, attempts, next_attempt_at)
+     VALUES (?, ?, ?, 'hmac-hex', ?, 'floor', 0, ?) ON CONFLICT (id) DO NOTHING`,
+  );
+  const key = Buffer.from(WEBHOOK_SECRET);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const expected = createHmac('sha256', key).update(body).digest();
+      const given = Buffer.from(String(req.headers['x-pixlpay-signature'] ?? ''), 'hex');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.writeHead(401).end();
+        return;
+      }
+      const event = JSON.parse(body.toString('utf8')) as { id: string; event_type: string };
+      const now = new Date().toISOString();
+      insert.run(event.id, event.event_type, body.toString('utf8'), now, now);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+    });
+  };
+}

@@ -1,0 +1,178 @@
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+import type { CustomerDayKind } from './tables-performance.js';
+
+/**
+ * Counts over customers that stay cheap at a million rows: the running totals and per-day counts
+ * kept by the performance migration's triggers, and the match counts of search terms.
+ */
+
+export interface StoreCounters {
+  customers: number;
+  /** 1+ completed orders. */
+  withOrders: number;
+  /** 2+ completed orders. */
+  repeatCustomers: number;
+  /** 5+ completed orders. */
+  loyalCustomers: number;
+  completedOrders: number;
+  revenueCents: number;
+}
+
+export async function readStoreCounters(db: Db): Promise<StoreCounters> {
+  const row = await db.selectFrom('store_counters').selectAll().where('id', '=', 1).executeTakeFirst();
+  if (!row) throw new Error('store_counters has no row: the performance migration did not run');
+  return {
+    customers: Number(row.customers),
+    withOrders: Number(row.with_orders),
+    repeatCustomers: Number(row.repeat_customers),
+    loyalCustomers: Number(row.loyal_customers),
+    completedOrders: Number(row.completed_orders),
+    revenueCents: Number(row.revenue_cents),
+  };
+}
+
+export interface TimeRange {
+  /** Inclusive lower bound, an ISO instant. */
+  from?: string | null | undefined;
+  /** Upper bound, an ISO instant; exclusive unless `toInclusive`. */
+  to?: string | null | undefined;
+  toInclusive?: boolean;
+}
+
+const COLUMN: Record<CustomerDayKind, 'created_at' | 'last_order_at'> = { registered: 'created_at', last_order: 'last_order_at' };
+
+/**
+ * Customers whose registration (or last completed order) falls in `range`: the whole UTC days
+ * inside the range from customer_day_counts, the two partial days at its edges from the column's
+ * index. Never more than two days of index entries, whatever the range.
+ */
+export async function countCustomersInRange(db: Db, kind: CustomerDayKind, range: TimeRange): Promise<number> {
+  const column = COLUMN[kind];
+  const from = range.from ?? null;
+  const to = range.to ?? null;
+  const upper = range.toInclusive ? '<=' : '<';
+  if (from !== null && to !== null && (to < from || (to === from && !range.toInclusive))) return 0;
+  const fromDay = from?.slice(0, 10) ?? null;
+  const toDay = to?.slice(0, 10) ?? null;
+
+  const countColumn = async (lower: string | null, lowerOp: '>=' | '>', upperValue: string | null, upperOp: '<' | '<='): Promise<number> => {
+    let query = db.selectFrom('customers').select((eb) => eb.fn.countAll<number | string>().as('n'));
+    query = lower === null ? query.where(column, 'is not', null) : query.where(column, lowerOp, lower);
+    if (upperValue !== null) query = query.where(column, upperOp, upperValue);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  };
+
+  if (fromDay !== null && fromDay === toDay) return countColumn(from, '>=', to, upper);
+
+  let days = db
+    .selectFrom('customer_day_counts')
+    .select((eb) => eb.fn.sum<number | string | null>('customers').as('n'))
+    .where('kind', '=', kind);
+  if (fromDay !== null) days = days.where('day', '>', fromDay);
+  if (toDay !== null) days = days.where('day', '<', toDay);
+  let total = Number((await days.executeTakeFirstOrThrow()).n ?? 0);
+  // The partial day at each edge: from `from` to the end of its day, from the start of `to`'s day to `to`.
+  if (from !== null && fromDay !== null) total += await countColumn(from, '>=', nextDay(fromDay), '<');
+  if (to !== null && toDay !== null) total += await countColumn(`${toDay}T00:00:00.000Z`, '>=', to, upper);
+  return total;
+}
+
+function nextDay(day: string): string {
+  const date = new Date(`${day}T00:00:00.000Z`);
+  date.setUTCDate(date.getUTCDate() + 1);
+  return date.toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search terms
+
+/**
+ * How search folds case, the same on both sides: ASCII letters to lower case, plus the two
+ * non-ASCII letters the trigram tokenizer folds to ASCII (Kelvin sign, long s). With it, instr()
+ * over folded text means exactly what a trigram match means for an ASCII term, and what the
+ * 1–2 character index holds for a short one. Other letters match as written.
+ */
+export function foldForSearch(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase()).replaceAll('\u212A', 'k').replaceAll('\u017F', 's');
+}
+
+/** The SQL twin of {@link foldForSearch}, for a column. */
+export function foldedColumn(column: 'customers.name' | 'customers.email') {
+  return sql<string>`replace(replace(lower(${sql.ref(column)}), ${'\u212A'}, 'k'), ${'\u017F'}, 's')`;
+}
+
+/**
+ * The FTS5 query over customer_grams for a folded 1–2 character term: a pair is one token; a
+ * single character is the first character of a token (UTF-8 lead bytes never occur inside another
+ * character, so a hex prefix at a token's start is a character prefix).
+ */
+export function gramQuery(folded: string): string {
+  const hex = `"${Buffer.from(folded, 'utf8').toString('hex')}"`;
+  return [...folded].length === 1 ? `${hex}*` : hex;
+}
+
+/** Customers whose folded name or email contains the folded 1–2 character `folded`. */
+export async function countGramMatches(db: Db, folded: string): Promise<number> {
+  const row = await db
+    .selectFrom('customer_grams')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where(sql<string>`customer_grams`, 'match', gramQuery(folded))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Customers matching an FTS5 trigram phrase over name and email. */
+export async function countTrigramMatches(db: Db, phrase: string): Promise<number> {
+  const row = await db
+    .selectFrom('customer_search')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where(sql<string>`customer_search`, 'match', phrase)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The maintained count of a watched term, if it is watched. */
+export async function findWatchedTermCount(db: Db, folded: string): Promise<number | undefined> {
+  const row = await db.selectFrom('search_term_counts').select('customers').where('term', '=', folded).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.customers);
+}
+
+/** Every write to customers pays a little for each watched term: the list stays short. */
+export const MAX_WATCHED_TERMS = 128;
+
+/**
+ * Starts maintaining the count of `folded`, seeded with `count`, which the caller computed in the
+ * same transaction (so no write slipped in between). Beyond {@link MAX_WATCHED_TERMS} the term
+ * watched the longest is dropped. Call inside a transaction.
+ */
+export async function watchTerm(trx: Db, folded: string, count: number, today: string): Promise<void> {
+  await trx
+    .insertInto('search_term_counts')
+    .values({ term: folded, customers: count, used_on: today })
+    .onConflict((oc) => oc.column('term').doNothing())
+    .execute();
+  const excess = await trx
+    .selectFrom('search_term_counts')
+    .select('term')
+    .orderBy('used_on', 'desc')
+    .orderBy('term')
+    .offset(MAX_WATCHED_TERMS)
+    .limit(1_000)
+    .execute();
+  if (excess.length > 0) {
+    await trx
+      .deleteFrom('search_term_counts')
+      .where(
+        'term',
+        'in',
+        excess.map((r) => r.term),
+      )
+      .execute();
+  }
+}
+
+/** Marks a watched term as used today (at most one write per term and day). */
+export async function touchWatchedTerm(db: Db, folded: string, today: string): Promise<void> {
+  await db.updateTable('search_term_counts').set({ used_on: today }).where('term', '=', folded).where('used_on', '<', today).execute();
+}

@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Db } from './database.js';
+
+export interface WalCheckpointer {
+  stop(): Promise<void>;
+}
+
+export interface WalCheckpointerOptions {
+  /** How often the log is copied into the database file; default 200 ms. */
+  intervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The main connection's own checkpoint waits this many pages (~40 MB) of log: it only steps in
+ * when the checkpointer thread cannot keep up or has died.
+ */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
+
+// Plain CommonJS, run by the worker thread: its own connection, a passive checkpoint on a timer.
+const CHECKPOINT_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = NORMAL');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage({ error: String(error) }); }
+}, workerData.intervalMs);
+parentPort.on('message', () => { clearInterval(timer); db.close(); process.exit(0); });
+`;
+
+/**
+ * Copies the write-ahead log into the database file from a worker thread with its own
+ * connection, instead of letting the connection that commits do it. SQLite checkpoints on the
+ * committing connection when the log passes 1,000 pages: at a million customers that was every
+ * few dozen commits, each checkpoint writing ~4 MB and fsyncing the file inside some unlucky
+ * request (insert p99 15 ms and stalls of 20–70 ms while applying purchase events; 2 ms and 20 ms
+ * without). A passive checkpoint runs beside the writer, so the event loop never waits for it.
+ *
+ * SQLite files only: an in-memory database, or another dialect, gets a no-op.
+ */
+export async function startWalCheckpointer(db: Db, options: WalCheckpointerOptions = {}): Promise<WalCheckpointer> {
+  const noop: WalCheckpointer = { stop: () => Promise.resolve() };
+  let path: string | undefined;
+  try {
+    const { rows } = await sql<{ name: string; file: string }>`PRAGMA database_list`.execute(db);
+    path = rows.find((r) => r.name === 'main')?.file;
+  } catch {
+    return noop;
+  }
+  if (!path) return noop;
+  await sql`PRAGMA ${sql.raw(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`)}`.execute(db);
+  const worker = new Worker(CHECKPOINT_THREAD, {
+    eval: true,
+    workerData: { path, intervalMs: options.intervalMs ?? 200, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
+  });
+  worker.unref();
+  let stopped = false;
+  const restore = async () => {
+    await sql`PRAGMA ${sql.raw(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`)}`.execute(db).catch(() => undefined);
+  };
+  worker.on('message', (message: { error?: string }) => options.onError?.(new Error(`WAL checkpoint failed: ${message.error ?? 'unknown'}`)));
+  worker.on('error', (error) => {
+    options.onError?.(error);
+    void restore();
+  });
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      await exited;
+      await restore();
+    },
+  };
+}

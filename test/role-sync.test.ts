@@ -121,17 +121,29 @@ describe('reconciling a customer after a purchase', () => {
     expect(await openJobs()).toMatchObject([{ action: 'remove', role_id: VIP }]);
   });
 
-  it('replaces a grant still in the queue when the order is refunded, keeping one open job per member and role', async () => {
+  it('withdraws a grant that never reached Discord when the order is refunded, with no removal call, keeping one open job per member and role', async () => {
     const order = await buy(alice);
     await reconcileCustomerRoles(db, clock, alice.id);
     await setOrderStatus(db, clock, order.id, 'refunded');
     await reconcileCustomerRoles(db, clock, alice.id);
+    expect(await openJobs()).toEqual([]);
     await setOrderStatus(db, clock, order.id, 'completed');
     await reconcileCustomerRoles(db, clock, alice.id);
     expect((await jobs()).map((j) => [j.action, j.status])).toEqual([
       ['add', 'superseded'],
-      ['remove', 'superseded'],
       ['add', 'pending'],
+    ]);
+  });
+
+  it('replaces a grant that may have reached Discord (a worker holds it) with a removal when the order is refunded', async () => {
+    const order = await buy(alice);
+    await reconcileCustomerRoles(db, clock, alice.id);
+    await db.updateTable('role_jobs').set({ lease_until: new Date(clock.now().getTime() + 60_000).toISOString() }).execute();
+    await setOrderStatus(db, clock, order.id, 'refunded');
+    await reconcileCustomerRoles(db, clock, alice.id);
+    expect((await jobs()).map((j) => [j.action, j.status])).toEqual([
+      ['add', 'superseded'],
+      ['remove', 'pending'],
     ]);
   });
 

@@ -127,19 +127,21 @@ function planTrial(events: number, random: () => number, trial: number): { order
   }
 
   // Each refund is sent some time after its payment; in between, other buyers' events interleave.
+  // Half the refunds come at the end, when their grants have long been applied: real removals.
   const sequence: PlannedEvent[] = [];
   const pendingRefunds: PlannedOrder[] = [];
+  const lateRefunds: PlannedOrder[] = [];
   const shuffled = shuffle(random, orders);
   for (const order of shuffled) {
     sequence.push(orderEvent(trial, order, 'order.paid'));
-    if (order.refunded) pendingRefunds.push(order);
+    if (order.refunded) (random() < 0.5 ? lateRefunds : pendingRefunds).push(order);
     while (pendingRefunds.length > 0 && random() < 0.3) {
       const index = Math.floor(random() * pendingRefunds.length);
       const [refund] = pendingRefunds.splice(index, 1);
       if (refund) sequence.push(orderEvent(trial, refund, 'order.refunded'));
     }
   }
-  for (const refund of pendingRefunds) sequence.push(orderEvent(trial, refund, 'order.refunded'));
+  for (const refund of [...pendingRefunds, ...lateRefunds]) sequence.push(orderEvent(trial, refund, 'order.refunded'));
   return { orders, sequence, buyers };
 }
 

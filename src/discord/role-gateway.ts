@@ -92,15 +92,16 @@ function describeFailure(client: Client, guildId: string, userId: string, roleId
 export const ROLE_CALLS_PER_SECOND = 40;
 
 /** At most `limit` starts in any `windowMs`: waits for the oldest start to leave the window. */
-export function createPacer(limit: number, windowMs = 1_000, now: () => number = Date.now): () => Promise<void> {
+export function createPacer(limit: number, windowMs = 1_000, now: () => number = Date.now): () => Promise<number> {
   const starts: number[] = [];
+  // Resolves with the instant the call was let through, as the pacer counted it.
   return async () => {
     for (;;) {
       const t = now();
       while (starts.length > 0 && (starts[0] ?? 0) <= t - windowMs) starts.shift();
       if (starts.length < limit) {
         starts.push(t);
-        return;
+        return t;
       }
       await new Promise((resolve) => setTimeout(resolve, (starts[0] ?? t) + windowMs - t + 1));
     }

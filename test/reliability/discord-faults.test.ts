@@ -103,9 +103,10 @@ describe('the role calls pacer', () => {
   it('lets at most the limit start in any sliding second, however the calls bunch up', async () => {
     const pace = createPacer(5, 200);
     const starts: number[] = [];
+    // The pacer's own admission times: when a busy machine runs the continuations late, they
+    // may bunch up, but what counts is when each call was let through.
     await Promise.all(Array.from({ length: 23 }, async () => {
-      await pace();
-      starts.push(Date.now());
+      starts.push(await pace());
     }));
     for (const t of starts) expect(starts.filter((u) => u >= t && u < t + 200).length).toBeLessThanOrEqual(5);
     expect(starts).toHaveLength(23);

@@ -39,7 +39,7 @@ export interface GenerateSummary {
   seconds: number;
 }
 
-const CUSTOMER_BATCH = 2_000;
+const CUSTOMER_BATCH = 5_000;
 const ORDER_BATCH = 8_000;
 const NO_HOOKS: PurchaseEventHooks = { customerChanged: () => Promise.resolve(), customerCreated: () => Promise.resolve() };
 const STAFF = { id: '2200000000000000100', name: 'Bench Staff' };

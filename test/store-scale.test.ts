@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/domain/clock.js';
-import { listCustomers, searchCustomersByText } from '../src/domain/customer-list.js';
+import { iterateCustomers, iterateCustomersForExport, listCustomers, searchCustomersByText } from '../src/domain/customer-list.js';
+import { toExportRow } from '../src/domain/export/customer-export.js';
+import type { CustomerFilter, CustomerSort, SortOrder } from '../src/domain/types.js';
 import { getStoreStatistics } from '../src/domain/statistics.js';
 import { countCustomersInRange, foldForSearch, readStoreCounters } from '../src/store/customer-counts.repository.js';
 import { insertCustomers, type NewCustomerInput } from '../src/store/customer.repository.js';
@@ -12,6 +14,7 @@ import { openMigratedDatabase, type Db } from '../src/store/database.js';
 import { findInboundEvent, InboundEventWriter } from '../src/store/inbound-event.repository.js';
 import { insertOrders, recomputeCustomerAggregates, setOrderStatus, upsertOrder, type OrderInput } from '../src/store/order.repository.js';
 import { withStatementCache } from '../src/store/statement-cache.js';
+import { startWalCheckpointer } from '../src/store/wal-checkpointer.js';
 
 const NOW = '2026-11-22T12:00:00.000Z';
 const DAY = 86_400_000;
@@ -257,8 +260,34 @@ describe('search at any selectivity', () => {
   });
 });
 
+describe('the export walk', () => {
+  it('yields the export rows of the full walk, in the same order, for every filter and sort', async () => {
+    const customers = await insertCustomers(db, clock, storeOf(60));
+    await insertOrders(
+      db,
+      clock,
+      customers.flatMap((c, i) => Array.from({ length: i % 6 }, (_, k) => order(i * 10 + k + 1, c.id, { createdAt: daysAgo((i * 13 + k * 40) % 300) }))),
+    );
+    await db.updateTable('customers').set({ discord_id: '123456789012345678', discord_username: null }).where('id', '=', customers[3]!.id).execute();
+    const filters: CustomerFilter[] = ['all', 'has_orders', 'repeat', 'loyal', 'at_risk'];
+    const sorts: CustomerSort[] = ['newest', 'oldest', 'name', 'email', 'most_orders', 'highest_spending', 'last_order'];
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        for (const sortOrder of ['asc', 'desc'] as SortOrder[]) {
+          const query = { filter, sort, sortOrder, search: sort === 'name' ? 'a' : undefined };
+          const full: unknown[] = [];
+          for await (const c of iterateCustomers(db, clock, query, { atRiskDays: 90, batchSize: 7 })) full.push(toExportRow(c));
+          const lean: unknown[] = [];
+          for await (const c of iterateCustomersForExport(db, clock, query, { atRiskDays: 90, batchSize: 7 })) lean.push(toExportRow(c));
+          expect(lean, JSON.stringify(query)).toEqual(full);
+        }
+      }
+    }
+  });
+});
+
 describe('the prepared-statement cache', () => {
-  it('prepares a query once, evicts the least recently used and leaves long statements alone', async () => {
+  it('prepares a query once, drops the oldest beyond its size and leaves long statements alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stmt-cache-'));
     const { sqlite } = await openMigratedDatabase(join(dir, 'x.db'));
     try {
@@ -279,10 +308,12 @@ describe('the prepared-statement cache', () => {
       expect(prepared).toBe(1);
       cache.prepare('SELECT 2');
       cache.prepare('SELECT 1');
+      expect(prepared).toBe(2);
       cache.prepare('SELECT 3');
-      cache.prepare('SELECT 1');
-      expect(prepared).toBe(3);
       cache.prepare('SELECT 2');
+      cache.prepare('SELECT 3');
+      expect(prepared).toBe(3);
+      cache.prepare('SELECT 1');
       expect(prepared).toBe(4);
       const long = `SELECT '${'x'.repeat(5000)}'`;
       cache.prepare(long);
@@ -303,5 +334,30 @@ describe('group commit of purchase events', () => {
     expect(results).toEqual(['stored', 'stored', 'duplicate', 'stored']);
     expect(await writer.store(event('evt_2'))).toBe('duplicate');
     for (const id of ['evt_1', 'evt_2', 'evt_3']) expect((await findInboundEvent(db, id))?.status).toBe('pending');
+  });
+});
+
+describe('the WAL checkpointer', () => {
+  it('takes checkpoints off the committing connection while it runs, and gives them back when stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'));
+    const file = await openMigratedDatabase(join(dir, 'x.db'));
+    const autocheckpoint = () => Number(file.sqlite.pragma('wal_autocheckpoint', { simple: true }));
+    try {
+      const checkpointer = await startWalCheckpointer(file.db, { intervalMs: 10 });
+      expect(autocheckpoint()).toBe(10_000);
+      await insertCustomers(file.db, clock, [{ name: 'Writes', email: 'writes@example.com' }]);
+      await checkpointer.stop();
+      expect(autocheckpoint()).toBe(1_000);
+      await checkpointer.stop();
+    } finally {
+      await file.db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does nothing for an in-memory database', async () => {
+    const checkpointer = await startWalCheckpointer(db);
+    await checkpointer.stop();
+    expect((await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db)).rows[0]?.wal_autocheckpoint).toBe(1_000);
   });
 });

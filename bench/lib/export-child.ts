@@ -1,10 +1,10 @@
 /**
- * One customer export (the path `/customer export` runs: iterateCustomers → writeCustomerExport)
+ * One customer export (the path `/customer export` runs: iterateCustomersForExport → writeCustomerExport)
  * in its own process, so its peak memory is its own. Reports rows, bytes, seconds and peak RSS.
  */
 import { rmSync } from 'node:fs';
 import { ManualClock } from '../../src/domain/clock.js';
-import { iterateCustomers } from '../../src/domain/customer-list.js';
+import { iterateCustomersForExport } from '../../src/domain/customer-list.js';
 import { writeCustomerExport, type ExportFormat } from '../../src/domain/export/customer-export.js';
 import { openDatabase } from '../../src/store/database.js';
 import { BENCH_NOW } from './fixture.js';
@@ -27,7 +27,7 @@ if (process.send && process.argv[2] === '--export') {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const start = performance.now();
   let rowsDoneAt = start;
-  const file = await writeCustomerExport(iterateCustomers(db, new ManualClock(BENCH_NOW), { filter: 'all', sort: 'newest' }, { atRiskDays: 90 }), {
+  const file = await writeCustomerExport(iterateCustomersForExport(db, new ManualClock(BENCH_NOW), { filter: 'all', sort: 'newest' }, { atRiskDays: 90 }), {
     format,
     directory,
     baseName: `bench-${format}`,

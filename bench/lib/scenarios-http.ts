@@ -226,8 +226,9 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
       p50: steady.p50,
       p99: steady.p99,
       throughput: `${count(steady.throughput)} events/s`,
-      floor: `bare node:http: p50 ${floorSteady.p50.toFixed(2)} ms, p99 ${floorSteady.p99.toFixed(2)} ms`,
-      vsFloor: ratio(steady.p50, floorSteady.p50),
+      floor: `bare node:http, one fsynced INSERT each: p50 ${floorSteady.p50.toFixed(1)} ms, p99 ${floorSteady.p99.toFixed(1)} ms`,
+      // The target is about the tail, and the floor's tail is the disk's fsync latency.
+      vsFloor: `${ratio(steady.p99, floorSteady.p99)} (p99)`,
       target: 'p99 ack ≤ 50 ms at 200/s',
       met: steady.p99 <= 50 && steady.ok === steady.requests,
     },

@@ -50,8 +50,8 @@ export function ratio(ours: number, floor: number): string {
   return r < 0.1 ? `${r.toFixed(3)}×` : r < 10 ? `${r.toFixed(2)}×` : `${r.toFixed(0)}×`;
 }
 
-/** Runs `work` `iterations` times after `warmup` untimed runs; returns each run's milliseconds. */
-export async function timeRuns(work: (i: number) => unknown, iterations: number, warmup = Math.min(5, iterations)): Promise<number[]> {
+/** Runs `work` `iterations` times after `warmup` untimed runs (a tenth by default); returns each run's milliseconds. */
+export async function timeRuns(work: (i: number) => unknown, iterations: number, warmup = Math.max(Math.min(5, iterations), Math.floor(iterations / 10))): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await work(i);
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {

@@ -16,6 +16,7 @@ import { inTransaction, type Db } from '../store/database.js';
 import type { Database } from '../store/tables.js';
 import { systemClock, type Clock } from './clock.js';
 import { atRiskCutoff } from './customer-profile.js';
+import type { ExportableCustomer } from './export/customer-export.js';
 import { UserError } from './errors.js';
 import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, CustomerSort, SortOrder } from './types.js';
 
@@ -119,7 +120,7 @@ export async function listCustomers(
   const offset = (page - 1) * perPage;
   if (offset >= total) return { rows: [], total, page, perPage, lastPage };
   const mode = plan.search ? chooseSearchMode(plan.search, total, (await readStoreCounters(db)).customers, offset + perPage) : 'index';
-  const rows = await orderedSelect(db, plan, mode, null).limit(perPage).offset(offset).execute();
+  const rows = await orderedQuery(db, plan, mode, null).selectAll('customers').limit(perPage).offset(offset).execute();
   return { rows: rows.map(toCustomer), total, page, perPage, lastPage };
 }
 
@@ -137,6 +138,66 @@ export async function* iterateCustomers(
   query: Omit<CustomerListQuery, 'page' | 'perPage'>,
   options: { atRiskDays: number; batchSize?: number },
 ): AsyncGenerator<Customer> {
+  for await (const batch of walkCustomers(db, clock, query, options, (q) => q.selectAll('customers'))) {
+    for (const row of batch) yield toCustomer(row);
+  }
+}
+
+/**
+ * {@link iterateCustomers} reading only what an export shows (10 of the 28 columns, plus the sort
+ * key). At a million customers, building every column of every row took more than half of a CSV
+ * export's time. A linked account without a username exports as a blank cell either way, so the
+ * account ids are not read.
+ */
+export async function* iterateCustomersForExport(
+  db: Db,
+  clock: Clock,
+  query: Omit<CustomerListQuery, 'page' | 'perPage'>,
+  options: { atRiskDays: number; batchSize?: number },
+): AsyncGenerator<ExportableCustomer> {
+  const columns = [
+    'customers.id',
+    'customers.name',
+    'customers.email',
+    'customers.country',
+    'customers.orders_count',
+    'customers.total_spent_cents',
+    'customers.created_at',
+    'customers.last_order_at',
+    'customers.discord_username',
+    'customers.steam_username',
+  ] as const;
+  const byEmail = query.sort === 'email';
+  const rows = walkCustomers(db, clock, query, options, (q) => (byEmail ? q.select([...columns, 'customers.email_lower']) : q.select(columns)));
+  for await (const batch of rows) {
+    for (const row of batch) {
+      yield {
+        id: row.id,
+        name: row.name,
+        email: row.email,
+        country: row.country,
+        ordersCount: row.orders_count,
+        totalSpentCents: row.total_spent_cents,
+        createdAt: row.created_at,
+        lastOrderAt: row.last_order_at,
+        discord: row.discord_username === null ? null : { username: row.discord_username },
+        steam: row.steam_username === null ? null : { username: row.steam_username },
+      };
+    }
+  }
+}
+
+type CustomerQuery = ReturnType<typeof orderedQuery>;
+/** The row must carry the sort key and id, for the keyset cursor. */
+type WalkRow = { id: number } & Partial<Record<SortColumn, string | number | null>>;
+
+async function* walkCustomers<R extends WalkRow>(
+  db: Db,
+  clock: Clock,
+  query: Omit<CustomerListQuery, 'page' | 'perPage'>,
+  options: { atRiskDays: number; batchSize?: number },
+  select: (q: CustomerQuery) => { limit(n: number): { execute(): Promise<R[]> } },
+): AsyncGenerator<R[]> {
   const plan = planList(query, clock, options.atRiskDays);
   const requested = clampInteger(options.batchSize, 1000, 1, MAX_BATCH);
   let mode: SearchMode = 'index';
@@ -161,11 +222,11 @@ export async function* iterateCustomers(
   for (const leg of legs) {
     let cursor: Cursor | null = null;
     for (;;) {
-      const rows = await orderedSelect(db, plan, mode, { leg, cursor }).limit(batchSize).execute();
-      for (const row of rows) yield toCustomer(row);
+      const rows = await select(orderedQuery(db, plan, mode, { leg, cursor })).limit(batchSize).execute();
+      if (rows.length > 0) yield rows;
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) break;
-      cursor = { key: last[plan.column], id: last.id };
+      cursor = { key: last[plan.column] ?? null, id: last.id };
     }
   }
 }
@@ -194,7 +255,7 @@ export async function searchCustomersByText(
   if (total === 0) return { rows: [], total };
   const perPage = clampInteger(limit, 25, 1, MAX_PER_PAGE);
   const mode = chooseSearchMode(plan.search, total, (await readStoreCounters(db)).customers, perPage);
-  const rows = await orderedSelect(db, plan, mode, null).limit(perPage).execute();
+  const rows = await orderedQuery(db, plan, mode, null).selectAll('customers').limit(perPage).execute();
   return { rows: rows.map(toCustomer), total };
 }
 
@@ -387,12 +448,11 @@ interface Cursor {
   id: number;
 }
 
-function orderedSelect(db: Db, plan: ListPlan, mode: SearchMode, keyset: { leg: Leg; cursor: Cursor | null } | null) {
+function orderedQuery(db: Db, plan: ListPlan, mode: SearchMode, keyset: { leg: Leg; cursor: Cursor | null } | null) {
   const { column, order } = plan;
   const after = order === 'asc' ? '>' : '<';
   return db
     .selectFrom('customers')
-    .selectAll('customers')
     .where((eb) => {
       const conditions = conditionsFor(eb, plan, mode);
       if (keyset?.leg === 'dated') conditions.push(eb(`customers.${column}`, 'is not', null));

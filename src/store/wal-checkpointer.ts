@@ -73,6 +73,8 @@ export async function startWalCheckpointer(db: Db, options: WalCheckpointerOptio
       if (stopped) return;
       stopped = true;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // An unreferenced thread would let the process end before it says it has exited.
+      worker.ref();
       worker.postMessage('stop');
       await exited;
       await restore();

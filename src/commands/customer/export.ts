@@ -1,7 +1,7 @@
 import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
 import { rm } from 'node:fs/promises';
 import { recordActivity } from '../../domain/activity-log.js';
-import { iterateCustomers, listCustomers } from '../../domain/customer-list.js';
+import { iterateCustomersForExport, listCustomers } from '../../domain/customer-list.js';
 import { UserError } from '../../domain/errors.js';
 import { DEFAULT_MAX_EXPORT_BYTES, exportFileName, writeCustomerExport, type ExportFile } from '../../domain/export/customer-export.js';
 import { createDownloadLink, exportsDirectoryFor, type DownloadLink } from '../../domain/export/download-links.js';
@@ -68,7 +68,7 @@ export async function runExport(deps: BotDeps, actor: Actor, options: ExportOpti
   let lastProgressAt = Date.now();
   let file: ExportFile;
   try {
-    file = await writeCustomerExport(iterateCustomers(db, clock, options.query, { atRiskDays: config.atRiskDays }), {
+    file = await writeCustomerExport(iterateCustomersForExport(db, clock, options.query, { atRiskDays: config.atRiskDays }), {
       format: options.format,
       directory: deps.tempDir,
       baseName: exportFileName(options.format, clock.now()).replace(/\.[a-z]+$/, ''),

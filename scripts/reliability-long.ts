@@ -8,7 +8,10 @@
 //   --crash-trials 50 --crash-events 10000 --crash-kills 3
 //   --model-runs 1000 --signatures 10000
 //   --soak-hours 24 --soak-events 1000 --soak-commands 20
-//   --only crash,model,signatures,soak    (default: all)
+//   --api-requests 5000                   (combined requests besides the sweep of every parameter)
+//   --discord-buyers 400 --discord-waves 8 --discord-timeouts 2 --discord-drops 2
+//   --backup-events 60000
+//   --only crash,model,signatures,soak,api,discord,limits,backup    (default: all)
 //   --note "text"                         (added to results.md, e.g. why counts were scaled down)
 import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -22,6 +25,10 @@ import { botLog, runCrashTrial, trialPassed, type CrashTrialResult } from '../te
 import { erasureStep } from '../test/reliability/support/erasure-step.js';
 import { runScenario, scenarioArb } from '../test/reliability/support/model.js';
 import { runSignatureFuzz, type SignatureFuzzResult } from '../test/reliability/support/signature-fuzz.js';
+import { runApiFuzz, type ApiFuzzResult } from '../test/reliability/support/api-fuzz.js';
+import { runDiscordFaults, type DiscordFaultResult } from '../test/reliability/support/discord-faults.js';
+import { runOnlineBackup, type OnlineBackupResult } from '../test/reliability/support/online-backup.js';
+import { runResourceLimits, type LimitRow } from '../test/reliability/support/resource-limits.js';
 import type { SoakResult } from '../test/reliability/support/soak.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,7 +44,13 @@ const { values } = parseArgs({
     'soak-hours': { type: 'string', default: '24' },
     'soak-events': { type: 'string', default: '1000' },
     'soak-commands': { type: 'string', default: '20' },
-    only: { type: 'string', default: 'crash,model,signatures,soak' },
+    'api-requests': { type: 'string', default: '5000' },
+    'discord-buyers': { type: 'string', default: '400' },
+    'discord-waves': { type: 'string', default: '8' },
+    'discord-timeouts': { type: 'string', default: '2' },
+    'discord-drops': { type: 'string', default: '2' },
+    'backup-events': { type: 'string', default: '60000' },
+    only: { type: 'string', default: 'crash,model,signatures,soak,api,discord,limits,backup' },
     note: { type: 'string' },
     'soak-child': { type: 'boolean', default: false },
   },
@@ -68,13 +81,19 @@ interface Report {
   model?: { runs: number; seed: number; failed: boolean; counterexample?: string; error?: string; seconds: number; steps: number; roleCalls: number; erasure: boolean };
   signatures?: SignatureFuzzResult & { seconds: number };
   soak?: SoakResult & { seconds: number };
+  api?: ApiFuzzResult & { seconds: number };
+  discord?: DiscordFaultResult & { seconds: number };
+  limits?: { rows: LimitRow[]; seconds: number };
+  backup?: OnlineBackupResult & { seconds: number };
 }
+
+const SECTIONS = ['crash', 'model', 'signatures', 'soak', 'api', 'discord', 'limits', 'backup'] as const;
 
 // Sections not run this time keep their figures from the previous run (results.json beside results.md).
 const RESULTS_JSON = RESULTS.replace(/\.md$/, '.json');
 const previous: Partial<Report> = existsSync(RESULTS_JSON) ? (JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Partial<Report>) : {};
 const report: Report = { startedAt: new Date().toISOString(), note: values.note ?? previous.note };
-for (const section of ['crash', 'model', 'signatures', 'soak'] as const) {
+for (const section of SECTIONS) {
   if (!only.has(section) && previous[section]) Object.assign(report, { [section]: previous[section] });
 }
 
@@ -103,7 +122,7 @@ function render(): string {
     '',
     `Written by \`npm run test:long\` (scripts/reliability-long.ts). Run started ${report.startedAt} on ${cpus().length} cores, ` +
       `${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, commit ${commit} (plus the working tree).`,
-    `Options of the last invocation: \`${options || '(defaults)'}\`${only.size < 4 ? ' (the sections it did not run keep the figures of the previous run)' : ''}.`,
+    `Options of the last invocation: \`${options || '(defaults)'}\`${SECTIONS.some((section) => !only.has(section)) ? ' (the sections it did not run keep the figures of the previous run)' : ''}.`,
     '',
   ];
   if (report.note) lines.push(`> ${report.note}`, '');
@@ -188,7 +207,115 @@ function render(): string {
       '',
     );
   }
+  lines.push(...renderApi(), ...renderDiscord(), ...renderLimits(), ...renderBackup());
   return lines.join('\n');
+}
+
+function renderApi(): string[] {
+  const api = report.api;
+  if (!api) return [];
+  const statuses = Object.entries(api.byStatus)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(', ');
+  const kinds = Object.entries(api.matrix.byKind).map(
+    ([kind, byStatus]) => `| ${kind} | ${Object.entries(byStatus).map(([status, n]) => `${status} × ${n}`).join(', ')} |`,
+  );
+  return [
+    '## API fuzzing and the authorization matrix (/api/external/v1)',
+    '',
+    `Requests generated from the API's own OpenAPI document (${api.operations} operations): every path, query and body parameter given, one at a time, ` +
+      `boundary values from its schema, wrong types, huge values, odd Unicode and injection strings; then combined requests that give several parameters such values at once. ` +
+      `Every answer is checked against the statuses and JSON schemas the document gives for its operation, and searched for the customers' password hashes, IP addresses and every token issued. ${api.seconds} s.`,
+    '',
+    '| figure | value |',
+    '| --- | --- |',
+    `| generated requests | ${api.sent} (answers ${statuses}) |`,
+    `| 5xx answers | ${api.serverErrors} |`,
+    `| undocumented statuses | ${api.undocumentedStatuses} |`,
+    `| schema violations | ${api.schemaViolations} |`,
+    `| answers containing a password hash, an IP address or a token | ${api.leaks} |`,
+    `| route × token checks | ${api.matrix.checked} (${api.matrix.routes} routes × ${Object.keys(api.matrix.byKind).length} token kinds) |`,
+    `| answers other than documented (401 none / revoked / expired, 403 wrong scope, let through with the scope) | ${api.matrix.wrongAnswers} |`,
+    '',
+    '| token | answers over every route |',
+    '| --- | --- |',
+    ...kinds,
+    '',
+    ...api.problems.slice(0, 10).map((p) => `- ${p}`),
+    ...(api.problems.length ? [''] : []),
+  ];
+}
+
+function renderDiscord(): string[] {
+  const d = report.discord;
+  if (!d) return [];
+  const i = d.injected;
+  return [
+    '## Discord faults (the whole bot against the local Discord)',
+    '',
+    `A burst of ${d.roleChanges} purchases (each one a role grant, one of them for a member who joins only after the last gateway drop) and ${d.interactions} staff commands, ` +
+      `while the local Discord served ${i.routeRateLimits} route 429s, ${i.globalRateLimits} global 429s, ${i.serverErrors} 502s, ${i.timeouts} requests held past the 15 s timeout ` +
+      `and ${i.callbackErrors} 503s on interaction callbacks, in waves over the burst, and dropped the gateway ${i.gatewayDrops} times mid-burst. ${d.seconds} s.`,
+    '',
+    '| figure | value |',
+    '| --- | --- |',
+    `| role changes applied | ${d.granted} / ${d.roleChanges} (members granted other than once: ${d.wrongGrantCounts}; role jobs left undone: ${d.roleJobsNotDone}) |`,
+    `| queue drained in | ${Math.round(d.drainMs / 100) / 10} s |`,
+    `| unhandled 429s (reaching the queue or the error log) | ${d.unhandled429s} (429s served and waited out: ${d.rateLimitsServed}) |`,
+    `| invalid requests (401/403/429) in the worst 10 minutes | ${d.maxInvalidPer10Minutes} (bar: under 100) |`,
+    `| peak requests in any second (interaction responses aside) | ${d.peakRequestsPerSecond} (bar: 50; ${d.restRequests} REST requests in all) |`,
+    `| gateway resumed | ${d.gatewayResumes >= i.gatewayDrops ? 'yes' : 'no'}: ${d.gatewayResumes} resumes for ${i.gatewayDrops} drops, ${d.gatewayIdentifies} identify; late joiner granted: ${d.lateJoinerGranted ? 'yes' : 'no'} |`,
+    `| interactions left unanswered / answered with an error | ${d.interactionsUnanswered} / ${d.interactionsFailed} (of ${d.interactions}) |`,
+    `| errors logged by the bot | ${d.errorLogs} |`,
+    '',
+    ...d.problems.slice(0, 10).map((p) => `- ${p}`),
+    ...(d.problems.length ? [''] : []),
+  ];
+}
+
+function renderLimits(): string[] {
+  const limits = report.limits;
+  if (!limits) return [];
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return [
+    '## Resource limits',
+    '',
+    `Each bound sent far past its limit; \`nothing stored\` compares the database (customers, notes, bans, events, activity log, and the customer as the API shows it) before and after, or the files and uploads for the export. ${limits.seconds} s.`,
+    '',
+    '| bound | sent | answer | nothing stored | holds |',
+    '| --- | --- | --- | --- | --- |',
+    ...limits.rows.map(
+      (r) => `| ${cell(r.bound)} | ${cell(r.sent)} | ${cell(r.answer)} | ${r.nothingStored === null ? 'n/a (never stored)' : r.nothingStored ? 'yes' : '**no**'} | ${r.problems.length ? `**no**: ${cell(r.problems.join('; '))}` : 'yes'} |`,
+    ),
+    '',
+  ];
+}
+
+function renderBackup(): string[] {
+  const b = report.backup;
+  if (!b) return [];
+  const f = b.copyFigures;
+  return [
+    '## Online backup and restore',
+    '',
+    `A database file of ${b.baseEvents} purchases (${b.databaseMiB} MiB) backed up with \`${b.via}\` in a process of its own while purchases and refunds kept being committed ` +
+      `(one transaction each; the figures after every commit kept, and checked against the database once the writes stopped), then restored: the copy put in place of the database and opened, migrated and written to as the bot does. ${b.seconds} s.`,
+    '',
+    '| figure | value |',
+    '| --- | --- |',
+    `| writes committed while the backup ran | ${b.writtenDuring} (backup ${Math.round(b.backupMs / 100) / 10} s: ${b.backupOutput.replace(/\|/g, '/')}) |`,
+    `| copy | ${b.copyMiB} MiB, ${b.standalone ? 'no -wal beside it' : '**a -wal beside it**'} |`,
+    `| \`PRAGMA integrity_check\` of the copy / of the restored database | ${b.copyIntegrity} / ${b.restoredIntegrity} |`,
+    `| copy equals a recorded state of the live database | ${b.matchingSnapshot >= 0 ? `yes: the state after write ${b.matchingSnapshot} of ${b.snapshots - 1}` : '**no**'} |`,
+    `| rows in the copy (customers / orders / order items) | ${f.customers} / ${f.orders} / ${f.orderItems} |`,
+    `| paid orders and sum vs the customers' aggregates | ${f.completedOrders} orders, ${f.completedCents} cents vs ${f.aggregateOrders} orders, ${f.aggregateCents} cents (customers off: ${b.copyCustomersOff}) |`,
+    `| restored database equals the copy / takes a new purchase | ${JSON.stringify(b.restoredFigures) === JSON.stringify(b.copyFigures) ? 'yes' : '**no**'} / ${b.restoredWritable ? 'yes' : '**no**'} |`,
+    `| a copy taken once writes stopped equals the live database | ${b.atRestEqualsLive ? 'yes' : '**no**'} |`,
+    '',
+    ...b.problems.map((p) => `- ${p}`),
+    ...(b.problems.length ? [''] : []),
+  ];
 }
 
 function durations(ms: number[]): string {
@@ -260,6 +387,60 @@ if (only.has('soak')) {
   const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as SoakResult;
   report.soak = { ...result, seconds: seconds(started) };
   if (result.failedCommands > 0 || result.floorGrowthMiB > 0.1 * (result.floorsMiB[0] ?? 0)) failures++;
+  save();
+}
+
+if (only.has('api')) {
+  const started = Date.now();
+  log(`API fuzzing: the sweep plus ${int('api-requests')} combined requests, then route × token`);
+  const result = await runApiFuzz({ randomRequests: int('api-requests'), seed: 4242 });
+  report.api = { ...result, seconds: seconds(started) };
+  if (result.serverErrors + result.undocumentedStatuses + result.schemaViolations + result.leaks + result.matrix.wrongAnswers > 0) failures++;
+  log(`API fuzzing: ${result.sent} sent, ${result.problems.length} problems`);
+  save();
+}
+
+if (only.has('discord')) {
+  const started = Date.now();
+  log(`Discord faults: ${int('discord-buyers')} purchases, ${int('discord-waves')} waves of faults, ${int('discord-drops')} gateway drops`);
+  const result = await runDiscordFaults({
+    buyers: int('discord-buyers'),
+    waves: int('discord-waves'),
+    timeouts: int('discord-timeouts'),
+    gatewayDrops: int('discord-drops'),
+    commandEvery: 10,
+    drainTimeoutMs: 600_000,
+  });
+  report.discord = { ...result, seconds: seconds(started) };
+  const held =
+    result.granted === result.roleChanges &&
+    result.wrongGrantCounts + result.roleJobsNotDone + result.unhandled429s + result.errorLogs + result.interactionsUnanswered + result.interactionsFailed === 0 &&
+    result.maxInvalidPer10Minutes < 100 &&
+    result.peakRequestsPerSecond <= 50 &&
+    result.gatewayResumes >= result.injected.gatewayDrops &&
+    result.lateJoinerGranted;
+  if (!held) failures++;
+  log(`Discord faults: ${JSON.stringify({ ...result, problems: result.problems.length })}`);
+  save();
+}
+
+if (only.has('limits')) {
+  const started = Date.now();
+  log('resource limits');
+  const rows = await runResourceLimits({ large: true });
+  report.limits = { rows, seconds: seconds(started) };
+  if (rows.some((r) => r.problems.length > 0 || r.nothingStored === false)) failures++;
+  for (const row of rows) log(`limit ${row.bound}: ${row.problems.length ? row.problems.join('; ') : 'holds'}`);
+  save();
+}
+
+if (only.has('backup')) {
+  const started = Date.now();
+  log(`online backup: ${int('backup-events')} purchases, npm run backup while writing`);
+  const result = await runOnlineBackup({ baseEvents: int('backup-events'), via: 'cli' });
+  report.backup = { ...result, seconds: seconds(started) };
+  if (result.problems.length > 0 || result.writtenDuring === 0 || !result.restoredWritable || !result.atRestEqualsLive || !result.standalone || result.restoredIntegrity !== 'ok') failures++;
+  log(`online backup: ${JSON.stringify({ ...result, copyFigures: undefined, restoredFigures: undefined })}`);
   save();
 }
 

@@ -73,7 +73,7 @@ const schema = z.object({
     .min(0, 'must be between 0 and 65535')
     .max(65535, 'must be between 0 and 65535')
     .default(3000),
-  DATABASE_URL: z.string().trim().min(1, 'must be a file path such as data/customers.db').default('data/customers.db'),
+  DATABASE_URL: z.string().trim().min(1, 'must be a file path such as data/customers.db or a postgres:// URL').default('data/customers.db'),
   STORE_WEBHOOK_SECRET: optionalText,
   APP_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
   STAFF_ROLE_IDS: idList('role'),
@@ -134,6 +134,7 @@ export interface Config {
   publicUrl: string;
   httpHost: string;
   httpPort: number;
+  /** A SQLite file path, or a postgres:// (postgresql://) URL for a PostgreSQL store. */
   databasePath: string;
   storeWebhookSecret: string | undefined;
   appSecret: string | undefined;
@@ -177,8 +178,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (e.DISCORD_TOKEN && !e.DISCORD_GUILD_ID) {
     throw new ConfigError("DISCORD_GUILD_ID is required when DISCORD_TOKEN is set: the store guild's id (Developer Mode → right-click the server → Copy Server ID)");
   }
-  if (e.DATABASE_URL.startsWith('postgres')) {
-    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as data/customers.db');
+  if (/^postgres(ql)?:/i.test(e.DATABASE_URL) && !URL.canParse(e.DATABASE_URL)) {
+    throw new ConfigError('DATABASE_URL: not a valid PostgreSQL URL (postgres://user:password@host:5432/database)');
   }
   return Object.freeze({
     discordToken: e.DISCORD_TOKEN,

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
 import { createLogger } from './logger.js';
 import { startServices } from './services.js';
-import { migrateToLatest, openDatabase } from './store/database.js';
+import { migrateToLatest, openStoreDatabase } from './store/database.js';
 
 function readConfig(): Readonly<Config> {
   try {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     ? createLogger(config.logLevel, destination({ dest: join(config.databasePath, '..', 'bot.log'), mkdir: true, sync: false }))
     : createLogger(config.logLevel);
 
-  const { db } = openDatabase(config.databasePath);
+  const db = openStoreDatabase(config.databasePath);
   await migrateToLatest(db);
   const tempDir = join(tmpdir(), 'customer-desk-exports');
   mkdirSync(tempDir, { recursive: true });

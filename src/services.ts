@@ -19,13 +19,14 @@ import { createHttpApp, type HttpApp } from './http/app.js';
 import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
 import { processDueEvents } from './jobs/inbound-events.js';
-import { recoverInterruptedRoleJobs, startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
-import { releaseWebhookDeliveryLeases, startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
+import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence } from './jobs/bot-processes.js';
+import { startLeadership } from './jobs/leadership.js';
+import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
+import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
 import { startWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
-import type { Db } from './store/database.js';
-import { releaseInboundEventLeases } from './store/inbound-event.repository.js';
-import { startWalCheckpointer } from './store/wal-checkpointer.js';
+import { isPostgres, type Db } from './store/database.js';
+import { startWalCheckpointer, type WalCheckpointer } from './store/wal-checkpointer.js';
 
 export interface ServicesOptions {
   db: Db;
@@ -37,7 +38,7 @@ export interface ServicesOptions {
   /** Where the HTTP listener binds; `false` builds the app without listening (tests use inject). */
   listen: { host: string; port: number } | false;
   /** Poll intervals, shortened by tests. */
-  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest', number>>;
+  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest' | 'leases', number>>;
 }
 
 /**
@@ -53,7 +54,10 @@ export function applyRolesOnLink(clock: Clock, wakeRoleQueue: () => void): Custo
 }
 
 export interface RunningServices {
-  client: Client<true>;
+  /** The logged-in Discord client while this process holds the gateway lease. */
+  readonly client: Client<true> | undefined;
+  /** Whether this process holds the gateway lease (only one bot process on a database does). */
+  isGatewayHolder(): boolean;
   http: HttpApp;
   /** `http://host:port` when listening. */
   httpUrl: string | undefined;
@@ -72,24 +76,29 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
   const { db, clock, config, logger } = options;
   const { guildId } = options.discord;
 
-  // SQLite serves one bot process: whatever the previous process held when it died is due now.
-  const recovered = {
-    events: await releaseInboundEventLeases(db, clock),
-    roleJobs: await recoverInterruptedRoleJobs(db, clock),
-    deliveries: await releaseWebhookDeliveryLeases(db, clock),
-  };
-  if (recovered.events + recovered.roleJobs + recovered.deliveries > 0) logger.warn(recovered, 'resumed work interrupted by the last shutdown');
+  const intervals = options.intervals ?? {};
 
   if (existsSync(config.roleRulesFile)) {
     const loaded = await loadRoleRulesFile(db, clock, config.roleRulesFile, guildId);
     logger.info({ file: config.roleRulesFile, ...loaded }, 'role rules file loaded');
   }
 
-  // Checkpoints of the write-ahead log run on their own thread, never inside a request.
-  const checkpointer = await startWalCheckpointer(db, { onError: (error) => logger.warn({ err: error }, 'WAL checkpoint failed') });
+  // Checkpoints of the write-ahead log run on their own thread, never inside a request. SQLite's
+  // log only: PostgreSQL checkpoints by itself.
+  const checkpointer: WalCheckpointer = isPostgres(db)
+    ? { stop: () => Promise.resolve() }
+    : await startWalCheckpointer(db, { onError: (error) => logger.warn({ err: error }, 'WAL checkpoint failed') });
 
   // Workers reference each other through wake(); they are created below, before anything runs.
   const workers = {} as RunningServices['workers'];
+  const wakeQueues = () => {
+    for (const worker of Object.values(workers)) worker.wake();
+  };
+  // Several bot processes may share the database: each claims queue rows under its own id and
+  // keeps a heartbeat; what a dead process had claimed is due again at once (checked now and
+  // every few seconds), what a live one holds is left alone.
+  const presence = await startProcessPresence({ db, clock, logger, intervalMs: intervals.leases, onRecovered: () => wakeQueues() });
+  await presence.check();
   const wakeAfterEvents = () => {
     workers.roles.wake();
     workers.webhooks.wake();
@@ -118,38 +127,81 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     pending: new PendingActions(() => Date.now()),
     wakeRoleWorker: () => workers.roles.wake(),
   };
-  const client = createBot(botDeps, options.discord.apiUrl);
-  const ready = once(client, Events.ClientReady) as Promise<[Client<true>]>;
-  await client.login(options.discord.token);
-  const [readyClient] = await ready;
 
-  const intervals = options.intervals ?? {};
-  workers.roles = startRoleQueueWorker({ db, clock, gateway: createDiscordRoleGateway(readyClient), logger, intervalMs: intervals.roles });
-  workers.alerts = startStaffAlertWorker({ db, clock, client: readyClient, channelId: config.alertChannelId, logger, intervalMs: intervals.alerts });
-  workers.sweep = startRoleSweepWorker({ db, clock, logger, intervalMs: intervals.sweep, onEnqueued: () => workers.roles.wake() });
-  workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks });
+  // Only the holder of the 'gateway' lease logs in to Discord, so one process answers
+  // interactions and does the Discord-bound work (role changes, staff alerts, the time-based role
+  // sweep, the digest); the others serve HTTP and the queues, and take over when it dies.
+  let gatewayWork: { client: Client<true>; roles: Worker; alerts: Worker; sweep: Worker; digest: DigestScheduler } | undefined;
+  const leadGateway = async () => {
+    const client = createBot(botDeps, options.discord.apiUrl);
+    const ready = once(client, Events.ClientReady) as Promise<[Client<true>]>;
+    try {
+      await client.login(options.discord.token);
+    } catch (error) {
+      await client.destroy();
+      throw error;
+    }
+    const [readyClient] = await ready;
+    const roles = startRoleQueueWorker({ db, clock, gateway: createDiscordRoleGateway(readyClient), logger, intervalMs: intervals.roles, holder: presence.id });
+    const work = {
+      client: readyClient,
+      roles,
+      alerts: startStaffAlertWorker({ db, clock, client: readyClient, channelId: config.alertChannelId, logger, intervalMs: intervals.alerts }),
+      sweep: startRoleSweepWorker({ db, clock, logger, intervalMs: intervals.sweep, onEnqueued: () => roles.wake() }),
+      digest: await startDigestScheduler({
+        db,
+        clock,
+        config,
+        logger,
+        tempDir: options.tempDir,
+        // Without DIGEST_CHANNEL_ID the scheduler only logs one warning.
+        sender: createDigestSender(readyClient, config.digestChannelId ?? ''),
+        safetyIntervalMs: intervals.digest,
+      }),
+    };
+    gatewayWork = work;
+    return async () => {
+      gatewayWork = undefined;
+      for (const worker of [work.sweep, work.roles, work.alerts]) await worker.stop();
+      await work.digest.stop();
+      await client.destroy();
+    };
+  };
+  const whileLeading = (pick: 'roles' | 'alerts' | 'sweep'): Worker => ({ wake: () => gatewayWork?.[pick].wake(), stop: () => Promise.resolve() });
+  workers.roles = whileLeading('roles');
+  workers.alerts = whileLeading('alerts');
+  workers.sweep = whileLeading('sweep');
+  workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks, holder: presence.id });
   workers.exportCleanup = startExportCleanupWorker({ db, clock, directory: exportsDir, logger, intervalMs: intervals.exportCleanup });
   workers.inbound = startWorker({
     name: 'inbound-events',
     logger,
     intervalMs: intervals.inbound ?? 5_000,
     runOnce: async () => {
-      const handled = await processDueEvents(db, clock, hooks, { logger, storeCurrency: config.storeCurrency });
+      const handled = await processDueEvents(db, clock, hooks, { logger, storeCurrency: config.storeCurrency, holder: presence.id });
       if (handled > 0) wakeAfterEvents();
       return handled;
     },
   });
 
-  const digest = await startDigestScheduler({
+  const digest: DigestScheduler = {
+    wake: () => gatewayWork?.digest.wake(),
+    nextInvocation: () => gatewayWork?.digest.nextInvocation() ?? null,
+    stop: () => Promise.resolve(),
+  };
+  const gateway = startLeadership({
     db,
     clock,
-    config,
     logger,
-    tempDir: options.tempDir,
-    // Without DIGEST_CHANNEL_ID the scheduler only logs one warning.
-    sender: createDigestSender(readyClient, config.digestChannelId ?? ''),
-    safetyIntervalMs: intervals.digest,
+    name: 'gateway',
+    holder: presence.id,
+    ttlMs: PROCESS_LEASE_TTL_MS,
+    intervalMs: intervals.leases ?? PROCESS_HEARTBEAT_MS,
+    isHolderGone: isLocalProcessGone,
+    lead: leadGateway,
   });
+  // A lone process (or the first) is logged in before it serves HTTP, as it always was.
+  await gateway.ready;
 
   const http = await createHttpApp({
     db,
@@ -168,7 +220,10 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
   }
 
   return {
-    client: readyClient,
+    get client() {
+      return gatewayWork?.client;
+    },
+    isGatewayHolder: () => gateway.isLeading(),
     http,
     httpUrl,
     botDeps,
@@ -177,9 +232,10 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     async stop() {
       // New work stops first (HTTP), then the workers finish their pass, then Discord and the database.
       await http.close();
-      for (const worker of [workers.inbound, workers.webhooks, workers.sweep, workers.roles, workers.alerts, workers.exportCleanup]) await worker.stop();
-      await digest.stop();
-      await client.destroy();
+      for (const worker of [workers.inbound, workers.webhooks, workers.exportCleanup]) await worker.stop();
+      // Gives the gateway lease up, so another process logs in without waiting for it to expire.
+      await gateway.stop();
+      await presence.stop();
       await checkpointer.stop();
     },
   };

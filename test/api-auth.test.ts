@@ -126,6 +126,20 @@ describe('the Authorization header', () => {
   });
 });
 
+describe('revocation', () => {
+  it('refuses a token from the first request after it is revoked, though it was serving requests a moment before', async () => {
+    const { token, record } = await tokenWith(['webhooks:read']);
+    const get = () => t.app.inject({ method: 'GET', url: `${BASE}/webhooks`, headers: { authorization: `Bearer ${token}` } });
+    expect((await get()).statusCode).toBe(200);
+    expect((await get()).statusCode).toBe(200);
+    // The CLI revokes from its own process: nothing in this one hears of it but the database.
+    await revokeApiToken(t.db, t.clock, record.id);
+    const response = await get();
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toEqual(UNAUTHORIZED);
+  });
+});
+
 describe('the rate limit', () => {
   it("answers 429 with Retry-After once a token has used its requests for the minute, and serves it again in the next window", async () => {
     const authorization = await t.bearer(['webhooks:read'], { rateLimitPerMinute: 3 });

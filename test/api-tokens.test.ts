@@ -3,14 +3,15 @@ import { listActivity } from '../src/domain/activity-log.js';
 import { API_SCOPES, authenticateToken, createApiToken, hashApiToken, listApiTokens, revokeApiToken } from '../src/domain/api-tokens.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { UserError } from '../src/domain/errors.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 const staff = { id: '111111111111111111', name: 'Sam (staff)' };
 let db: Db;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
 });
 afterEach(async () => {

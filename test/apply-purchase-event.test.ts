@@ -6,8 +6,9 @@ import { parseStoreEvent, type PurchaseEvent } from '../src/domain/purchase-even
 import { nextOrderStatus, nextSubscriptionState, ORDER_SIGNALS, type OrderSignal, type SubscriptionState } from '../src/domain/purchase-state.js';
 import type { Customer, OrderStatus } from '../src/domain/types.js';
 import { findCustomerByEmail, findCustomerById, insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { getOrderWithItems, upsertOrder } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 let db: Db;
 let clock: ManualClock;
@@ -15,7 +16,7 @@ let hooks: RecordingHooks;
 let nextEventId = 1;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   hooks = new RecordingHooks();
 });

@@ -17,8 +17,8 @@ import { ManualClock } from '../src/domain/clock.js';
 import { GENERIC_REFUSAL, UserError } from '../src/domain/errors.js';
 import type { Actor } from '../src/domain/types.js';
 import type { Db } from '../src/store/database.js';
-import { openMigratedDatabase } from '../src/store/database.js';
 import type { NewCustomerRow } from '../src/store/tables.js';
+import { openTestDatabase } from './support/database.js';
 
 const MOD: Actor = { id: '111111111111111111', name: 'Mod' };
 const ADMIN: Actor = { id: '222222222222222222', name: 'Admin' };
@@ -34,7 +34,7 @@ let db: Db;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(START);
 });
 

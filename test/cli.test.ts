@@ -93,7 +93,7 @@ describe('npm run token', { timeout: 60_000 }, () => {
   });
 
   it('names a bad setting instead of failing with a stack trace', async () => {
-    expectOneLineError(await run('token', ['list'], { DATABASE_URL: 'postgres://db/store' }), 'Configuration error: DATABASE_URL');
+    expectOneLineError(await run('token', ['list'], { DATABASE_URL: 'postgres://db:port/store' }), 'Configuration error: DATABASE_URL');
   });
 });
 

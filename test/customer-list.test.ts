@@ -4,7 +4,8 @@ import { ManualClock } from '../src/domain/clock.js';
 import { iterateCustomers, listCustomers, searchCustomersByText } from '../src/domain/customer-list.js';
 import type { Customer, CustomerFilter, CustomerListQuery, CustomerSort, SortOrder } from '../src/domain/types.js';
 import { insertCustomer, insertCustomers } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { onPostgres, openTestDatabase } from './support/database.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2026-11-22T12:00:00.000Z');
@@ -61,7 +62,7 @@ let clock: ManualClock;
 let models: Model[];
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(NOW);
   models = [];
   for (const m of FIXTURE) {
@@ -245,8 +246,11 @@ describe('the search index', () => {
     await db.deleteFrom('customers').where('id', '=', zed.id).execute();
     expect(await search('quill')).toEqual([]);
     expect(await search('fresh.exa')).toEqual([]);
-    // The index must still agree with its content table (FTS5's own consistency check).
-    await expect(sql`INSERT INTO customer_search(customer_search, rank) VALUES ('integrity-check', 1)`.execute(db)).resolves.toBeDefined();
+    // The index must still agree with its content table (FTS5's own consistency check; PostgreSQL
+    // indexes have no separate content to drift).
+    if (!onPostgres) {
+      await expect(sql`INSERT INTO customer_search(customer_search, rank) VALUES ('integrity-check', 1)`.execute(db)).resolves.toBeDefined();
+    }
   });
 });
 

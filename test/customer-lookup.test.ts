@@ -4,8 +4,9 @@ import { autocompleteCustomers, lookupCustomer, type LookupResult } from '../src
 import { UserError } from '../src/domain/errors.js';
 import type { Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { upsertOrder } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 let db: Db;
 let clock: ManualClock;
@@ -15,7 +16,7 @@ let bob: Customer;
 let numeric: Customer;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   alice = await insertCustomer(db, clock, {
     name: 'Alice Johnson',

@@ -14,15 +14,16 @@ import {
   insertCustomers,
   toCustomer,
 } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { upsertOrder } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 let db: Db;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
 });
 afterEach(async () => {

@@ -7,14 +7,15 @@ import { isAtRisk, segmentFor } from '../src/domain/customer-profile.js';
 import { getStoreStatistics } from '../src/domain/statistics.js';
 import type { Customer } from '../src/domain/types.js';
 import { DEMO_STAFF, seedDemoData } from '../src/sandbox/demo-data.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 const NOW = '2026-11-22T12:00:00.000Z';
 let db: Db;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(NOW);
 });
 afterEach(async () => {
@@ -39,8 +40,8 @@ async function allCustomers(): Promise<Customer[]> {
 describe('demo data', () => {
   it('is the same for the same seed and time, and different for another seed', async () => {
     const result = await seedDemoData(db, clock, { customers: 120, seed: 7 });
-    const { db: twin } = await openMigratedDatabase();
-    const { db: other } = await openMigratedDatabase();
+    const { db: twin } = await openTestDatabase();
+    const { db: other } = await openTestDatabase();
     try {
       expect(await seedDemoData(twin, new ManualClock(NOW), { customers: 120, seed: 7 })).toEqual(result);
       expect(await snapshot(twin)).toEqual(await snapshot(db));
@@ -107,7 +108,7 @@ describe('demo data', () => {
 
   it('copes with a tiny store', async () => {
     for (const customers of [1, 2, 3, 4, 6]) {
-      const { db: tiny } = await openMigratedDatabase();
+      const { db: tiny } = await openTestDatabase();
       try {
         expect((await seedDemoData(tiny, clock, { customers })).customers).toBe(customers);
       } finally {

@@ -8,9 +8,10 @@ import { nextOccurrence } from '../src/domain/digest.js';
 import { DIGEST_RETRY_DELAY_MS, runDigestIfDue, startDigestScheduler, type DigestConfig, type DigestScheduler, type RunDigestOptions } from '../src/jobs/digest.js';
 import { createLogger } from '../src/logger.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { findDigestRun } from '../src/store/digest.repository.js';
 import { placeOrder } from './support/fixtures.js';
+import { openTestDatabase } from './support/database.js';
 
 const CHANNEL = '2200000000000000002';
 const BERLIN: DigestConfig = { digestChannelId: CHANNEL, digestCron: '0 9 * * 1', storeTimeZone: 'Europe/Berlin', atRiskDays: 90, storeCurrency: 'EUR' };
@@ -54,7 +55,7 @@ let logs: Record<string, unknown>[];
 const schedulers: DigestScheduler[] = [];
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(WEEK[0]);
   dir = mkdtempSync(join(tmpdir(), 'digest-scheduler-'));
   channel = fakeChannel();

@@ -9,9 +9,10 @@ import { ManualClock } from '../src/domain/clock.js';
 import { buildWeeklyDigest, previousDigestInputs, writeAtRiskList, type WeeklyDigest } from '../src/domain/digest.js';
 import type { Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { insertDigestRun, insertSegmentSnapshot } from '../src/store/digest.repository.js';
 import { placeOrder } from './support/fixtures.js';
+import { openTestDatabase } from './support/database.js';
 
 // Monday 23 November 2026, 09:00 in Berlin: the default schedule's occurrence.
 const NOW = '2026-11-23T08:00:00.000Z';
@@ -26,7 +27,7 @@ let clock: ManualClock;
 let dir: string;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(NOW);
   dir = mkdtempSync(join(tmpdir(), 'digest-test-'));
 });

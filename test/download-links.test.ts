@@ -17,8 +17,9 @@ import {
 } from '../src/domain/export/download-links.js';
 import { startExportCleanupWorker } from '../src/jobs/export-cleanup.js';
 import { createLogger } from '../src/logger.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { markExportFileDeleted } from '../src/store/export-file.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 const SECRET = 'a-test-app-secret-that-is-long-enough-0123';
 const STAFF = { id: '2200000000000000101', name: 'Ada Admin' };
@@ -30,7 +31,7 @@ let work: string;
 let exportsDir: string;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(NOW);
   work = mkdtempSync(join(tmpdir(), 'download-links-'));
   exportsDir = join(work, 'data', 'exports');

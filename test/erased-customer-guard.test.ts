@@ -4,11 +4,11 @@ import { rectifyCustomer } from '../src/domain/customer-accounts.js';
 import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { createLinkUrl } from '../src/domain/linking/link-sessions.js';
 import { findCustomerById, insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 describe('an erased customer', () => {
   it('cannot have personal data written back through a correction or a new link', async () => {
-    const { db } = await openMigratedDatabase();
+    const { db } = await openTestDatabase();
     const clock = new ManualClock('2026-11-22T12:00:00.000Z');
     const actor = { id: 'admin', name: 'Admin' };
     const customer = await insertCustomer(db, clock, { name: 'Erin Example', email: 'erin@example.com' });

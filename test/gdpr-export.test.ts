@@ -5,15 +5,16 @@ import { ManualClock } from '../src/domain/clock.js';
 import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { buildCustomerDataFile, exportCustomerData, toCsvDocument, toCsvFiles } from '../src/domain/gdpr-export.js';
 import { hashPassword } from '../src/domain/passwords.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { ADMIN, buildSubject, PERSON, STAFF, VIP_ROLE, type SubjectFixture } from './support/gdpr-fixture.js';
+import { openTestDatabase } from './support/database.js';
 
 let db: Db;
 let clock: ManualClock;
 let subject: SubjectFixture;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-21T12:00:00.000Z');
   subject = await buildSubject(db, clock);
   await db.updateTable('customers').set({ password_hash: await hashPassword('correct horse battery') }).where('id', '=', subject.customerId).execute();

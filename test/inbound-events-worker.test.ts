@@ -6,7 +6,7 @@ import type { Customer } from '../src/domain/types.js';
 import { MAX_EVENT_ATTEMPTS, processDueEvents, retryDelayMs, startInboundEventWorker } from '../src/jobs/inbound-events.js';
 import { createLogger } from '../src/logger.js';
 import { findCustomerByEmail } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import {
   claimDueEvents,
   countInboundEvents,
@@ -16,6 +16,7 @@ import {
   storeInboundEvent,
 } from '../src/store/inbound-event.repository.js';
 import { getOrderWithItems } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 let db: Db;
 let clock: ManualClock;
@@ -43,7 +44,7 @@ async function announcedCustomers(): Promise<number> {
 }
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   hooks = new CountingHooks();
 });

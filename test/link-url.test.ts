@@ -13,8 +13,9 @@ import type { HttpDeps } from '../src/http/deps.js';
 import { apiLinkRoutes } from '../src/http/routes/api-link.js';
 import { createLogger } from '../src/logger.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { APP_SECRET, pageText, startLinkHarness } from './support/link-harness.js';
+import { openTestDatabase } from './support/database.js';
 
 const PUBLIC_URL = 'https://shop.example.com';
 
@@ -22,7 +23,7 @@ let db: Db;
 let clock: ManualClock;
 let alice: Customer;
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   alice = await insertCustomer(db, clock, { name: 'Alice', email: 'alice@example.com' });
 });

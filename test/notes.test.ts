@@ -4,7 +4,8 @@ import { ManualClock } from '../src/domain/clock.js';
 import { addNote, listNotes } from '../src/domain/notes.js';
 import type { Actor, Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 const STAFF: Actor = { id: '200000000000000001', name: 'Mod Mia' };
 let db: Db;
@@ -12,7 +13,7 @@ let clock: ManualClock;
 let customer: Customer;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   customer = await insertCustomer(db, clock, { name: 'Alice', email: 'alice@example.com' });
 });

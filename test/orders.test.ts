@@ -3,16 +3,18 @@ import { ManualClock } from '../src/domain/clock.js';
 import { UserError } from '../src/domain/errors.js';
 import type { Customer } from '../src/domain/types.js';
 import { findCustomerById, insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import {
   findOrderByNumber,
   getOrderWithItems,
   listOrdersForCustomer,
+  listRecentOrdersOfCustomer,
   recomputeCustomerAggregates,
   setOrderStatus,
   upsertOrder,
   type OrderInput,
 } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 let db: Db;
 let clock: ManualClock;
@@ -20,7 +22,7 @@ let alice: Customer;
 let bob: Customer;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   alice = await insertCustomer(db, clock, { name: 'Alice', email: 'alice@example.com' });
   bob = await insertCustomer(db, clock, { name: 'Bob', email: 'bob@example.com' });
@@ -199,5 +201,14 @@ describe('orders', () => {
     expect(page).toMatchObject({ total: 5, offset: 1, limit: 2 });
     expect(page.items.map((o) => o.id)).toEqual([4, 3]);
     expect((await findOrderByNumber(db, 'ord-2026-00004'))?.id).toBe(4);
+  });
+
+  it("recent orders are the customer's newest first, as many as asked for, with the fields a summary shows", async () => {
+    for (let id = 1; id <= 5; id++) await upsertOrder(db, clock, order(id, { totalCents: 100 * id }));
+    await upsertOrder(db, clock, order(6, { customerId: bob.id }));
+    const recent = await listRecentOrdersOfCustomer(db, alice.id, 3);
+    expect(recent.map((o) => o.id)).toEqual([5, 4, 3]);
+    expect(recent[0]).toEqual({ id: 5, orderNumber: 'ORD-2026-00005', status: 'completed', totalCents: 500, createdAt: '2026-10-05T10:00:00.000Z' });
+    expect((await listRecentOrdersOfCustomer(db, bob.id, 50)).map((o) => o.id)).toEqual([6]);
   });
 });

@@ -17,7 +17,8 @@ import {
   type HostLookup,
 } from '../src/domain/outbound-webhooks.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 const staff = { id: '111111111111111111', name: 'Sam' };
 const strict = { allowPrivateGlobally: false };
@@ -25,7 +26,7 @@ let db: Db;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
 });
 afterEach(async () => {

@@ -137,6 +137,16 @@ describe('order events', () => {
     });
   });
 
+  it('turn control characters in names into spaces and refuse them in an event id', () => {
+    const event = parsed({
+      id: 'evt_1',
+      event_type: 'order.completed',
+      data: { ...canonicalOrder, customer: { ...canonicalOrder.customer, name: 'Player\u0000One\r\n' }, items: [{ product_id: 5, product_name: 'VIP\tRank', quantity: 1, price: '29.99' }] },
+    });
+    expect(event).toMatchObject({ order: { customer: { name: 'Player One' }, items: [{ productName: 'VIP Rank' }] } });
+    expect(refusal({ id: 'evt\u00001', event_type: 'order.completed', data: canonicalOrder })).toMatch(/control characters/);
+  });
+
   it('accept an order nested under data.order', () => {
     expect(parsed({ id: 'e', event_type: 'order.paid', data: { order: canonicalOrder } })).toMatchObject({ order: { id: 123 } });
   });

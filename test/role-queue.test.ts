@@ -16,8 +16,9 @@ import {
 } from '../src/jobs/role-queue.js';
 import { createLogger } from '../src/logger.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 const GUILD = '3000000000000000001';
 const VIP = '3000000000000000010';
@@ -63,7 +64,7 @@ let gateway: FakeGateway;
 let nextId = 1;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   gateway = new FakeGateway();
   await addRoleRule(db, clock, { productId: 5, roleId: VIP, guildId: GUILD, actor: STAFF });

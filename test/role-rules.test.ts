@@ -7,7 +7,8 @@ import { ManualClock } from '../src/domain/clock.js';
 import { UserError } from '../src/domain/errors.js';
 import { addRoleRule, listRoleRules, loadRoleRulesFile, removeRoleRule, RoleRulesFileError } from '../src/domain/role-rules.js';
 import { deliverStaffAlerts, listStaffAlerts, raiseStaffAlert, STAFF_ALERT_MAX_ATTEMPTS } from '../src/domain/staff-alerts.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 const GUILD = '3000000000000000001';
 const VIP = '3000000000000000010';
@@ -19,7 +20,7 @@ let clock: ManualClock;
 let dir: string;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   dir = mkdtempSync(join(tmpdir(), 'role-rules-'));
 });

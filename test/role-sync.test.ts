@@ -13,9 +13,10 @@ import {
 import { listStaffAlerts } from '../src/domain/staff-alerts.js';
 import type { Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
 import type { SubscriptionStatus } from '../src/store/tables.js';
+import { openTestDatabase } from './support/database.js';
 
 const GUILD = '3000000000000000001';
 const VIP = '3000000000000000010';
@@ -30,7 +31,7 @@ let clock: ManualClock;
 let alice: Customer;
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   alice = await insertCustomer(db, clock, { name: 'Alice Johnson', email: 'alice@example.com', discord: { id: ALICE_DISCORD, username: 'alice_j' } });
   await addRoleRule(db, clock, { productId: 5, roleId: VIP, guildId: GUILD, actor: STAFF });
@@ -151,7 +152,7 @@ describe('reconciling a customer after a purchase', () => {
     const now = clock.now().toISOString();
     const job = { guild_id: GUILD, discord_user_id: ALICE_DISCORD, role_id: VIP, action: 'add' as const, customer_id: alice.id, reason: 'x', status: 'pending' as const, next_attempt_at: now, created_at: now, updated_at: now };
     await db.insertInto('role_jobs').values(job).execute();
-    await expect(db.insertInto('role_jobs').values({ ...job, status: 'waiting_member' }).execute()).rejects.toThrow(/UNIQUE/);
+    await expect(db.insertInto('role_jobs').values({ ...job, status: 'waiting_member' }).execute()).rejects.toThrow(/UNIQUE|unique constraint/);
     await db.insertInto('role_jobs').values({ ...job, status: 'done' }).execute();
   });
 });

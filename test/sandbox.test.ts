@@ -6,7 +6,7 @@ import { createLogger } from '../src/logger.js';
 import { plainText, renderMessage } from '../src/sandbox/render-message.js';
 import { runSandbox } from '../src/sandbox/sandbox.js';
 import { parseOptions } from '../src/sandbox/terminal.js';
-import { openMigratedDatabase } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 describe('the sandbox prompt', () => {
   it('reads options the way a staff member types them', () => {
@@ -36,7 +36,7 @@ describe('the sandbox prompt', () => {
   });
 
   it('runs the real bot on demo data and answers typed commands, buttons and forms', async () => {
-    const { db } = await openMigratedDatabase();
+    const { db } = await openTestDatabase();
     const clock = new ManualClock('2026-11-22T12:00:00.000Z');
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: ':memory:' });
     const input = new PassThrough();

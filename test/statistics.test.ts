@@ -3,8 +3,9 @@ import { ManualClock } from '../src/domain/clock.js';
 import { getStoreStatistics, startOfMonthInZone } from '../src/domain/statistics.js';
 import type { OrderStatus } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -52,7 +53,7 @@ describe('store statistics', () => {
   let nextOrder = 1;
 
   beforeEach(async () => {
-    ({ db } = await openMigratedDatabase());
+    ({ db } = await openTestDatabase());
     clock = new ManualClock('2026-11-22T12:00:00.000Z');
     nextOrder = 1;
   });

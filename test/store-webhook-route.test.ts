@@ -5,8 +5,9 @@ import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { createHttpApp, type HttpApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
 import { countInboundEvents, findInboundEvent } from '../src/store/inbound-event.repository.js';
+import { openTestDatabase } from './support/database.js';
 
 const SECRET = 'route-test-secret';
 let db: Db;
@@ -30,7 +31,7 @@ async function buildApp(env: Record<string, string> = { STORE_WEBHOOK_SECRET: SE
 }
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock('2026-11-22T12:00:00.000Z');
   wakes = 0;
   app = await buildApp();

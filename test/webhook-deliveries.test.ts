@@ -16,7 +16,8 @@ import {
 import { deliverDueWebhooks, startWebhookDeliveryWorker, type DeliverWebhooksOptions } from '../src/jobs/webhook-deliveries.js';
 import { createLogger } from '../src/logger.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import type { Db } from '../src/store/database.js';
+import { openTestDatabase } from './support/database.js';
 
 const staff = { id: '111111111111111111', name: 'Sam' };
 const MINUTE = 60_000;
@@ -44,7 +45,7 @@ let clock: ManualClock;
 let receivers: Server[] = [];
 
 beforeEach(async () => {
-  ({ db } = await openMigratedDatabase());
+  ({ db } = await openTestDatabase());
   clock = new ManualClock(new Date('2026-11-22T12:00:00.000Z'));
 });
 afterEach(async () => {

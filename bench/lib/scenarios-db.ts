@@ -13,6 +13,7 @@ import { buildWeeklyDigest } from '../../src/domain/digest.js';
 import { getStoreStatistics, startOfMonthInZone } from '../../src/domain/statistics.js';
 import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/types.js';
 import type { Db } from '../../src/store/database.js';
+import { compiledQuery } from '../../src/store/compiled-query.js';
 import type { Row } from './report.js';
 import { Rng } from './rng.js';
 import { ratio, summarize, timeRuns, type Summary } from './stats.js';
@@ -406,13 +407,17 @@ export async function benchKyselyOverhead(ctx: BenchContext): Promise<Row[]> {
   const n = ctx.quick ? 300 : 5000;
   const ids = ctx.sample.ids;
   const byIdQuery = (id: number) => ctx.db.selectFrom('customers').selectAll().where('id', '=', id);
+  // What findCustomerById runs: the same query compiled once and run with each id.
+  const byIdCompiled = compiledQuery<[number], unknown>(1, (db, id) => db.selectFrom('customers').selectAll().where('id', '=', id));
   const byIdSql = byIdQuery(1).compile().sql;
   const byIdStatement = ctx.sqlite.prepare(byIdSql);
   // Interleaved rounds, so drift in the machine's speed lands on both sides alike.
   const oursById: number[] = [];
+  const builtById: number[] = [];
   const floorById: number[] = [];
   for (let round = 0; round < 5; round++) {
-    oursById.push(...(await timeRuns((i) => byIdQuery(at(ids, i + round)).executeTakeFirst(), n / 5)));
+    oursById.push(...(await timeRuns((i) => byIdCompiled(ctx.db, at(ids, i + round)), n / 5)));
+    builtById.push(...(await timeRuns((i) => byIdQuery(at(ids, i + round)).executeTakeFirst(), n / 5)));
     floorById.push(...(await timeRuns((i) => byIdStatement.get(at(ids, i + round)), n / 5)));
   }
   const page = ctx.db
@@ -432,9 +437,10 @@ export async function benchKyselyOverhead(ctx: BenchContext): Promise<Row[]> {
     floorPage.push(...(await timeRuns(() => pageStatement.all(...(compiled.parameters as unknown[])), n / 10)));
   }
   const rows: Row[] = [];
-  for (const [label, ours, floor] of [
-    ['customer by id', summarize(oursById), summarize(floorById)],
-    ['page of 15 repeat customers, newest first', summarize(oursPage), summarize(floorPage)],
+  for (const [label, ours, floor, targeted] of [
+    ['customer by id (compiled once, as findCustomerById runs it)', summarize(oursById), summarize(floorById), true],
+    ['customer by id, query built and compiled on every call', summarize(builtById), summarize(floorById), false],
+    ['page of 15 repeat customers, newest first', summarize(oursPage), summarize(floorPage), true],
   ] as const) {
     const r = ours.p50 / floor.p50;
     rows.push({
@@ -443,8 +449,8 @@ export async function benchKyselyOverhead(ctx: BenchContext): Promise<Row[]> {
       p99: ours.p99,
       floor: `prepared statement: ${floorText(floor)}`,
       vsFloor: ratio(ours.p50, floor.p50),
-      target: '≤ 1.5× (p50)',
-      met: r <= 1.5,
+      target: targeted ? '≤ 1.5× (p50)' : '— (for comparison)',
+      met: targeted ? r <= 1.5 : null,
     });
   }
   return rows;

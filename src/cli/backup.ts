@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 import { backupDatabaseFile, backupFileName } from '../store/backup.js';
+import { isPostgresUrl } from '../store/database.js';
 import { parseCommandArgs, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const config = loadConfig(process.env);
+  if (isPostgresUrl(config.databasePath)) throw new UsageError('the store is in PostgreSQL: back it up with pg_dump');
   const name = backupFileName(config.databasePath, new Date());
   let target: string;
   if (values.to === undefined) {

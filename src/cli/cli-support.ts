@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { UserError } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
-import { migrateToLatest, openDatabase, type Db } from '../store/database.js';
+import { migrateToLatest, openStoreDatabase, type Db } from '../store/database.js';
 
 /** A mistake in how the command was typed; shown with the usage. */
 export class UsageError extends Error {
@@ -45,7 +45,7 @@ export async function runCli(usage: string, main: (db: Db, config: Readonly<Conf
   let db: Db | undefined;
   try {
     const config = loadConfig(process.env);
-    db = openDatabase(config.databasePath).db;
+    db = openStoreDatabase(config.databasePath);
     await migrateToLatest(db);
     await main(db, config);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { compiledQuery } from '../store/compiled-query.js';
 import { inTransaction, type Db } from '../store/database.js';
 import type { ApiTokenRow } from '../store/tables-api.js';
 import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
@@ -161,13 +162,18 @@ export async function createApiToken(db: Db, clock: Clock, input: CreateApiToken
   return { token, record: toApiTokenInfo(row, nowIso) };
 }
 
+// Every API request runs this lookup: compiled once, it skips building and compiling the query
+// each time. No cache in front of it: a token revoked from the CLI (another process) must stop
+// working at once.
+const selectTokenByHash = compiledQuery<[string], ApiTokenRow>(1, (db, hash) => db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash));
+
 /**
  * Finds the token a request presented. Anything not shaped like one of our tokens is `unknown`
  * without touching the database. A successful check refreshes `last_used_at` (at most once a minute).
  */
 export async function authenticateToken(db: Db, clock: Clock, plaintext: string): Promise<TokenAuthentication> {
   if (!TOKEN_PATTERN.test(plaintext)) return { ok: false, reason: 'unknown' };
-  const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hashApiToken(plaintext)).executeTakeFirst();
+  const [row] = await selectTokenByHash(db, hashApiToken(plaintext));
   if (!row) return { ok: false, reason: 'unknown' };
   const now = clock.now();
   const nowIso = now.toISOString();

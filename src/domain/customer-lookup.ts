@@ -3,12 +3,13 @@ import {
   findCustomerByDiscordId,
   findCustomerByEmail,
   findCustomerById,
-  findCustomerByOrderNumber,
-  findCustomersByGameUserId,
+  findCustomersByIdentifiers,
   findCustomerBySteamId,
   toCustomer,
+  type IdentifierProbe,
 } from '../store/customer.repository.js';
-import type { Db } from '../store/database.js';
+import { findPostgresTextMatchIds } from '../store/customer-counts.repository.js';
+import { isPostgres, type Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import { ftsPhrase, searchCustomersByText } from './customer-list.js';
 import { UserError } from './errors.js';
@@ -70,20 +71,14 @@ async function findByExplicitForm(db: Db, text: string): Promise<Customer | unde
 }
 
 async function findByIdentifiers(db: Db, text: string): Promise<Customer[]> {
-  const found: Array<Customer | undefined> = [];
+  const probe: IdentifierProbe = { text };
   if (/^\d+$/.test(text)) {
-    const id = Number(text);
-    if (Number.isSafeInteger(id)) found.push(await findCustomerById(db, id));
-    if (SNOWFLAKE.test(text)) found.push(await findCustomerByDiscordId(db, text));
-    if (STEAM_ID64.test(text)) found.push(await findCustomerBySteamId(db, text));
+    probe.id = Number(text);
+    if (SNOWFLAKE.test(text)) probe.discordId = text;
+    if (STEAM_ID64.test(text)) probe.steamId = text;
   }
-  if (EMAIL_LIKE.test(text)) found.push(await findCustomerByEmail(db, text));
-  found.push(await findCustomerByOrderNumber(db, text));
-  found.push(...(await findCustomersByGameUserId(db, text, LOOKUP_MATCHES)));
-
-  const distinct = new Map<number, Customer>();
-  for (const customer of found) if (customer && !distinct.has(customer.id)) distinct.set(customer.id, customer);
-  return [...distinct.values()];
+  if (EMAIL_LIKE.test(text)) probe.email = text;
+  return findCustomersByIdentifiers(db, probe, LOOKUP_MATCHES);
 }
 
 function notFound(query: string): UserError {
@@ -138,26 +133,22 @@ export async function autocompleteCustomers(
 }
 
 async function trigramMatches(db: Db, text: string, limit: number): Promise<Customer[]> {
-  const ids = await db
-    .selectFrom('customer_search')
-    .select('rowid')
-    .where(sql<string>`customer_search`, 'match', ftsPhrase(text))
-    .orderBy('rowid', 'desc')
-    .limit(limit)
-    .execute();
+  const ids = isPostgres(db)
+    ? await findPostgresTextMatchIds(db, text, limit)
+    : (
+        await db
+          .selectFrom('customer_search')
+          .select('rowid')
+          .where(sql<string>`customer_search`, 'match', ftsPhrase(text))
+          .orderBy('rowid', 'desc')
+          .limit(limit)
+          .execute()
+      ).map((r) => r.rowid);
   if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('customers')
-    .selectAll()
-    .where(
-      'id',
-      'in',
-      ids.map((r) => r.rowid),
-    )
-    .execute();
+  const rows = await db.selectFrom('customers').selectAll().where('id', 'in', ids).execute();
   const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.flatMap((r) => {
-    const row = byId.get(r.rowid);
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
     return row ? [toCustomer(row)] : [];
   });
 }

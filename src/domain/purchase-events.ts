@@ -229,14 +229,24 @@ const platformId = z.union([
 ]);
 
 /** An id we only store as text (event, ticket, customer ids): a non-empty string or an integer. */
-const textId = z.union([z.string().trim().min(1).max(EVENT_ID_MAX_LENGTH), z.number().int().nonnegative().transform(String)]);
+const textId = z.union([
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
+  z.string().trim().min(1).max(EVENT_ID_MAX_LENGTH).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
+  z.number().int().nonnegative().transform(String),
+]);
 
+/**
+ * Free text from the platform, trimmed and cut to `max` characters. Control characters become
+ * spaces: a line break in a name is noise, and a NUL cannot be stored in a PostgreSQL text column
+ * (the event would fail on every attempt).
+ */
 const optionalText = (max: number) =>
   z
     .string()
     .nullish()
     .transform((v) => {
-      const t = v?.trim();
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces
+      const t = v?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
       return t ? [...t].slice(0, max).join('') : null;
     });
 

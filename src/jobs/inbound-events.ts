@@ -29,6 +29,8 @@ export interface ProcessOptions extends ApplyOptions {
   limit?: number;
   leaseMs?: number;
   logger?: Logger;
+  /** This process's id, recorded on each claim. */
+  holder?: string;
 }
 
 /**
@@ -39,12 +41,15 @@ export interface ProcessOptions extends ApplyOptions {
  * Returns how many events it claimed.
  */
 export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEventHooks, options: ProcessOptions = {}): Promise<number> {
-  const { limit = 100, leaseMs = 60_000, logger, ...applyOptions } = options;
-  const claimed = await claimDueEvents(db, clock, { limit, leaseMs });
+  const { limit = 100, leaseMs = 60_000, logger, holder, ...applyOptions } = options;
+  const claimed = await claimDueEvents(db, clock, { limit, leaseMs, holder });
   for (const claim of claimed) {
     // SQLite calls never leave the event loop, so a batch of 100 events would hold it for the
-    // whole batch; yielding between events lets acknowledgements and interactions through.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // whole batch; yielding between events lets acknowledgements and interactions through. A
+    // timer, not setImmediate: the next event then waits for the requests read meanwhile and for
+    // the group commit that acknowledges them (setImmediate callbacks, which run first), where
+    // setImmediate would put one more event ahead of every acknowledgement.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
     try {
       await processClaim(db, clock, hooks, claim, applyOptions, logger);
     } catch (error) {

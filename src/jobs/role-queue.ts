@@ -29,6 +29,8 @@ export interface ProcessRoleJobsOptions {
   /** Jitter source, for tests; Math.random by default. */
   random?: () => number;
   logger?: Logger | undefined;
+  /** This process's id, recorded on each claim so that only a dead process's claims are recovered. */
+  holder?: string | undefined;
 }
 
 /** A worker holds a job this long; a crashed worker's job is picked up again after it. */
@@ -58,12 +60,12 @@ function describe(job: RoleJobRow): string {
   return job.action === 'add' ? `give <@&${job.role_id}> to <@${job.discord_user_id}>` : `take <@&${job.role_id}> from <@${job.discord_user_id}>`;
 }
 
-async function claim(db: Db, job: RoleJobRow, now: Date): Promise<string | undefined> {
+async function claim(db: Db, job: RoleJobRow, now: Date, holder: string | null): Promise<string | undefined> {
   const nowIso = now.toISOString();
   const lease = new Date(now.getTime() + ROLE_JOB_LEASE_MS).toISOString();
   const result = await db
     .updateTable('role_jobs')
-    .set({ lease_until: lease })
+    .set({ lease_until: lease, lease_holder: holder })
     .where('id', '=', job.id)
     .where('status', '=', job.status)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
@@ -89,7 +91,7 @@ async function settle(
 ): Promise<boolean> {
   const result = await db
     .updateTable('role_jobs')
-    .set({ ...patch, lease_until: null, updated_at: now })
+    .set({ ...patch, lease_until: null, lease_holder: null, updated_at: now })
     .where('id', '=', job.id)
     .where('lease_until', '=', lease)
     .where('status', 'in', OPEN_JOB_STATUSES)
@@ -121,7 +123,7 @@ export async function processRoleJobs(db: Db, clock: Clock, gateway: RoleGateway
 
   let handled = 0;
   for (const job of due) {
-    const lease = await claim(db, job, clock.now());
+    const lease = await claim(db, job, clock.now(), options.holder ?? null);
     if (!lease) continue;
     handled++;
     await runJob(db, clock, gateway, job, lease, random, options.logger);
@@ -223,17 +225,23 @@ async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRo
 }
 
 /**
- * After a restart, jobs still leased by the previous (dead) process are made due now instead of
- * when their lease runs out. Their lease stays set, in the past, which tells the worker the call
- * may already have happened. Only for a single bot process per database (SQLite).
+ * Jobs still leased by a dead process are made due now instead of when their lease runs out.
+ * Their lease stays set, in the past, which tells the worker the call may already have happened.
+ * `holders` names the dead processes (null: claims recorded without a holder); without it every
+ * lease is taken, which is right only when no other bot process can be running.
  */
-export async function recoverInterruptedRoleJobs(db: Db, clock: Clock): Promise<number> {
+export async function recoverInterruptedRoleJobs(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
   const nowIso = clock.now().toISOString();
+  if (holders?.length === 0) return 0;
+  const named = holders?.filter((h): h is string => h !== null) ?? [];
   const result = await db
     .updateTable('role_jobs')
-    .set({ lease_until: INTERRUPTED_LEASE, next_attempt_at: nowIso })
+    .set({ lease_until: INTERRUPTED_LEASE, lease_holder: null, next_attempt_at: nowIso })
     .where('status', 'in', OPEN_JOB_STATUSES)
     .where('lease_until', '>', nowIso)
+    .$if(holders !== undefined, (qb) =>
+      qb.where((eb) => eb.or([...(named.length > 0 ? [eb('lease_holder', 'in', named)] : []), ...(holders?.includes(null) ? [eb('lease_holder', 'is', null)] : [])])),
+    )
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
@@ -249,6 +257,7 @@ export interface RoleQueueWorkerOptions {
   /** Idle poll; new jobs usually arrive with a wake(). Default 5 s. */
   intervalMs?: number;
   limit?: number;
+  holder?: string;
 }
 
 /** The role queue as a background loop; `wake()` it after storing jobs. */
@@ -257,7 +266,7 @@ export function startRoleQueueWorker(options: RoleQueueWorkerOptions): Worker {
     name: 'role-queue',
     logger: options.logger,
     intervalMs: options.intervalMs ?? 5_000,
-    runOnce: () => processRoleJobs(options.db, options.clock, options.gateway, { limit: options.limit ?? 10, logger: options.logger }),
+    runOnce: () => processRoleJobs(options.db, options.clock, options.gateway, { limit: options.limit ?? 10, logger: options.logger, holder: options.holder }),
   });
 }
 

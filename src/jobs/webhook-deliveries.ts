@@ -59,6 +59,8 @@ export interface DeliverWebhooksOptions {
   timeoutMs?: number | undefined;
   /** In [0, 1), for the retry jitter; Math.random by default. */
   random?: (() => number) | undefined;
+  /** This process's id, recorded on each claim. */
+  holder?: string | undefined;
 }
 
 /**
@@ -124,7 +126,7 @@ function describeError(error: unknown): string {
  * processes, never send the same delivery at once); a lease left by a crash expires and the
  * delivery is sent again (at least once; receivers dedupe on the event id).
  */
-async function claimDueDeliveries(db: Db, clock: Clock, limit: number, leaseMs: number): Promise<WebhookDeliveryRow[]> {
+async function claimDueDeliveries(db: Db, clock: Clock, limit: number, leaseMs: number, holder: string | null): Promise<WebhookDeliveryRow[]> {
   const now = clock.now();
   const nowIso = now.toISOString();
   const leaseIso = new Date(now.getTime() + leaseMs).toISOString();
@@ -141,7 +143,7 @@ async function claimDueDeliveries(db: Db, clock: Clock, limit: number, leaseMs: 
   for (const { id } of due) {
     const row = await db
       .updateTable('webhook_deliveries')
-      .set({ lease_until: leaseIso })
+      .set({ lease_until: leaseIso, lease_holder: holder })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
@@ -171,7 +173,7 @@ async function recordAttempt(db: Db, clock: Clock, delivery: WebhookDeliveryRow,
       .insertInto('webhook_delivery_attempts')
       .values({ delivery_id: delivery.id, attempted_at: nowIso, status_code: outcome.statusCode, error: outcome.error, duration_ms: outcome.durationMs })
       .execute();
-    const common = { attempts, lease_until: null, last_status_code: outcome.statusCode, last_error: outcome.error };
+    const common = { attempts, lease_until: null, lease_holder: null, last_status_code: outcome.statusCode, last_error: outcome.error };
     if (ok) {
       // Delivered even if the endpoint was deleted meanwhile: the receiver has it.
       await trx.updateTable('webhook_deliveries').set({ ...common, status: 'delivered', next_attempt_at: null, delivered_at: nowIso }).where('id', '=', delivery.id).execute();
@@ -239,7 +241,7 @@ async function deliverOne(db: Db, clock: Clock, delivery: WebhookDeliveryRow, op
 export async function deliverDueWebhooks(db: Db, clock: Clock, options: DeliverWebhooksOptions): Promise<number> {
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   // The lease outlasts the longest send, so a live attempt is never claimed twice.
-  const claimed = await claimDueDeliveries(db, clock, options.limit, timeoutMs + 60_000);
+  const claimed = await claimDueDeliveries(db, clock, options.limit, timeoutMs + 60_000, options.holder ?? null);
   await Promise.all(
     claimed.map((delivery) =>
       deliverOne(db, clock, delivery, options).catch((error: unknown) => {
@@ -269,12 +271,23 @@ export function startWebhookDeliveryWorker(db: Db, clock: Clock, options: Webhoo
 }
 
 /**
- * After a restart, deliveries leased by the previous (dead) process are due at once. One of them
- * may already have reached its receiver: that is at-least-once delivery, and receivers dedupe on
- * `webhook-id`. Only for a single bot process per database (SQLite).
+ * Deliveries leased by a dead process are due at once. One of them may already have reached its
+ * receiver: that is at-least-once delivery, and receivers dedupe on `webhook-id`. `holders` names
+ * the dead processes (null: claims recorded without a holder); without it every lease is
+ * released, which is right only when no other bot process can be running.
  */
-export async function releaseWebhookDeliveryLeases(db: Db, clock: Clock): Promise<number> {
+export async function releaseWebhookDeliveryLeases(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
   const nowIso = clock.now().toISOString();
-  const result = await db.updateTable('webhook_deliveries').set({ lease_until: nowIso }).where('status', '=', 'pending').where('lease_until', '>', nowIso).executeTakeFirst();
+  if (holders?.length === 0) return 0;
+  const named = holders?.filter((h): h is string => h !== null) ?? [];
+  const result = await db
+    .updateTable('webhook_deliveries')
+    .set({ lease_until: nowIso, lease_holder: null })
+    .where('status', '=', 'pending')
+    .where('lease_until', '>', nowIso)
+    .$if(holders !== undefined, (qb) =>
+      qb.where((eb) => eb.or([...(named.length > 0 ? [eb('lease_holder', 'in', named)] : []), ...(holders?.includes(null) ? [eb('lease_holder', 'is', null)] : [])])),
+    )
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db } from './database.js';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { isPostgres, type Db } from './database.js';
 import type { CustomerDayKind } from './tables-performance.js';
 
 /**
@@ -114,6 +114,7 @@ export function gramQuery(folded: string): string {
 
 /** Customers whose folded name or email contains the folded 1–2 character `folded`. */
 export async function countGramMatches(db: Db, folded: string): Promise<number> {
+  if (isPostgres(db)) return countPostgresMatches(db, postgresGramMatch(folded));
   const row = await db
     .selectFrom('customer_grams')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
@@ -124,10 +125,76 @@ export async function countGramMatches(db: Db, folded: string): Promise<number> 
 
 /** Customers matching an FTS5 trigram phrase over name and email. */
 export async function countTrigramMatches(db: Db, phrase: string): Promise<number> {
+  if (isPostgres(db)) return countPostgresMatches(db, postgresTextMatch(phraseText(phrase)));
   const row = await db
     .selectFrom('customer_search')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where(sql<string>`customer_search`, 'match', phrase)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL search: pg_trgm GIN indexes over the folded name and email (initial migration)
+
+/**
+ * What the PostgreSQL search indexes are built on. It must be spelled exactly as the migration
+ * spells it (migrations/dialect.ts, postgresSearchFold), or the planner cannot use them.
+ */
+function postgresFolded(column: 'customers.name' | 'customers.email') {
+  return sql<string>`lower(replace(replace(${sql.ref(column)}, '\u212A', 'k'), '\u017F', 's') COLLATE "und-x-icu")`;
+}
+
+/** The literal text an FTS5 phrase from ftsPhrase() stands for. */
+function phraseText(phrase: string): string {
+  return phrase.slice(1, -1).replaceAll('""', '"');
+}
+
+/** `%`, `_` and the escape character itself are plain characters in the search term. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A substring match (3+ characters) over the folded name and email: case is folded across
+ * Unicode, as SQLite's trigram index folds it. The planner chooses between the pg_trgm indexes
+ * and a scan itself, so one condition serves every search mode.
+ */
+function postgresTextMatch(term: string): Expression<SqlBool> {
+  // Folded here rather than in SQL: a pattern computed in the query (a COLLATE on it) keeps the
+  // planner from using the indexes. JavaScript's lower-casing is Unicode's, as ICU's is.
+  const pattern = `%${escapeLike(foldForSearch(term).toLowerCase())}%`;
+  return sql<SqlBool>`(${postgresFolded('customers.name')} LIKE ${pattern} OR ${postgresFolded('customers.email')} LIKE ${pattern})`;
+}
+
+/**
+ * PostgreSQL's condition for a search as the customer list plans it: a 1–2 character term
+ * (already folded) or an FTS5 phrase. For `customers` rows.
+ */
+export function postgresSearchCondition(search: { kind: 'gram'; folded: string } | { kind: 'trigram'; phrase: string }): Expression<SqlBool> {
+  return search.kind === 'gram' ? postgresGramMatch(search.folded) : postgresTextMatch(phraseText(search.phrase));
+}
+
+/**
+ * A 1–2 character term, folded as SQLite's 1–2 character index folds (ASCII case only: text
+ * columns are "C" collated, so lower() leaves other letters alone). No index helps a term this
+ * short; the planner scans.
+ */
+function postgresGramMatch(folded: string): Expression<SqlBool> {
+  return sql<SqlBool>`(strpos(${foldedColumn('customers.name')}, ${folded}) > 0 OR strpos(${foldedColumn('customers.email')}, ${folded}) > 0)`;
+}
+
+/** PostgreSQL: ids of customers whose name or email contains `term`, highest id first. */
+export async function findPostgresTextMatchIds(db: Db, term: string, limit: number): Promise<number[]> {
+  const rows = await db.selectFrom('customers').select('id').where(postgresTextMatch(term)).orderBy('id', 'desc').limit(limit).execute();
+  return rows.map((r) => r.id);
+}
+
+async function countPostgresMatches(db: Db, condition: Expression<SqlBool>): Promise<number> {
+  const row = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where(condition)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -1,8 +1,10 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import pg from 'pg';
 import { migrations } from './migrations/index.js';
+import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './tables.js';
 
@@ -33,13 +35,76 @@ export function openDatabase(path: string): OpenedDatabase {
   // not just during erasure: a copy left behind by an earlier rename or page split is just as
   // readable. Measured cost: within run-to-run noise on inserts, orders and renames.
   sqlite.pragma('secure_delete = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, sqlite };
+}
+
+/** True for a `postgres://` or `postgresql://` URL: the store then lives in PostgreSQL. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** True when `db` talks to PostgreSQL (the few queries that differ branch on this). */
+export function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+/**
+ * pg hands back int8 and numeric as strings, because they can exceed 2^53. Every integer the
+ * store keeps (ids, cents, counts) is far below that, and the domain expects numbers, as SQLite
+ * returns them: count(*) is int8 and sum() over int8 is numeric, so both parse to numbers.
+ */
+const postgresTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === PG_INT8 || oid === PG_NUMERIC ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresOptions {
+  /** Schema to work in (tables are created and found there first, then in public). */
+  schema?: string;
+  /** Pool size; pg's default is 10. */
+  maxConnections?: number;
+}
+
+/**
+ * Opens a pooled PostgreSQL connection to the store at `url`. Timestamps stay ISO-8601 text
+ * columns, as on SQLite, so nothing is converted on the way in or out.
+ */
+export function openPostgresDatabase(url: string, options: PostgresOptions = {}): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    types: postgresTypes,
+    ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }),
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${schemaName(options.schema)},public` }),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}
+
+/** Goes unquoted into the connection's startup options, so only plain lower-case names pass. */
+function schemaName(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`schema name "${name}" must be lower-case letters, digits and _`);
+  return name;
+}
+
+/** Opens the configured store: PostgreSQL for a postgres:// URL, else the SQLite file at `location`. */
+export function openStoreDatabase(location: string): Db {
+  return isPostgresUrl(location) ? openPostgresDatabase(location).db : openDatabase(location).db;
 }
 
 /** Runs every migration not yet applied; throws with the failing migration's name. */
 export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: on a database
+  // with more than one schema (tests use one each) it would find another schema's and skip its own.
+  const schema = isPostgres(db) ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {

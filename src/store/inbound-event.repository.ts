@@ -129,14 +129,18 @@ export class InboundEventWriter {
  * again. Each claim increments `attempts`.
  *
  * One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING statement, so a claim is atomic on its
- * own; on PostgreSQL with several workers the subquery gains `FOR UPDATE SKIP LOCKED`.
+ * own. The outer WHERE repeats the state and lease conditions: when two processes pick the same
+ * rows, PostgreSQL re-checks them on the row the first one just leased and the second skips it
+ * (SQLite runs the two statements one after the other anyway). `holder` is recorded on the claim.
  */
-export async function claimDueEvents(db: Db, clock: Clock, options: { limit: number; leaseMs: number }): Promise<ClaimedEvent[]> {
+export async function claimDueEvents(db: Db, clock: Clock, options: { limit: number; leaseMs: number; holder?: string | undefined }): Promise<ClaimedEvent[]> {
   const now = clock.now().toISOString();
   const leaseUntil = new Date(clock.now().getTime() + options.leaseMs).toISOString();
   const rows = await db
     .updateTable('inbound_events')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until: leaseUntil }))
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until: leaseUntil, lease_holder: options.holder ?? null }))
+    .where('status', '=', 'pending')
+    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
     .where('id', 'in', (eb) =>
       eb
         .selectFrom('inbound_events')
@@ -263,11 +267,22 @@ function truncate(text: string): string {
 }
 
 /**
- * After a restart, events leased by the previous (dead) process become claimable at once
- * instead of when the lease runs out. Only for a single bot process per database (SQLite).
+ * Events leased by a dead process become claimable at once instead of when the lease runs out.
+ * `holders` names the dead processes (null: claims recorded without a holder); without it every
+ * lease is released, which is right only when no other bot process can be running.
  */
-export async function releaseInboundEventLeases(db: Db, clock: Clock): Promise<number> {
+export async function releaseInboundEventLeases(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
   const nowIso = clock.now().toISOString();
-  const result = await db.updateTable('inbound_events').set({ lease_until: nowIso }).where('status', '=', 'pending').where('lease_until', '>', nowIso).executeTakeFirst();
+  if (holders?.length === 0) return 0;
+  const named = holders?.filter((h): h is string => h !== null) ?? [];
+  const result = await db
+    .updateTable('inbound_events')
+    .set({ lease_until: nowIso, lease_holder: null })
+    .where('status', '=', 'pending')
+    .where('lease_until', '>', nowIso)
+    .$if(holders !== undefined, (qb) =>
+      qb.where((eb) => eb.or([...(named.length > 0 ? [eb('lease_holder', 'in', named)] : []), ...(holders?.includes(null) ? [eb('lease_holder', 'is', null)] : [])])),
+    )
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

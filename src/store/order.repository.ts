@@ -2,8 +2,9 @@ import { sql } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
 import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
+import { compiledQuery } from './compiled-query.js';
 import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
-import { inTransaction, type Db } from './database.js';
+import { inTransaction, isPostgres, type Db } from './database.js';
 import type { OrderRow } from './tables.js';
 import { clampPage } from './paging.js';
 
@@ -262,6 +263,7 @@ async function refuseStoredOrders(db: Db, orders: readonly ValidOrder[]): Promis
  * whose figures changed (a statement per customer cost more to prepare than to run).
  */
 export async function recomputeAggregatesOfCustomers(db: Db, customerIds: readonly number[], touchedAt?: string): Promise<void> {
+  const postgres = isPostgres(db);
   for (let start = 0; start < customerIds.length; start += PROBE_CHUNK) {
     const chunk = customerIds.slice(start, start + PROBE_CHUNK);
     const completed = await db
@@ -296,19 +298,21 @@ export async function recomputeAggregatesOfCustomers(db: Db, customerIds: readon
           })`,
       ),
     );
-    const v = (column: number) => sql.ref(`v.column${column}`);
+    // PostgreSQL types bound VALUES as text; the integer columns say what they hold.
+    const v = (column: number) => sql.ref<number>(`v.column${column}`);
+    const vInt = (column: number) => (postgres ? sql<number>`${v(column)}::bigint` : v(column));
     await db
       .updateTable('customers')
       .from(sql`(VALUES ${values})`.as('v'))
       .set({
-        orders_count: sql<number>`${v(2)}`,
-        total_spent_cents: sql<number>`${v(3)}`,
+        orders_count: sql<number>`${vInt(2)}`,
+        total_spent_cents: sql<number>`${vInt(3)}`,
         first_order_at: sql<string | null>`${v(4)}`,
         last_order_at: sql<string | null>`${v(5)}`,
         last_order_number: sql<string | null>`${v(6)}`,
         updated_at: sql<string>`${v(7)}`,
       })
-      .whereRef('customers.id', '=', sql.ref('v.column1'))
+      .where('customers.id', '=', vInt(1))
       .execute();
   }
 }
@@ -449,6 +453,31 @@ export async function listOrdersForCustomer(
     .where('customer_id', '=', customerId)
     .executeTakeFirstOrThrow();
   return { items: rows.map(toOrder), total: Number(count.total), offset, limit };
+}
+
+/** An order as a list of recent orders shows it. */
+export type OrderSummary = Pick<Order, 'id' | 'orderNumber' | 'status' | 'totalCents' | 'createdAt'>;
+
+const selectRecentOrdersOfCustomer = compiledQuery<[number, number], Pick<OrderRow, 'id' | 'order_number' | 'status' | 'total_cents' | 'created_at'>>(
+  2,
+  (db, customerId, limit) =>
+    db
+      .selectFrom('orders')
+      .select(['id', 'order_number', 'status', 'total_cents', 'created_at'])
+      .where('customer_id', '=', customerId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit),
+);
+
+/**
+ * A customer's `limit` most recent orders, newest first, without the count of all of them. The
+ * API's customer detail asks for this on every request: only the columns it shows, from a query
+ * compiled once.
+ */
+export async function listRecentOrdersOfCustomer(db: Db, customerId: number, limit: number): Promise<OrderSummary[]> {
+  const rows = await selectRecentOrdersOfCustomer(db, customerId, clampPage({ offset: 0, limit }, MAX_PAGE_LIMIT).limit);
+  return rows.map((row) => ({ id: row.id, orderNumber: row.order_number, status: row.status, totalCents: row.total_cents, createdAt: row.created_at }));
 }
 
 export async function getOrderWithItems(db: Db, orderId: number): Promise<OrderWithItems | undefined> {

@@ -51,6 +51,8 @@ export interface WebhookDeliveriesTable {
   attempts: Generated<number>;
   next_attempt_at: string | null;
   lease_until: string | null;
+  /** The process that holds the lease (its heartbeat lease is `process:<holder>`). */
+  lease_holder: string | null;
   last_status_code: number | null;
   last_error: string | null;
   created_at: string;

@@ -16,6 +16,8 @@ export interface InboundEventsTable {
   attempts: number;
   next_attempt_at: string;
   lease_until: string | null;
+  /** The process that holds the lease (its heartbeat lease is `process:<holder>`). */
+  lease_holder: string | null;
   processed_at: string | null;
   last_error: string | null;
 }

@@ -46,6 +46,8 @@ export interface RoleJobsTable {
   attempts: Generated<number>;
   next_attempt_at: string;
   lease_until: string | null;
+  /** The process that holds the lease (its heartbeat lease is `process:<holder>`). */
+  lease_holder: string | null;
   last_error: string | null;
   created_at: string;
   updated_at: string;

@@ -3,6 +3,7 @@ import type { ApiTables } from './tables-api.js';
 import type { DigestTables } from './tables-digest.js';
 import type { DownloadTables } from './tables-downloads.js';
 import type { EventTables } from './tables-events.js';
+import type { LeaseTables } from './tables-leases.js';
 import type { LinkingTables } from './tables-linking.js';
 import type { PerformanceTables } from './tables-performance.js';
 import type { RoleTables } from './tables-roles.js';
@@ -139,7 +140,7 @@ export interface CustomerSearchTable {
   email: string;
 }
 
-export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables, DigestTables, DownloadTables, PerformanceTables {
+export interface Database extends EventTables, RoleTables, ApiTables, LinkingTables, DigestTables, DownloadTables, PerformanceTables, LeaseTables {
   customers: CustomersTable;
   products: ProductsTable;
   orders: OrdersTable;

@@ -4,7 +4,8 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import type { HttpDeps } from '../../src/http/deps.js';
 import { createLogger } from '../../src/logger.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
+import { openTestDatabase } from './database.js';
 
 export interface ApiTestApp {
   app: HttpApp;
@@ -19,7 +20,7 @@ export interface ApiTestApp {
 
 /** The real HTTP app over a migrated in-memory database, with counted worker wake-ups. */
 export async function startApiTestApp(env: Record<string, string> = {}): Promise<ApiTestApp> {
-  const { db } = await openMigratedDatabase();
+  const { db } = await openTestDatabase();
   const clock = new ManualClock('2026-11-22T12:00:00.000Z');
   const wakes = { inboundEvents: 0, webhookDeliveries: 0 };
   const deps: HttpDeps = {

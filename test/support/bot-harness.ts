@@ -12,8 +12,9 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
 import type { Database } from '../../src/store/tables.js';
+import { openTestDatabase } from './database.js';
 
 export const GUILD_ID = '2200000000000000001';
 export const CHANNEL_ID = '2200000000000000002';
@@ -54,7 +55,7 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { db } = await openMigratedDatabase();
+  const { db } = await openTestDatabase();
   const clock = new ManualClock(options.now ?? '2026-11-22T12:00:00.000Z');
   const config = loadConfig({ STAFF_ROLE_IDS: STAFF_ROLE_ID, ADMIN_ROLE_IDS: ADMIN_ROLE_ID, LOG_LEVEL: 'silent', ...options.env });
   const discord = await startLocalDiscord({

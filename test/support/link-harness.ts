@@ -6,9 +6,10 @@ import type { Customer } from '../../src/domain/types.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { findCustomerById, insertCustomer } from '../../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
 import { startFakeDiscordOAuth, type FakeDiscordOAuth, type FakeDiscordUser } from './fake-discord-oauth.js';
 import { startFakeSteam, type FakeSteam } from './fake-steam.js';
+import { openTestDatabase } from './database.js';
 
 export const APP_SECRET = 'test-app-secret-0123456789abcdef-0123456789';
 export const ALICE_DISCORD: FakeDiscordUser = { id: '3100000000000000001', username: 'alice', avatar: 'a_0123456789abcdef0123456789abcdef' };
@@ -45,7 +46,7 @@ export function pathOf(url: string): string {
 }
 
 export async function startLinkHarness(options: { env?: Record<string, string>; publicUrl?: string; now?: string } = {}): Promise<LinkHarness> {
-  const { db } = await openMigratedDatabase();
+  const { db } = await openTestDatabase();
   const clock = new ManualClock(options.now ?? '2026-11-22T12:00:00.000Z');
   const publicUrl = options.publicUrl ?? 'http://localhost:3000';
   const discord = await startFakeDiscordOAuth({ users: [ALICE_DISCORD, MALLORY_DISCORD], registeredRedirectUri: `${publicUrl}/link/discord/callback` });

@@ -7,7 +7,8 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type LocalDiscord } from '../../src/sandbox/local-discord/index.js';
 import { startServices, type RunningServices } from '../../src/services.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
+import { openTestDatabase } from './database.js';
 
 export const SHOP_GUILD_ID = '3300000000000000001';
 export const SHOP_CHANNEL_ID = '3300000000000000002';
@@ -48,7 +49,7 @@ export async function startShop(options: { env?: Record<string, string>; members
       ],
     }),
   );
-  const { db } = await openMigratedDatabase();
+  const { db } = await openTestDatabase();
   const clock = new ManualClock(options.now ?? new Date());
   const config = loadConfig({
     LOG_LEVEL: 'warn',

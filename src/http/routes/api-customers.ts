@@ -8,7 +8,7 @@ import { computeStatistics } from '../../domain/customer-profile.js';
 import { GENERIC_REFUSAL, UserError } from '../../domain/errors.js';
 import { formatMoney } from '../../domain/money.js';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/passwords.js';
-import type { Customer, CustomerFilter, CustomerSort, Order } from '../../domain/types.js';
+import type { Customer, CustomerFilter, CustomerSort } from '../../domain/types.js';
 import {
   EMAIL_MAX_LENGTH,
   EMAIL_SHAPE,
@@ -18,7 +18,7 @@ import {
   METADATA_MAX_KEYS,
   NAME_MAX_LENGTH,
 } from '../../store/customer.repository.js';
-import { listOrdersForCustomer } from '../../store/order.repository.js';
+import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order.repository.js';
 import { ApiError, fieldError, notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
@@ -314,7 +314,7 @@ export function customerSummaryJson(customer: Customer): z.output<typeof custome
 }
 
 /** The seed's detail shape, key for key, then linked accounts, referral and metadata. */
-export function customerDetailJson(customer: Customer, recentOrders: readonly Order[]): z.output<typeof customerDetailSchema> {
+export function customerDetailJson(customer: Customer, recentOrders: readonly OrderSummary[]): z.output<typeof customerDetailSchema> {
   const statistics = computeStatistics(customer);
   return {
     id: customer.id,
@@ -491,8 +491,7 @@ export const apiCustomerRoutes: FastifyPluginAsync<{ deps: HttpDeps; auth: ApiAu
   const routes = customerRouteSpecs;
 
   async function detailOf(customer: Customer) {
-    const orders = await listOrdersForCustomer(db, customer.id, { offset: 0, limit: RECENT_ORDERS_LIMIT });
-    return customerDetailJson(customer, orders.items);
+    return customerDetailJson(customer, await listRecentOrdersOfCustomer(db, customer.id, RECENT_ORDERS_LIMIT));
   }
 
   registry.mount(app, auth, routes.list, async ({ query }) => {

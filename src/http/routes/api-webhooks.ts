@@ -19,7 +19,7 @@ import {
 import { ApiError, fieldError } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, successEnvelope, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, type ApiRouteRegistry } from '../openapi.js';
 
 const url = z.string().trim().min(1).max(WEBHOOK_URL_MAX_LENGTH).meta({ description: 'A public https:// (or http://) URL', examples: ['https://crm.example.com/hooks/store'] });
 const events = z
@@ -27,7 +27,7 @@ const events = z
   .min(1)
   .max(WEBHOOK_EVENT_TYPES.length * 2)
   .meta({ description: 'The events to receive (default: every event)' });
-const description = z.string().max(WEBHOOK_DESCRIPTION_MAX_LENGTH).nullable();
+const description = plainText().max(WEBHOOK_DESCRIPTION_MAX_LENGTH).nullable();
 
 const createBody = z.strictObject({ url, events: events.optional(), description: description.optional() });
 const updateBody = z
@@ -43,7 +43,7 @@ const deliveriesQuery = z.strictObject({
     .meta({ description: 'Deliveries per page, 1–100 (default 15)' }),
 });
 const endpointParams = z.object({ id: idParam });
-const deliveryParams = z.object({ id: idParam, deliveryId: z.string().meta({ description: 'A delivery id (`del_…`)' }) });
+const deliveryParams = z.object({ id: idParam, deliveryId: plainText().max(100).meta({ description: 'A delivery id (`del_…`)' }) });
 
 const endpointSchema = z.object({
   id: z.number().int(),

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { forDialect, isPostgres, postgresSearchFold } from './dialect.js';
 
 // Frozen in time: this file never imports application code, so later changes to the
 // application cannot silently change what an old migration does.
@@ -6,7 +7,8 @@ import { sql, type Kysely } from 'kysely';
 // Conventions: timestamps are ISO-8601 UTC strings (`2025-01-20T14:30:00.000Z`), which sort
 // correctly as text on every dialect; money is integer minor units (cents); booleans are 0/1.
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema
     .createTable('customers')
     .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
@@ -154,6 +156,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('activity_log_target').on('activity_log').columns(['target_type', 'target_id']).execute();
   await db.schema.createIndex('activity_log_created_at').on('activity_log').columns(['created_at']).execute();
 
+  if (isPostgres(db)) {
+    await upPostgres(db);
+    return;
+  }
+
   // The activity log is append-only: the database itself refuses to rewrite history.
   await sql`CREATE TRIGGER activity_log_no_update BEFORE UPDATE ON activity_log
     BEGIN SELECT RAISE(ABORT, 'activity_log is append-only'); END`.execute(db);
@@ -177,7 +184,33 @@ export async function up(db: Kysely<any>): Promise<void> {
   END`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+/** The append-only log and substring search, in PostgreSQL's terms. */
+async function upPostgres(db: Kysely<any>): Promise<void> {
+  await sql`CREATE FUNCTION activity_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'activity_log is append-only'; END $$`.execute(db);
+  await sql`CREATE TRIGGER activity_log_no_update BEFORE UPDATE ON activity_log
+    FOR EACH ROW EXECUTE FUNCTION activity_log_append_only()`.execute(db);
+  await sql`CREATE TRIGGER activity_log_no_delete BEFORE DELETE ON activity_log
+    FOR EACH ROW EXECUTE FUNCTION activity_log_append_only()`.execute(db);
+
+  // Substring search: pg_trgm GIN indexes over the same folded text SQLite's trigram index holds.
+  // PostgreSQL keeps them in step with the table itself, so no triggers are needed.
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
+  for (const column of ['name', 'email']) {
+    await sql`CREATE INDEX ${sql.id(`customers_search_${column}`)} ON customers
+      USING gin ((${sql.raw(postgresSearchFold(column))}) gin_trgm_ops)`.execute(db);
+  }
+}
+
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
+  if (isPostgres(db)) {
+    await sql`DROP FUNCTION IF EXISTS activity_log_append_only() CASCADE`.execute(db);
+    for (const table of ['activity_log', 'bans', 'notes', 'subscriptions', 'order_items', 'orders', 'products', 'customers']) {
+      await db.schema.dropTable(table).ifExists().cascade().execute();
+    }
+    return;
+  }
   for (const trigger of [
     'customers_search_update',
     'customers_search_delete',

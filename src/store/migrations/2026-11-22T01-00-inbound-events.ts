@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
+import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   // Every purchase event the store platform sent us, stored under its own id before we answer
   // 2xx: the primary key is what makes a redelivered event a no-op.
   await db.schema
@@ -68,7 +70,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('subscriptions').addColumn('failed_at', 'text').execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema.alterTable('subscriptions').dropColumn('failed_at').execute();
   for (const table of ['order_disputes', 'platform_customers', 'support_tickets', 'inbound_events']) {
     await db.schema.dropTable(table).ifExists().execute();

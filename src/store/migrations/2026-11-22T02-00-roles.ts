@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
@@ -7,7 +8,8 @@ import { sql, type Kysely } from 'kysely';
 
 const OPEN_JOB_STATUSES = ['pending', 'waiting_member', 'needs_attention'];
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema
     .createTable('role_rules')
     .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
@@ -109,7 +111,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   for (const table of ['role_sweeps', 'staff_alerts', 'role_jobs', 'role_assignments', 'role_rules']) {
     await db.schema.dropTable(table).ifExists().execute();
   }

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
+import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
 // API tokens for the external REST API, and the outgoing webhooks: endpoints, a durable outbox of
 // deliveries (one row per event per endpoint) and a log of every attempt.
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema
     .createTable('api_tokens')
     .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
@@ -70,7 +72,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('webhook_delivery_attempts_delivery').on('webhook_delivery_attempts').columns(['delivery_id', 'id']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   for (const table of ['webhook_delivery_attempts', 'webhook_deliveries', 'webhook_endpoints', 'api_tokens']) {
     await db.schema.dropTable(table).ifExists().execute();
   }

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
+import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema
     .createTable('link_sessions')
     .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
@@ -34,7 +36,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('used_openid_nonces_seen_at').on('used_openid_nonces').columns(['seen_at']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema.dropTable('used_openid_nonces').ifExists().execute();
   await db.schema.dropTable('link_sessions').ifExists().execute();
 }

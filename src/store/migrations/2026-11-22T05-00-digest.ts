@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
@@ -7,7 +8,8 @@ import { sql, type Kysely } from 'kysely';
 // runs; and one segment snapshot per occurrence, so week-over-week changes and the chart come from
 // stored history instead of from data that has since changed.
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema
     .createTable('digest_runs')
     .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
@@ -48,7 +50,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema.dropTable('segment_snapshots').ifExists().execute();
   await db.schema.dropTable('digest_runs').ifExists().execute();
 }

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
+import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema
     .createTable('export_files')
     // Random and unguessable; the download URL names it (and signs it with its expiry).
@@ -24,6 +26,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('export_files_expires_at').on('export_files').columns(['deleted_at', 'expires_at']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   await db.schema.dropTable('export_files').ifExists().execute();
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { forDialect, isPostgres, postgresSearchFold } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
@@ -52,7 +53,12 @@ function containsTerm(row: 'new' | 'old'): string {
   return `(instr(${fold(`${row}.name`)}, term) > 0 OR instr(${fold(`${row}.email`)}, term) > 0)`;
 }
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
+  if (isPostgres(db)) {
+    await upPostgres(db);
+    return;
+  }
   // 1. Store totals ------------------------------------------------------------------------------
   await db.schema
     .createTable('store_counters')
@@ -182,6 +188,118 @@ export async function up(db: Kysely<any>): Promise<void> {
   END`.execute(db);
 
   // 5. List indexes ----------------------------------------------------------------------------
+  await createListIndexes(db);
+}
+
+/**
+ * The same counters, tables and indexes on PostgreSQL. Triggers are PL/pgSQL functions, one per
+ * trigger and named after it; the 1–2 character index is not needed (pg_trgm answers short terms
+ * by scanning its own index), so customer_grams does not exist there.
+ */
+async function upPostgres(db: Kysely<any>): Promise<void> {
+  const trigger = async (name: string, event: string, when: string | null, body: string) => {
+    await sql`CREATE FUNCTION ${sql.id(name)}() RETURNS trigger LANGUAGE plpgsql AS ${sql.lit(`BEGIN ${body} RETURN NULL; END`)}`.execute(db);
+    await sql`CREATE TRIGGER ${sql.id(name)} ${sql.raw(event)} ON customers FOR EACH ROW
+      ${sql.raw(when === null ? '' : `WHEN (${when})`)} EXECUTE FUNCTION ${sql.id(name)}()`.execute(db);
+  };
+
+  // 1. Store totals
+  await db.schema
+    .createTable('store_counters')
+    .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
+    .addColumn('customers', 'integer', (c) => c.notNull())
+    .addColumn('with_orders', 'integer', (c) => c.notNull())
+    .addColumn('repeat_customers', 'integer', (c) => c.notNull())
+    .addColumn('loyal_customers', 'integer', (c) => c.notNull())
+    .addColumn('completed_orders', 'integer', (c) => c.notNull())
+    .addColumn('revenue_cents', 'integer', (c) => c.notNull())
+    .execute();
+  await sql`INSERT INTO store_counters (id, customers, with_orders, repeat_customers, loyal_customers, completed_orders, revenue_cents)
+    SELECT 1, count(*), coalesce(sum((orders_count >= 1)::int), 0), coalesce(sum((orders_count >= 2)::int), 0),
+      coalesce(sum((orders_count >= 5)::int), 0), coalesce(sum(orders_count), 0), coalesce(sum(total_spent_cents), 0)
+    FROM customers`.execute(db);
+  const delta = (sign: '+' | '-', row: 'new' | 'old') => `
+    customers = customers ${sign} 1,
+    with_orders = with_orders ${sign} (${row}.orders_count >= 1)::int,
+    repeat_customers = repeat_customers ${sign} (${row}.orders_count >= 2)::int,
+    loyal_customers = loyal_customers ${sign} (${row}.orders_count >= 5)::int,
+    completed_orders = completed_orders ${sign} ${row}.orders_count,
+    revenue_cents = revenue_cents ${sign} ${row}.total_spent_cents`;
+  await trigger('customers_counters_insert', 'AFTER INSERT', null, `UPDATE store_counters SET ${delta('+', 'new')} WHERE id = 1;`);
+  await trigger('customers_counters_delete', 'AFTER DELETE', null, `UPDATE store_counters SET ${delta('-', 'old')} WHERE id = 1;`);
+  await trigger(
+    'customers_counters_update',
+    'AFTER UPDATE OF orders_count, total_spent_cents',
+    'new.orders_count IS DISTINCT FROM old.orders_count OR new.total_spent_cents IS DISTINCT FROM old.total_spent_cents',
+    `UPDATE store_counters SET
+      with_orders = with_orders + (new.orders_count >= 1)::int - (old.orders_count >= 1)::int,
+      repeat_customers = repeat_customers + (new.orders_count >= 2)::int - (old.orders_count >= 2)::int,
+      loyal_customers = loyal_customers + (new.orders_count >= 5)::int - (old.orders_count >= 5)::int,
+      completed_orders = completed_orders + new.orders_count - old.orders_count,
+      revenue_cents = revenue_cents + new.total_spent_cents - old.total_spent_cents
+    WHERE id = 1;`,
+  );
+
+  // 2. Customers per day
+  await db.schema
+    .createTable('customer_day_counts')
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('day', 'text', (c) => c.notNull())
+    .addColumn('customers', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('customer_day_counts_pk', ['kind', 'day'])
+    .execute();
+  await sql`INSERT INTO customer_day_counts (kind, day, customers)
+    SELECT 'registered', substr(created_at, 1, 10), count(*) FROM customers GROUP BY 2`.execute(db);
+  await sql`INSERT INTO customer_day_counts (kind, day, customers)
+    SELECT 'last_order', substr(last_order_at, 1, 10), count(*) FROM customers WHERE last_order_at IS NOT NULL GROUP BY 2`.execute(db);
+  const addDay = (kind: string, value: string) => `
+    INSERT INTO customer_day_counts (kind, day, customers) SELECT '${kind}', substr(${value}, 1, 10), 1 WHERE ${value} IS NOT NULL
+      ON CONFLICT (kind, day) DO UPDATE SET customers = customer_day_counts.customers + 1;`;
+  const removeDay = (kind: string, value: string) => `
+    UPDATE customer_day_counts SET customers = customers - 1 WHERE kind = '${kind}' AND day = substr(${value}, 1, 10);`;
+  await trigger('customers_days_insert', 'AFTER INSERT', null, addDay('registered', 'new.created_at') + addDay('last_order', 'new.last_order_at'));
+  await trigger('customers_days_delete', 'AFTER DELETE', null, removeDay('registered', 'old.created_at') + removeDay('last_order', 'old.last_order_at'));
+  await trigger(
+    'customers_days_registered',
+    'AFTER UPDATE OF created_at',
+    'substr(new.created_at, 1, 10) IS DISTINCT FROM substr(old.created_at, 1, 10)',
+    removeDay('registered', 'old.created_at') + addDay('registered', 'new.created_at'),
+  );
+  await trigger(
+    'customers_days_last_order',
+    'AFTER UPDATE OF last_order_at',
+    'substr(new.last_order_at, 1, 10) IS DISTINCT FROM substr(old.last_order_at, 1, 10)',
+    removeDay('last_order', 'old.last_order_at') + addDay('last_order', 'new.last_order_at'),
+  );
+
+  // 3. Positions, kept so both dialects have the same tables (nothing reads them on PostgreSQL).
+  await db.schema.createTable('search_positions').addColumn('n', 'integer', (c) => c.primaryKey()).execute();
+  await sql`INSERT INTO search_positions (n) SELECT generate_series(1, ${sql.lit(MAX_POSITIONS)})`.execute(db);
+
+  // 4. Counts of common search terms, over the text the pg_trgm indexes fold.
+  await db.schema
+    .createTable('search_term_counts')
+    .addColumn('term', 'text', (c) => c.primaryKey())
+    .addColumn('customers', 'integer', (c) => c.notNull())
+    .addColumn('used_on', 'text', (c) => c.notNull())
+    .execute();
+  const contains = (row: 'new' | 'old') =>
+    `(strpos(${postgresSearchFold(`${row}.name`)}, term) > 0 OR strpos(${postgresSearchFold(`${row}.email`)}, term) > 0)`;
+  await trigger('customers_terms_insert', 'AFTER INSERT', null, `UPDATE search_term_counts SET customers = customers + 1 WHERE ${contains('new')};`);
+  await trigger('customers_terms_delete', 'AFTER DELETE', null, `UPDATE search_term_counts SET customers = customers - 1 WHERE ${contains('old')};`);
+  await trigger(
+    'customers_terms_update',
+    'AFTER UPDATE OF name, email',
+    'new.name IS DISTINCT FROM old.name OR new.email IS DISTINCT FROM old.email',
+    `UPDATE search_term_counts SET customers = customers + ${contains('new')}::int - ${contains('old')}::int
+    WHERE ${contains('new')} <> ${contains('old')};`,
+  );
+
+  // 5. List indexes
+  await createListIndexes(db);
+}
+
+async function createListIndexes(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('customers_created_at').execute();
   await db.schema.createIndex('customers_created_at').on('customers').columns(['created_at', 'id', 'last_order_at']).execute();
   for (const [name, threshold] of [
@@ -198,12 +316,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   }
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(given: Kysely<any>): Promise<void> {
+  const db = forDialect(given);
   for (const index of ['customers_loyal_total_spent', 'customers_repeat_total_spent', 'customers_buyers_total_spent']) {
     await db.schema.dropIndex(index).ifExists().execute();
   }
   await db.schema.dropIndex('customers_created_at').ifExists().execute();
   await db.schema.createIndex('customers_created_at').on('customers').columns(['created_at', 'id']).execute();
+  const postgres = isPostgres(db);
   for (const trigger of [
     'customers_terms_update',
     'customers_terms_delete',
@@ -219,7 +339,9 @@ export async function down(db: Kysely<any>): Promise<void> {
     'customers_counters_delete',
     'customers_counters_insert',
   ]) {
-    await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
+    // A PostgreSQL trigger goes with the function of the same name.
+    if (postgres) await sql`DROP FUNCTION IF EXISTS ${sql.id(trigger)}() CASCADE`.execute(db);
+    else await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
   }
   await sql`DROP TABLE IF EXISTS customer_grams`.execute(db);
   for (const table of ['search_term_counts', 'search_positions', 'customer_day_counts', 'store_counters']) {

@@ -197,10 +197,14 @@ export async function up(given: Kysely<any>): Promise<void> {
  * by scanning its own index), so customer_grams does not exist there.
  */
 async function upPostgres(db: Kysely<any>): Promise<void> {
-  const trigger = async (name: string, event: string, when: string | null, body: string) => {
+  // Statement-level, over the transition tables: one update of a counter row per statement, not
+  // per customer. Row-level triggers rewrote the single store_counters row once per inserted
+  // customer, and a 500-row insert then spent most of its time updating that one row.
+  const trigger = async (name: string, event: 'INSERT' | 'DELETE' | 'UPDATE', body: string) => {
+    const referencing = event === 'INSERT' ? 'NEW TABLE AS new_rows' : event === 'DELETE' ? 'OLD TABLE AS old_rows' : 'OLD TABLE AS old_rows NEW TABLE AS new_rows';
     await sql`CREATE FUNCTION ${sql.id(name)}() RETURNS trigger LANGUAGE plpgsql AS ${sql.lit(`BEGIN ${body} RETURN NULL; END`)}`.execute(db);
-    await sql`CREATE TRIGGER ${sql.id(name)} ${sql.raw(event)} ON customers FOR EACH ROW
-      ${sql.raw(when === null ? '' : `WHEN (${when})`)} EXECUTE FUNCTION ${sql.id(name)}()`.execute(db);
+    await sql`CREATE TRIGGER ${sql.id(name)} AFTER ${sql.raw(event)} ON customers REFERENCING ${sql.raw(referencing)}
+      FOR EACH STATEMENT EXECUTE FUNCTION ${sql.id(name)}()`.execute(db);
   };
 
   // 1. Store totals
@@ -218,26 +222,22 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
     SELECT 1, count(*), coalesce(sum((orders_count >= 1)::int), 0), coalesce(sum((orders_count >= 2)::int), 0),
       coalesce(sum((orders_count >= 5)::int), 0), coalesce(sum(orders_count), 0), coalesce(sum(total_spent_cents), 0)
     FROM customers`.execute(db);
-  const delta = (sign: '+' | '-', row: 'new' | 'old') => `
-    customers = customers ${sign} 1,
-    with_orders = with_orders ${sign} (${row}.orders_count >= 1)::int,
-    repeat_customers = repeat_customers ${sign} (${row}.orders_count >= 2)::int,
-    loyal_customers = loyal_customers ${sign} (${row}.orders_count >= 5)::int,
-    completed_orders = completed_orders ${sign} ${row}.orders_count,
-    revenue_cents = revenue_cents ${sign} ${row}.total_spent_cents`;
-  await trigger('customers_counters_insert', 'AFTER INSERT', null, `UPDATE store_counters SET ${delta('+', 'new')} WHERE id = 1;`);
-  await trigger('customers_counters_delete', 'AFTER DELETE', null, `UPDATE store_counters SET ${delta('-', 'old')} WHERE id = 1;`);
+  // Totals of a set of rows, as a subquery with one row.
+  const totals = (rows: 'new_rows' | 'old_rows') => `(SELECT count(*) AS customers,
+      coalesce(sum((orders_count >= 1)::int), 0) AS with_orders, coalesce(sum((orders_count >= 2)::int), 0) AS repeat_customers,
+      coalesce(sum((orders_count >= 5)::int), 0) AS loyal_customers, coalesce(sum(orders_count), 0) AS completed_orders,
+      coalesce(sum(total_spent_cents), 0) AS revenue_cents FROM ${rows})`;
+  const COUNTER_COLUMNS = ['customers', 'with_orders', 'repeat_customers', 'loyal_customers', 'completed_orders', 'revenue_cents'];
+  const apply = (expression: (column: string) => string, from: string, when: string) =>
+    `UPDATE store_counters SET ${COUNTER_COLUMNS.map((c) => `${c} = store_counters.${c} + ${expression(c)}`).join(', ')}
+      FROM ${from} WHERE store_counters.id = 1 AND ${when};`;
+  await trigger('customers_counters_insert', 'INSERT', apply((c) => `n.${c}`, `${totals('new_rows')} AS n`, 'n.customers > 0'));
+  await trigger('customers_counters_delete', 'DELETE', apply((c) => `- o.${c}`, `${totals('old_rows')} AS o`, 'o.customers > 0'));
+  // An update keeps the number of customers; the rest moves by what the new rows add up to over the old.
   await trigger(
     'customers_counters_update',
-    'AFTER UPDATE OF orders_count, total_spent_cents',
-    'new.orders_count IS DISTINCT FROM old.orders_count OR new.total_spent_cents IS DISTINCT FROM old.total_spent_cents',
-    `UPDATE store_counters SET
-      with_orders = with_orders + (new.orders_count >= 1)::int - (old.orders_count >= 1)::int,
-      repeat_customers = repeat_customers + (new.orders_count >= 2)::int - (old.orders_count >= 2)::int,
-      loyal_customers = loyal_customers + (new.orders_count >= 5)::int - (old.orders_count >= 5)::int,
-      completed_orders = completed_orders + new.orders_count - old.orders_count,
-      revenue_cents = revenue_cents + new.total_spent_cents - old.total_spent_cents
-    WHERE id = 1;`,
+    'UPDATE',
+    apply((c) => `n.${c} - o.${c}`, `${totals('new_rows')} AS n, ${totals('old_rows')} AS o`, `(${COUNTER_COLUMNS.map((c) => `n.${c} <> o.${c}`).join(' OR ')})`),
   );
 
   // 2. Customers per day
@@ -252,25 +252,20 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
     SELECT 'registered', substr(created_at, 1, 10), count(*) FROM customers GROUP BY 2`.execute(db);
   await sql`INSERT INTO customer_day_counts (kind, day, customers)
     SELECT 'last_order', substr(last_order_at, 1, 10), count(*) FROM customers WHERE last_order_at IS NOT NULL GROUP BY 2`.execute(db);
-  const addDay = (kind: string, value: string) => `
-    INSERT INTO customer_day_counts (kind, day, customers) SELECT '${kind}', substr(${value}, 1, 10), 1 WHERE ${value} IS NOT NULL
-      ON CONFLICT (kind, day) DO UPDATE SET customers = customer_day_counts.customers + 1;`;
-  const removeDay = (kind: string, value: string) => `
-    UPDATE customer_day_counts SET customers = customers - 1 WHERE kind = '${kind}' AND day = substr(${value}, 1, 10);`;
-  await trigger('customers_days_insert', 'AFTER INSERT', null, addDay('registered', 'new.created_at') + addDay('last_order', 'new.last_order_at'));
-  await trigger('customers_days_delete', 'AFTER DELETE', null, removeDay('registered', 'old.created_at') + removeDay('last_order', 'old.last_order_at'));
-  await trigger(
-    'customers_days_registered',
-    'AFTER UPDATE OF created_at',
-    'substr(new.created_at, 1, 10) IS DISTINCT FROM substr(old.created_at, 1, 10)',
-    removeDay('registered', 'old.created_at') + addDay('registered', 'new.created_at'),
-  );
-  await trigger(
-    'customers_days_last_order',
-    'AFTER UPDATE OF last_order_at',
-    'substr(new.last_order_at, 1, 10) IS DISTINCT FROM substr(old.last_order_at, 1, 10)',
-    removeDay('last_order', 'old.last_order_at') + addDay('last_order', 'new.last_order_at'),
-  );
+  // Net change per day of each kind: +1 for each new row's day, −1 for each old row's; an update
+  // that keeps the day nets to nothing and touches no row.
+  const dayDeltas = (parts: string[]) => `
+    INSERT INTO customer_day_counts (kind, day, customers)
+    SELECT kind, day, sum(delta) FROM (${parts.join(' UNION ALL ')}) AS d
+    GROUP BY kind, day HAVING sum(delta) <> 0
+    ON CONFLICT (kind, day) DO UPDATE SET customers = customer_day_counts.customers + excluded.customers;`;
+  const days = (rows: 'new_rows' | 'old_rows', delta: 1 | -1) => [
+    `SELECT 'registered' AS kind, substr(created_at, 1, 10) AS day, ${delta} AS delta FROM ${rows} WHERE created_at IS NOT NULL`,
+    `SELECT 'last_order', substr(last_order_at, 1, 10), ${delta} FROM ${rows} WHERE last_order_at IS NOT NULL`,
+  ];
+  await trigger('customers_days_insert', 'INSERT', dayDeltas(days('new_rows', 1)));
+  await trigger('customers_days_delete', 'DELETE', dayDeltas(days('old_rows', -1)));
+  await trigger('customers_days_update', 'UPDATE', dayDeltas([...days('new_rows', 1), ...days('old_rows', -1)]));
 
   // 3. Positions, kept so both dialects have the same tables (nothing reads them on PostgreSQL).
   await db.schema.createTable('search_positions').addColumn('n', 'integer', (c) => c.primaryKey()).execute();
@@ -283,16 +278,18 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
     .addColumn('customers', 'integer', (c) => c.notNull())
     .addColumn('used_on', 'text', (c) => c.notNull())
     .execute();
-  const contains = (row: 'new' | 'old') =>
-    `(strpos(${postgresSearchFold(`${row}.name`)}, term) > 0 OR strpos(${postgresSearchFold(`${row}.email`)}, term) > 0)`;
-  await trigger('customers_terms_insert', 'AFTER INSERT', null, `UPDATE search_term_counts SET customers = customers + 1 WHERE ${contains('new')};`);
-  await trigger('customers_terms_delete', 'AFTER DELETE', null, `UPDATE search_term_counts SET customers = customers - 1 WHERE ${contains('old')};`);
+  const matching = (rows: 'new_rows' | 'old_rows') =>
+    `(SELECT count(*) FROM ${rows} AS r WHERE strpos(${postgresSearchFold('r.name')}, search_term_counts.term) > 0
+      OR strpos(${postgresSearchFold('r.email')}, search_term_counts.term) > 0)`;
+  // Only when a term is watched (rarely more than a few dozen), so inserts pay nothing otherwise.
+  const whenWatched = (body: string) => `IF EXISTS (SELECT 1 FROM search_term_counts) THEN ${body} END IF;`;
+  await trigger('customers_terms_insert', 'INSERT', whenWatched(`UPDATE search_term_counts SET customers = customers + ${matching('new_rows')};`));
+  await trigger('customers_terms_delete', 'DELETE', whenWatched(`UPDATE search_term_counts SET customers = customers - ${matching('old_rows')};`));
   await trigger(
     'customers_terms_update',
-    'AFTER UPDATE OF name, email',
-    'new.name IS DISTINCT FROM old.name OR new.email IS DISTINCT FROM old.email',
-    `UPDATE search_term_counts SET customers = customers + ${contains('new')}::int - ${contains('old')}::int
-    WHERE ${contains('new')} <> ${contains('old')};`,
+    'UPDATE',
+    whenWatched(`UPDATE search_term_counts SET customers = customers + ${matching('new_rows')} - ${matching('old_rows')}
+      WHERE ${matching('new_rows')} <> ${matching('old_rows')};`),
   );
 
   // 5. List indexes
@@ -331,6 +328,7 @@ export async function down(given: Kysely<any>): Promise<void> {
     'customers_grams_update',
     'customers_grams_delete',
     'customers_grams_insert',
+    'customers_days_update',
     'customers_days_last_order',
     'customers_days_registered',
     'customers_days_delete',

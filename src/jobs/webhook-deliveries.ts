@@ -17,6 +17,7 @@ import {
 } from '../domain/outbound-webhooks.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
+import { releaseLeasesOf } from '../store/claim-leases.js';
 import type { WebhookDeliveryRow } from '../store/tables-api.js';
 import { startWorker, type Worker } from './worker.js';
 
@@ -272,22 +273,9 @@ export function startWebhookDeliveryWorker(db: Db, clock: Clock, options: Webhoo
 
 /**
  * Deliveries leased by a dead process are due at once. One of them may already have reached its
- * receiver: that is at-least-once delivery, and receivers dedupe on `webhook-id`. `holders` names
- * the dead processes (null: claims recorded without a holder); without it every lease is
- * released, which is right only when no other bot process can be running.
+ * receiver: that is at-least-once delivery, and receivers dedupe on `webhook-id`. `holders`: as
+ * in {@link releaseLeasesOf}.
  */
 export async function releaseWebhookDeliveryLeases(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
-  const nowIso = clock.now().toISOString();
-  if (holders?.length === 0) return 0;
-  const named = holders?.filter((h): h is string => h !== null) ?? [];
-  const result = await db
-    .updateTable('webhook_deliveries')
-    .set({ lease_until: nowIso, lease_holder: null })
-    .where('status', '=', 'pending')
-    .where('lease_until', '>', nowIso)
-    .$if(holders !== undefined, (qb) =>
-      qb.where((eb) => eb.or([...(named.length > 0 ? [eb('lease_holder', 'in', named)] : []), ...(holders?.includes(null) ? [eb('lease_holder', 'is', null)] : [])])),
-    )
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  return releaseLeasesOf(db, clock, 'webhook_deliveries', holders);
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.js';
+import { releaseLeasesOf } from './claim-leases.js';
 import { withDurableCommit, type Db } from './database.js';
 import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
 
@@ -266,23 +267,7 @@ function truncate(text: string): string {
   return text.length <= LAST_ERROR_MAX_LENGTH ? text : `${text.slice(0, LAST_ERROR_MAX_LENGTH - 1)}…`;
 }
 
-/**
- * Events leased by a dead process become claimable at once instead of when the lease runs out.
- * `holders` names the dead processes (null: claims recorded without a holder); without it every
- * lease is released, which is right only when no other bot process can be running.
- */
+/** Events leased by a dead process become claimable at once: see {@link releaseLeasesOf}. */
 export async function releaseInboundEventLeases(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
-  const nowIso = clock.now().toISOString();
-  if (holders?.length === 0) return 0;
-  const named = holders?.filter((h): h is string => h !== null) ?? [];
-  const result = await db
-    .updateTable('inbound_events')
-    .set({ lease_until: nowIso, lease_holder: null })
-    .where('status', '=', 'pending')
-    .where('lease_until', '>', nowIso)
-    .$if(holders !== undefined, (qb) =>
-      qb.where((eb) => eb.or([...(named.length > 0 ? [eb('lease_holder', 'in', named)] : []), ...(holders?.includes(null) ? [eb('lease_holder', 'is', null)] : [])])),
-    )
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  return releaseLeasesOf(db, clock, 'inbound_events', holders);
 }

@@ -69,17 +69,7 @@ export async function upsertOrder(db: Db, clock: Clock, input: OrderInput): Prom
     }
     const previous = await trx.selectFrom('orders').select('customer_id').where('id', '=', order.id).executeTakeFirst();
 
-    const values = {
-      order_number: order.orderNumber,
-      customer_id: order.customerId,
-      status: order.status,
-      total_cents: order.totalCents,
-      currency: order.currency,
-      created_at: order.createdAt,
-      completed_at: order.completedAt,
-      refunded_at: order.refundedAt,
-      updated_at: now,
-    };
+    const { id: _, ...values } = orderRow(order, now);
     const row = await trx
       .insertInto('orders')
       .values({ id: order.id, ...values })
@@ -198,20 +188,7 @@ export async function insertOrders(db: Db, clock: Clock, inputs: readonly OrderI
     const chunk = orders.slice(start, start + INSERT_CHUNK);
     await db
       .insertInto('orders')
-      .values(
-        chunk.map((order) => ({
-          id: order.id,
-          order_number: order.orderNumber,
-          customer_id: order.customerId,
-          status: order.status,
-          total_cents: order.totalCents,
-          currency: order.currency,
-          created_at: order.createdAt,
-          completed_at: order.completedAt,
-          refunded_at: order.refundedAt,
-          updated_at: now,
-        })),
-      )
+      .values(chunk.map((order) => orderRow(order, now)))
       .execute();
   }
   const items = orders.flatMap((order) =>
@@ -515,6 +492,22 @@ export async function findOrderByNumber(db: Db, orderNumber: string): Promise<Or
 
 const ORDER_NUMBER_MAX_LENGTH = 64;
 const PRODUCT_NAME_MAX_LENGTH = 200;
+
+/** The orders row of a validated order, written at `now`. */
+function orderRow(order: ValidOrder, now: string) {
+  return {
+    id: order.id,
+    order_number: order.orderNumber,
+    customer_id: order.customerId,
+    status: order.status,
+    total_cents: order.totalCents,
+    currency: order.currency,
+    created_at: order.createdAt,
+    completed_at: order.completedAt,
+    refunded_at: order.refundedAt,
+    updated_at: now,
+  };
+}
 
 interface ValidOrder {
   id: number;

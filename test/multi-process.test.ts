@@ -1,26 +1,25 @@
-import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployCommands } from '../src/commands/deploy.js';
 import { systemClock } from '../src/domain/clock.js';
 import { createWebhookEndpoint } from '../src/domain/outbound-webhooks.js';
 import { startLocalDiscord, type LocalDiscord } from '../src/sandbox/local-discord/index.js';
-import { openMigratedDatabase } from '../src/store/database.js';
-import { freePort } from './reliability/support/crash-harness.js';
+import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../src/store/database.js';
+import { BotProcess, freePort } from './support/bot-process.js';
+import { onPostgres, testDatabaseUrl } from './support/database.js';
 
-// Two real bot processes (`node --import tsx src/index.ts`) on one SQLite file (WAL) and one
-// local Discord. Purchases and refunds are sent to both; the process holding the Discord gateway
-// is killed with SIGKILL a third of the way through. The survivor must take the gateway over,
+// Two real bot processes (`node --import tsx src/index.ts`) on one database (a SQLite file in WAL
+// mode, or with TEST_DATABASE_URL a PostgreSQL database of the test's own) and one local Discord.
+// Purchases and refunds are sent to both; the process holding the Discord gateway is killed with
+// SIGKILL a third of the way through. The survivor must take the gateway over,
 // finish what the dead one had claimed, and leave Discord and the database exactly as the events
 // say: nothing acknowledged lost, no role granted twice, every role change made.
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GUILD = '4500000000000000001';
 const CHANNEL = '4500000000000000002';
 const OWNER = '4500000000000000099';
@@ -68,53 +67,45 @@ function planEvents(): { id: string; body: string }[] {
   return events;
 }
 
-class Bot {
-  child: ChildProcess | undefined;
-  readonly url: string;
-  constructor(
-    readonly name: string,
-    private readonly env: Record<string, string>,
-    private readonly log: string,
-  ) {
-    this.url = `http://127.0.0.1:${env.HTTP_PORT ?? ''}`;
-  }
+const dialect = onPostgres ? 'PostgreSQL' : 'SQLite';
 
-  start(): void {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: REPO_ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const write = (chunk: Buffer) => appendFileSync(this.log, `[${this.name}] ${chunk.toString('utf8')}`);
-    this.child.stdout?.on('data', write);
-    this.child.stderr?.on('data', write);
-  }
+interface TestStore {
+  /** DATABASE_URL for the bots: a SQLite file path or a postgres:// URL. */
+  location: string;
+  drop(): Promise<void>;
+}
 
-  get pid(): number {
-    return this.child?.pid ?? -1;
+async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
   }
+}
 
-  get alive(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (!child || !this.alive) return;
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  async waitForHealth(): Promise<void> {
-    for (;;) {
-      if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`${this.name} exited with ${this.child.exitCode} while starting:\n${readFileSync(this.log, 'utf8').slice(-2000)}`);
-      try {
-        if ((await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
-    }
-  }
+/**
+ * A database of the test's own: a SQLite file in `dir`, or a new PostgreSQL database beside
+ * TEST_DATABASE_URL's. Not a schema in that database as the store tests use: the bots connect
+ * with DATABASE_URL alone and work in the default schema.
+ */
+async function createTestStore(dir: string): Promise<TestStore> {
+  const adminUrl = testDatabaseUrl;
+  if (adminUrl === undefined) return { location: join(dir, 'customers.db'), drop: () => Promise.resolve() };
+  const name = `mp_${randomBytes(8).toString('hex')}`;
+  await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    location: url.toString(),
+    drop: () =>
+      withAdminClient(adminUrl, async (client) => {
+        // A SIGKILLed bot's sessions can outlive it for a moment; DROP DATABASE refuses while any remain.
+        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await client.query(`DROP DATABASE IF EXISTS ${name}`);
+      }),
+  };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -122,13 +113,13 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Waits until `read()` returns `wanted`; a deadline only against hanging, far beyond the need. */
-async function waitUntil<T>(read: () => T, wanted: T, what: string, timeoutMs = 45_000): Promise<void> {
+async function waitUntil<T>(read: () => T | Promise<T>, wanted: T, what: string, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = read();
+  let last = await read();
   while (last !== wanted) {
     if (Date.now() > deadline) throw new Error(`${what}: still ${String(last)}, expected ${String(wanted)}`);
     await sleep(200);
-    last = read();
+    last = await read();
   }
 }
 
@@ -153,47 +144,39 @@ function pidOf(holder: string | undefined): number | undefined {
   return pid === undefined ? undefined : Number(pid);
 }
 
-describe('two bot processes on one SQLite database', () => {
+describe(`two bot processes on one ${dialect} database`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'multi-process-'));
-  const dbPath = join(dir, 'customers.db');
   const logFile = join(dir, 'bots.log');
   const events = planEvents();
   const acknowledged = new Set<string>();
   const announced = new Map<string, number>();
+  let store: TestStore | undefined;
+  /** The test's own connection to the bots' database, for reading what they did. */
+  let db: Db | undefined;
   let discord: LocalDiscord;
   let receiver: Server;
-  let bots: [Bot, Bot];
+  let bots: [BotProcess, BotProcess];
   let gatewayHolderBeforeKill: number | undefined;
-  let killed: Bot;
-  let survivor: Bot;
+  let killed: BotProcess;
+  let survivor: BotProcess;
   let answeredAfterKill: unknown;
 
-  const reader = () => {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
+  const reader = (): Db => {
+    if (!db) throw new Error('the database was not set up');
     return db;
   };
-  const gatewayHolderPid = () => {
-    const db = reader();
-    try {
-      const row = db.prepare("select holder from leases where name = 'gateway'").get() as { holder: string } | undefined;
-      return pidOf(row?.holder);
-    } finally {
-      db.close();
-    }
+  const gatewayHolderPid = async () => {
+    const row = await reader().selectFrom('leases').select('holder').where('name', '=', 'gateway').executeTakeFirst();
+    return pidOf(row?.holder);
   };
-  const openWork = () => {
-    const db = reader();
-    try {
-      const count = (query: string) => (db.prepare(query).get() as { n: number }).n;
-      return (
-        count("select count(*) as n from inbound_events where status = 'pending'") +
-        count("select count(*) as n from role_jobs where status not in ('done', 'superseded')") +
-        count("select count(*) as n from webhook_deliveries where status = 'pending'")
-      );
-    } finally {
-      db.close();
-    }
+  const openWork = async () => {
+    const count = async (query: Promise<{ n: number | string | bigint } | undefined>) => Number((await query)?.n ?? 0);
+    const read = reader();
+    return (
+      (await count(read.selectFrom('inbound_events').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst())) +
+      (await count(read.selectFrom('role_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', 'not in', ['done', 'superseded']).executeTakeFirst())) +
+      (await count(read.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst()))
+    );
   };
 
   beforeAll(async () => {
@@ -222,17 +205,19 @@ describe('two bot processes on one SQLite database', () => {
       ],
     });
     await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: GUILD, applicationId: discord.applicationId });
-    const { db } = await openMigratedDatabase(dbPath);
+    store = await createTestStore(dir);
+    db = openStoreDatabase(store.location);
+    await migrateToLatest(db);
     await createWebhookEndpoint(db, systemClock, { url: `http://127.0.0.1:${receiverPort}/hooks`, allowPrivate: true, actor: { id: 'test', name: 'test' } }, { allowPrivateGlobally: true });
-    await db.destroy();
 
+    const location = store.location;
     const envFor = async (): Promise<Record<string, string>> => ({
       PATH: process.env.PATH ?? '',
       DOTENV_CONFIG_PATH: '/nonexistent/.env',
       DISCORD_TOKEN: discord.token,
       DISCORD_GUILD_ID: GUILD,
       DISCORD_API_URL: discord.apiUrl,
-      DATABASE_URL: dbPath,
+      DATABASE_URL: location,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(await freePort()),
       STORE_WEBHOOK_SECRET: SECRET,
@@ -240,16 +225,15 @@ describe('two bot processes on one SQLite database', () => {
       WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       LOG_LEVEL: 'warn',
     });
-    bots = [new Bot('a', await envFor(), logFile), new Bot('b', await envFor(), logFile)];
+    bots = [new BotProcess(await envFor(), logFile, { name: 'a', logStdout: true }), new BotProcess(await envFor(), logFile, { name: 'b', logStdout: true })];
     // One after the other, so which one holds the gateway is known: the first.
     bots[0].start();
     await bots[0].waitForHealth();
     bots[1].start();
     await bots[1].waitForHealth();
-    gatewayHolderBeforeKill = gatewayHolderPid();
+    gatewayHolderBeforeKill = await gatewayHolderPid();
     const identifiesBeforeKill = discord.gatewayStats().identifies;
     [killed, survivor] = gatewayHolderBeforeKill === bots[1].pid ? [bots[1], bots[0]] : [bots[0], bots[1]];
-
     // Eight senders, alternating between the two processes; what is not acknowledged is sent
     // again to whichever process is up, as the store retries.
     const queue = events.map((event, i) => ({ event, turn: i }));
@@ -281,10 +265,15 @@ describe('two bot processes on one SQLite database', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const bot of bots ?? []) await bot.kill('SIGKILL');
-    await discord?.stop();
-    await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      for (const bot of bots ?? []) await bot.kill('SIGKILL');
+      await db?.destroy();
+      await store?.drop();
+      await discord?.stop();
+      await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const log = () => {
@@ -295,31 +284,34 @@ describe('two bot processes on one SQLite database', () => {
     }
   };
 
-  it('hands the Discord gateway to the surviving process, which answers a slash command after the kill', () => {
+  it(`keeps the store in ${dialect}, where both processes record their heartbeats`, async () => {
+    expect(isPostgres(reader())).toBe(onPostgres);
+    expect(existsSync(join(dir, 'customers.db'))).toBe(!onPostgres);
+    // Read from the test's own connection: both bots wrote here, not to some other store.
+    const heartbeats = await reader().selectFrom('leases').select('holder').where('name', 'like', 'process:%').execute();
+    expect(new Set(heartbeats.map((row) => pidOf(row.holder)))).toEqual(new Set(bots.map((bot) => bot.pid)));
+  });
+
+  it('hands the Discord gateway to the surviving process, which answers a slash command after the kill', async () => {
     expect(gatewayHolderBeforeKill).toBe(killed.pid);
     expect(killed.alive).toBe(false);
-    expect(gatewayHolderPid()).toBe(survivor.pid);
+    expect(await gatewayHolderPid()).toBe(survivor.pid);
     expect(answeredAfterKill, log()).toBeDefined();
   });
 
-  it('loses no acknowledged event and processes every one exactly once', () => {
+  it('loses no acknowledged event and processes every one exactly once', async () => {
     expect(acknowledged.size).toBe(events.length);
-    const db = reader();
-    try {
-      const stored = new Map((db.prepare('select id, status from inbound_events').all() as { id: string; status: string }[]).map((row) => [row.id, row.status]));
-      const lost = [...acknowledged].filter((id) => stored.get(id) !== 'processed');
-      expect(lost, log()).toEqual([]);
-      const orders = db.prepare('select id, status from orders').all() as { id: number; status: string }[];
-      expect(orders).toHaveLength(BUYERS);
-      for (const order of orders) expect(order.status).toBe(refunded(order.id - 1) ? 'refunded' : 'paid');
-      const counts = db.prepare('select email, orders_count from customers').all() as { email: string; orders_count: number }[];
-      expect(counts).toHaveLength(BUYERS);
-      for (const customer of counts) expect(customer.orders_count).toBe(refunded(Number(/\d+/.exec(customer.email)?.[0])) ? 0 : 1);
-    } finally {
-      db.close();
-    }
+    const read = reader();
+    const stored = new Map((await read.selectFrom('inbound_events').select(['id', 'status']).execute()).map((row) => [row.id, row.status]));
+    const lost = [...acknowledged].filter((id) => stored.get(id) !== 'processed');
+    expect(lost, log()).toEqual([]);
+    const orders = await read.selectFrom('orders').select(['id', 'status']).execute();
+    expect(orders).toHaveLength(BUYERS);
+    for (const order of orders) expect(order.status).toBe(refunded(order.id - 1) ? 'refunded' : 'paid');
+    const counts = await read.selectFrom('customers').select(['email', 'orders_count']).execute();
+    expect(counts).toHaveLength(BUYERS);
+    for (const customer of counts) expect(customer.orders_count).toBe(refunded(Number(/\d+/.exec(customer.email)?.[0])) ? 0 : 1);
   });
-
   it('grants no role twice and makes every role change', () => {
     const held = new Set<string>();
     const duplicates: string[] = [];
@@ -346,15 +338,14 @@ describe('two bot processes on one SQLite database', () => {
     expect(wrong, log()).toEqual([]);
   });
 
-  it('drains every queue, outgoing webhooks included', () => {
-    expect(openWork()).toBe(0);
-    const db = reader();
-    try {
-      const deliveries = db.prepare("select status, count(*) as n from webhook_deliveries group by status").all() as { status: string; n: number }[];
-      expect(deliveries).toEqual([{ status: 'delivered', n: BUYERS }]);
-    } finally {
-      db.close();
-    }
+  it('drains every queue, outgoing webhooks included', async () => {
+    expect(await openWork()).toBe(0);
+    const deliveries = await reader()
+      .selectFrom('webhook_deliveries')
+      .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    expect(deliveries).toEqual([{ status: 'delivered', n: BUYERS }]);
     expect(announced.size).toBe(BUYERS);
   });
 });

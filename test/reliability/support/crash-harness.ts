@@ -1,16 +1,14 @@
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { systemClock } from '../../../src/domain/clock.js';
 import { createWebhookEndpoint } from '../../../src/domain/outbound-webhooks.js';
 import { startLocalDiscord, type LocalDiscord } from '../../../src/sandbox/local-discord/index.js';
 import { openMigratedDatabase } from '../../../src/store/database.js';
+import { BotProcess, freePort } from '../../support/bot-process.js';
 import { seededRandom, shuffle } from './random.js';
 
 // Crash consistency, end to end: the real bot as a child process (`node --import tsx src/index.ts`,
@@ -20,7 +18,6 @@ import { seededRandom, shuffle } from './random.js';
 // acknowledged events again. When everything has drained, an oracle compares the database,
 // Discord and the receiver with what the events say must be true.
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const GUILD = '4400000000000000001';
 const VIP = '4400000000000000010';
 const PRODUCT = 5;
@@ -167,17 +164,6 @@ function orderEvent(trial: number, order: PlannedOrder, type: 'order.paid' | 'or
   return { id, body };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 interface Receiver {
   url: string;
   /** webhook-id → how many times it arrived. */
@@ -226,58 +212,6 @@ async function startReceiver(secret: () => string): Promise<Receiver> {
         server.close(() => done());
       }),
   };
-}
-
-/** The bot as a child process (`node --import tsx src/index.ts`), restartable. */
-export class BotProcess {
-  child: ChildProcess | undefined;
-  starts = 0;
-  constructor(
-    private readonly env: Record<string, string>,
-    private readonly logFile: string,
-  ) {}
-
-  start(): void {
-    this.starts++;
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      cwd: REPO_ROOT,
-      env: this.env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const log = this.logFile;
-    const start = this.starts;
-    this.child.stderr?.on('data', (chunk: Buffer) => {
-      try {
-        writeFileSync(log, `[start ${start}] ${chunk.toString('utf8')}`, { flag: 'a' });
-      } catch {
-        // the directory is gone at the end of the trial
-      }
-    });
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-export async function waitForHealth(url: string, bot: BotProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (bot.child?.exitCode !== null && bot.child?.exitCode !== undefined) throw new Error(`the bot exited with ${bot.child.exitCode} while starting`);
-    try {
-      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error('the bot did not start listening');
 }
 
 function sleep(ms: number): Promise<void> {
@@ -361,7 +295,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
 
   try {
     bot.start();
-    await waitForHealth(url, bot);
+    await bot.waitForHealth();
 
     let restarting: Promise<void> | undefined;
     const killAndRestart = (): Promise<void> => {
@@ -370,7 +304,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
         kills++;
         // The supervisor (systemd, Docker) restarts it at once.
         bot.start();
-        await waitForHealth(url, bot);
+        await bot.waitForHealth();
       })().finally(() => {
         restarting = undefined;
       });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployCommands } from '../../../src/commands/deploy.js';
 import { startLocalDiscord, type LocalMessage } from '../../../src/sandbox/local-discord/index.js';
-import { BotProcess, freePort, waitForHealth } from './crash-harness.js';
+import { BotProcess, freePort } from '../../support/bot-process.js';
 
 // A day of a busy store, compressed: the real bot process (`src/index.ts`, a SQLite file, a local
 // Discord) receives each "hour" a batch of signed purchase events and refunds over HTTP, staff
@@ -121,7 +121,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let databaseMiB = 0;
   try {
     bot.start();
-    await waitForHealth(url, bot);
+    await bot.waitForHealth();
     const pid = bot.child?.pid ?? 0;
     const reader = new Database(dbPath, { readonly: true, fileMustExist: true });
     const count = (query: string) => Number((reader.prepare(query).get() as { n: number }).n);

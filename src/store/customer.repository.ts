@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
 import type { Customer } from '../domain/types.js';
 import { compiledQuery } from './compiled-query.js';
+import { insertRowsCompiled } from './bulk-insert.js';
 import type { Db } from './database.js';
 import type { CustomerRow, NewCustomerRow } from './tables.js';
 
@@ -188,7 +189,7 @@ export async function insertCustomers(db: Db, clock: Clock, inputs: readonly New
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
     try {
-      inserted.push(...(await db.insertInto('customers').values(chunk).returningAll().execute()));
+      inserted.push(...(await insertRowsCompiled(db, 'customers', chunk, (d, rows) => d.insertInto('customers').values(rows as ValidatedRow[]).returningAll())));
     } catch (error) {
       // A concurrent writer can take an email between the probe and the insert.
       if (/UNIQUE constraint failed: customers\.email_lower|customers_email_lower/i.test(String(error))) {

@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
 import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
 import { compiledQuery } from './compiled-query.js';
+import { insertRowsCompiled } from './bulk-insert.js';
 import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
 import { inTransaction, isPostgres, type Db } from './database.js';
 import type { OrderRow } from './tables.js';
@@ -186,10 +187,12 @@ export async function insertOrders(db: Db, clock: Clock, inputs: readonly OrderI
 
   for (let start = 0; start < orders.length; start += INSERT_CHUNK) {
     const chunk = orders.slice(start, start + INSERT_CHUNK);
-    await db
-      .insertInto('orders')
-      .values(chunk.map((order) => orderRow(order, now)))
-      .execute();
+    await insertRowsCompiled(
+      db,
+      'orders',
+      chunk.map((order) => orderRow(order, now)),
+      (d, rows) => d.insertInto('orders').values(rows as ReturnType<typeof orderRow>[]),
+    );
   }
   const items = orders.flatMap((order) =>
     order.items.map((item) => ({
@@ -201,7 +204,7 @@ export async function insertOrders(db: Db, clock: Clock, inputs: readonly OrderI
     })),
   );
   for (let start = 0; start < items.length; start += INSERT_CHUNK) {
-    await db.insertInto('order_items').values(items.slice(start, start + INSERT_CHUNK)).execute();
+    await insertRowsCompiled(db, 'order_items', items.slice(start, start + INSERT_CHUNK), (d, rows) => d.insertInto('order_items').values(rows as typeof items));
   }
 
   await recomputeAggregatesOfCustomers(db, customerIds, now);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { destination } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
+import { dataDirectoryFor } from './domain/export/download-links.js';
 import { createLogger } from './logger.js';
 import { startServices } from './services.js';
 import { migrateToLatest, openStoreDatabase } from './store/database.js';
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const sandbox = !config.discordToken;
   // In the sandbox the terminal is the user interface, so logs go to a file beside the database.
   const logger = sandbox
-    ? createLogger(config.logLevel, destination({ dest: join(config.databasePath, '..', 'bot.log'), mkdir: true, sync: false }))
+    ? createLogger(config.logLevel, destination({ dest: join(dataDirectoryFor(config.databasePath), 'bot.log'), mkdir: true, sync: false }))
     : createLogger(config.logLevel);
 
   const db = openStoreDatabase(config.databasePath);

@@ -97,6 +97,8 @@ describe('createDownloadLink', () => {
 
   it('keeps exports beside the database file', () => {
     expect(exportsDirectoryFor('/srv/desk/data/customers.db')).toBe('/srv/desk/data/exports');
+    // A PostgreSQL URL is not a path: its files go under ./data, not a folder named after the URL.
+    expect(exportsDirectoryFor('postgres://desk@db.example.com:5432/store')).toBe(join(process.cwd(), 'data', 'exports'));
     expect(DOWNLOAD_LINK_TTL_MS).toBe(24 * 60 * 60 * 1000);
   });
 });

@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { deployCommands } from '../commands/deploy.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../domain/clock.js';
+import { dataDirectoryFor } from '../domain/export/download-links.js';
 import type { Logger } from '../logger.js';
 import { startServices } from '../services.js';
 import type { Db } from '../store/database.js';
@@ -91,7 +93,7 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
   output.write(
     `Sandbox: the bot is connected to a local Discord at ${discord.apiUrl} (no Discord token set).\n` +
       `Database: ${deps.config.databasePath} with ${customers.n} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
-      `You are a store admin in "Sandbox Store". Logs: ${deps.config.databasePath.replace(/[^/]+$/, '')}bot.log\n` +
+      `You are a store admin in "Sandbox Store". Logs: ${join(dataDirectoryFor(deps.config.databasePath), 'bot.log')}\n` +
       (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
   );
   const terminal = new Terminal({

@@ -56,12 +56,21 @@ export type DownloadRefusal = 'bad_signature' | 'expired' | 'deleted' | 'not_fou
 export type DownloadCheck = { ok: true; file: StoredExportFile } | { ok: false; reason: DownloadRefusal };
 
 /**
- * `data/exports` beside the database file: where download files live (durable, unlike the temp
- * dir). An in-memory database has no folder, so its files go under the system temp dir.
+ * The folder for the bot's own files (download files, the sandbox's log): the SQLite file's
+ * folder, or `./data` for a PostgreSQL store, which has no folder of its own on this machine.
  */
-export function exportsDirectoryFor(databasePath: string): string {
-  if (databasePath === ':memory:') return join(tmpdir(), 'customer-desk-downloads');
-  return join(dirname(resolve(databasePath)), 'exports');
+export function dataDirectoryFor(databaseLocation: string): string {
+  if (/^postgres(ql)?:\/\//i.test(databaseLocation)) return resolve('data');
+  return dirname(resolve(databaseLocation));
+}
+
+/**
+ * `exports` in the data folder: where download files live (durable, unlike the temp dir). An
+ * in-memory database has no folder, so its files go under the system temp dir.
+ */
+export function exportsDirectoryFor(databaseLocation: string): string {
+  if (databaseLocation === ':memory:') return join(tmpdir(), 'customer-desk-downloads');
+  return join(dataDirectoryFor(databaseLocation), 'exports');
 }
 
 /**

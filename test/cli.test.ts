@@ -25,7 +25,7 @@ interface Run {
   stderr: string;
 }
 
-function run(script: 'token' | 'webhooks', args: string[], env: Record<string, string> = {}): Promise<Run> {
+function run(script: 'token' | 'webhooks' | 'migrate', args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -121,5 +121,32 @@ describe('npm run webhooks', { timeout: 60_000 }, () => {
     expect(deleted.code).toBe(0);
     expect((await run('webhooks', ['list'])).stdout).toContain('No webhook endpoints yet');
     expectOneLineError(await run('webhooks', ['delete', id!]), `No webhook endpoint has id ${id}.`);
+  });
+});
+
+describe('npm run migrate', { timeout: 60_000 }, () => {
+  it('brings a new store to the current schema, then reports it up to date and changes nothing', async () => {
+    const fresh = join(dir, 'fresh.db');
+    const first = await run('migrate', [], { DATABASE_URL: fresh });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const applied = /^Applied (\d+) of (\d+) migrations to /m.exec(first.stdout);
+    expect(applied?.[1]).toBe(applied?.[2]);
+    expect(Number(applied?.[1])).toBeGreaterThan(0);
+    const { db } = openDatabase(fresh);
+    try {
+      expect((await db.selectFrom('customers').select('id').execute()).length).toBe(0);
+    } finally {
+      await db.destroy();
+    }
+    const second = await run('migrate', [], { DATABASE_URL: fresh });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`is up to date (${applied?.[2] ?? '?'} migrations)`);
+  });
+
+  it('refuses an unexpected argument with the usage, in one line', async () => {
+    const result = await run('migrate', ['now']);
+    expectOneLineError(result, 'unexpected argument "now"');
+    expect(result.stderr).toContain('npm run migrate');
   });
 });

@@ -1,10 +1,10 @@
 import 'dotenv/config';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { backupDatabaseFile, backupFileName } from '../store/backup.js';
 import { isPostgresUrl } from '../store/database.js';
-import { parseCommandArgs, UsageError } from './cli-support.js';
+import { parseCommandArgs, printCliError, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:
   npm run backup                         copies the database to data/backups/<name>-<UTC time>.db
@@ -41,8 +41,5 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  if (error instanceof UsageError) console.error(`Error: ${error.message}\n\n${USAGE}`);
-  else if (error instanceof ConfigError) console.error(`Configuration error: ${error.message}`);
-  else console.error(`Error: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`);
-  process.exitCode = 1;
+  printCliError(error, USAGE);
 }

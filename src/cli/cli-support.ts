@@ -49,18 +49,23 @@ export async function runCli(usage: string, main: (db: Db, config: Readonly<Conf
     await migrateToLatest(db);
     await main(db, config);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`Error: ${error.message}\n\n${usage}`);
-    } else if (error instanceof ConfigError) {
-      console.error(`Configuration error: ${error.message}`);
-    } else {
-      const message = error instanceof UserError || error instanceof Error ? error.message : String(error);
-      console.error(`Error: ${message.split('\n')[0] ?? message}`);
-    }
-    process.exitCode = 1;
+    printCliError(error, usage);
   } finally {
     await db?.destroy();
   }
+}
+
+/** One line for a person (the usage too when the command was mistyped), exit code 1. */
+export function printCliError(error: unknown, usage: string): void {
+  if (error instanceof UsageError) {
+    console.error(`Error: ${error.message}\n\n${usage}`);
+  } else if (error instanceof ConfigError) {
+    console.error(`Configuration error: ${error.message}`);
+  } else {
+    const message = error instanceof UserError || error instanceof Error ? error.message : String(error);
+    console.error(`Error: ${message.split('\n')[0] ?? message}`);
+  }
+  process.exitCode = 1;
 }
 
 export function positionalId(value: string | undefined, what: string): number {

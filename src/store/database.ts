@@ -95,8 +95,8 @@ export function openStoreDatabase(location: string): Db {
   return isPostgresUrl(location) ? openPostgresDatabase(location).db : openDatabase(location).db;
 }
 
-/** Runs every migration not yet applied; throws with the failing migration's name. */
-export async function migrateToLatest(db: Db): Promise<void> {
+/** Runs every migration not yet applied and returns their names; throws with the failing one's. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
   // Kysely looks for its bookkeeping tables in every schema unless told which one: on a database
   // with more than one schema (tests use one each) it would find another schema's and skip its own.
   const schema = isPostgres(db) ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : undefined;
@@ -111,6 +111,7 @@ export async function migrateToLatest(db: Db): Promise<void> {
     const cause = error instanceof Error ? error.message : JSON.stringify(error);
     throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, { cause: error });
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** A migrated in-memory database, for tests and tools. */

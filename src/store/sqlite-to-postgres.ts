@@ -107,7 +107,7 @@ export function checkSourceMigrations(source: SQLite.Database, label: string): v
     throw new UserError(
       'source_behind',
       `${label} lacks ${missing.length === 1 ? 'migration' : `${missing.length} migrations, the last`} ${missing.at(-1)}: ` +
-        `migrate it first (start the bot on it once, or run DATABASE_URL=${label} npm run token -- list), then copy again`,
+        `migrate it first (DATABASE_URL=${label} npm run migrate), then copy again`,
     );
   }
 }

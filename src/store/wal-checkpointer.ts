@@ -21,11 +21,11 @@ export interface WalCheckpointerOptions {
  * stalls the event loop for 40–70 ms. At 10,000 pages that came every 1.7 s at 200 purchase events
  * a second and set the acknowledgement p99; at 100,000 it comes every ~17 s. Readers do not slow
  * down with a long log: pages the thread has already copied are read from the database file.
+ * The log file keeps its largest size and is written over from the top when it starts over
+ * (cutting it back would be one more stall on the writing connection); it goes when the bot stops.
  */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 100_000;
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
-/** When the log starts over, its file is cut back to this size instead of keeping its peak. */
-const LOG_SIZE_AFTER_RESTART = 64 * 1024 * 1024;
 
 // Plain CommonJS, run by the worker thread: its own connection, a passive checkpoint on a timer.
 const CHECKPOINT_THREAD = `
@@ -61,7 +61,6 @@ export async function startWalCheckpointer(db: Db, options: WalCheckpointerOptio
   }
   if (!path) return noop;
   await sql`PRAGMA ${sql.raw(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`)}`.execute(db);
-  await sql`PRAGMA ${sql.raw(`journal_size_limit = ${LOG_SIZE_AFTER_RESTART}`)}`.execute(db);
   const worker = new Worker(CHECKPOINT_THREAD, {
     eval: true,
     workerData: { path, intervalMs: options.intervalMs ?? 200, driver: createRequire(import.meta.url).resolve('better-sqlite3') },

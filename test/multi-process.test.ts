@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployCommands } from '../src/commands/deploy.js';
 import { systemClock } from '../src/domain/clock.js';
@@ -11,7 +10,7 @@ import { createWebhookEndpoint } from '../src/domain/outbound-webhooks.js';
 import { startLocalDiscord, type LocalDiscord } from '../src/sandbox/local-discord/index.js';
 import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../src/store/database.js';
 import { BotProcess, freePort } from './support/bot-process.js';
-import { onPostgres, testDatabaseUrl } from './support/database.js';
+import { onPostgres, testDatabaseUrl, withAdminClient } from './support/database.js';
 
 // Two real bot processes (`node --import tsx src/index.ts`) on one database (a SQLite file in WAL
 // mode, or with TEST_DATABASE_URL a PostgreSQL database of the test's own) and one local Discord.
@@ -73,16 +72,6 @@ interface TestStore {
   /** DATABASE_URL for the bots: a SQLite file path or a postgres:// URL. */
   location: string;
   drop(): Promise<void>;
-}
-
-async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**

@@ -38,7 +38,8 @@ export async function openTestDatabase(): Promise<{ db: Db }> {
   return { db };
 }
 
-async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** A plain pg client on `url` for setup that the store's pool should not do (schemas, databases). */
+export async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

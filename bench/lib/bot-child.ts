@@ -12,9 +12,10 @@ import { loadConfig } from '../../src/config.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServices } from '../../src/services.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openStoreDatabase } from '../../src/store/database.js';
 
 export interface BotChildOptions {
+  /** DATABASE_URL: the SQLite file or the PostgreSQL work database's URL. */
   dbPath: string;
   apiUrl: string;
   token: string;
@@ -48,7 +49,7 @@ if (process.send && process.argv[2] === '--bot') {
     LOG_LEVEL: 'warn',
   });
   const logger = createLogger('warn', destination({ dest: options.logPath, mkdir: true, sync: false }));
-  const { db } = openDatabase(options.dbPath);
+  const db = openStoreDatabase(options.dbPath);
   const services = await startServices({
     db,
     clock: systemClock,

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { ManualClock } from '../../src/domain/clock.js';
 import { iterateCustomersForExport } from '../../src/domain/customer-list.js';
 import { writeCustomerExport, type ExportFormat } from '../../src/domain/export/customer-export.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openStoreDatabase } from '../../src/store/database.js';
 import { BENCH_NOW } from './fixture.js';
 
 export interface ExportChildResult {
@@ -21,8 +21,9 @@ export interface ExportChildResult {
 }
 
 if (process.send && process.argv[2] === '--export') {
-  const [dbPath, format, directory] = process.argv.slice(3) as [string, ExportFormat, string];
-  const { db } = openDatabase(dbPath);
+  // The store as DATABASE_URL names it: a SQLite file or a postgres:// URL.
+  const [location, format, directory] = process.argv.slice(3) as [string, ExportFormat, string];
+  const db = openStoreDatabase(location);
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const start = performance.now();

@@ -19,15 +19,20 @@ export interface Row {
 }
 
 export interface RunInfo {
+  /** Which table the run writes: each database has its own, between its own markers. */
+  engine: 'sqlite' | 'postgres';
   dataset: string;
   seconds: number;
-  sqliteVersion: string;
+  /** The database as the header names it: "SQLite 3.53.2", "PostgreSQL 15.20 at 127.0.0.1:5432 (…)". */
+  database: string;
   csvFloor: string;
   quick: boolean;
 }
 
-const BEGIN = '<!-- bench:table:begin (written by npm run bench) -->';
-const END = '<!-- bench:table:end -->';
+const MARKERS = {
+  sqlite: { begin: '<!-- bench:table:begin (written by npm run bench) -->', end: '<!-- bench:table:end -->' },
+  postgres: { begin: '<!-- bench:table-postgres:begin (written by npm run bench -- --postgres <url>) -->', end: '<!-- bench:table-postgres:end -->' },
+} as const;
 
 function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -84,29 +89,38 @@ export function machineLine(info: RunInfo): string {
   const cpu = cpus();
   return (
     `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ` +
-    `SQLite ${info.sqliteVersion}; ${info.dataset}; the whole run took ${Math.round(info.seconds)} s`
+    `${info.database}; ${info.dataset}; the whole run took ${Math.round(info.seconds)} s`
   );
 }
 
 /**
- * Writes the table between the markers of `path`, keeping everything else (the hand-written
- * "what each change bought"); a file without markers gets them, followed by its old content.
+ * Writes the table between the markers of `path` for the run's database, keeping everything else
+ * (the other database's table, the hand-written "what each change bought"). A file without the
+ * SQLite markers gets them at the top, followed by its old content; one without the PostgreSQL
+ * markers gets them after the SQLite table, or at the end.
  */
 export function writeResults(path: string, rows: readonly Row[], info: RunInfo): void {
+  const { begin: beginMarker, end: endMarker } = MARKERS[info.engine];
   const block = [
-    BEGIN,
+    beginMarker,
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machineLine(info)}.`,
     `CSV floor: ${info.csvFloor}.${info.quick ? ' **Quick smoke run on a small store: the targets are for 1,000,000 customers.**' : ''}`,
     '',
     renderTable(rows),
-    END,
+    endMarker,
   ].join('\n');
   const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const begin = old.indexOf(BEGIN);
-  const end = old.indexOf(END);
-  const next =
-    begin >= 0 && end > begin
-      ? old.slice(0, begin) + block + old.slice(end + END.length)
-      : `# Benchmark results\n\n${block}\n${old ? `\n${old}` : ''}`;
-  writeFileSync(path, next);
+  const begin = old.indexOf(beginMarker);
+  const end = old.indexOf(endMarker);
+  writeFileSync(path, begin >= 0 && end > begin ? old.slice(0, begin) + block + old.slice(end + endMarker.length) : withNewBlock(old, block, info.engine));
+}
+
+function withNewBlock(old: string, block: string, engine: RunInfo['engine']): string {
+  if (engine === 'sqlite') return `# Benchmark results\n\n${block}\n${old ? `\n${old}` : ''}`;
+  const section = `## PostgreSQL\n\n${block}\n`;
+  if (!old) return `# Benchmark results\n\n${section}`;
+  const sqliteEnd = old.indexOf(MARKERS.sqlite.end);
+  if (sqliteEnd < 0) return `${old.trimEnd()}\n\n${section}`;
+  const at = sqliteEnd + MARKERS.sqlite.end.length;
+  return `${old.slice(0, at)}\n\n${section}${old.slice(at)}`;
 }

@@ -1,10 +1,12 @@
 /**
  * The in-process scenarios: lookups, search, list pages and export batches, store statistics,
  * the weekly digest, and the Kysely path against a prepared statement of the same SQL. Each one
- * runs beside its floor, a hand-written better-sqlite3 prepared statement answering the same
- * question the direct way, in the same process and run.
+ * runs beside its floor, a hand-written prepared statement answering the same question the direct
+ * way, in the same process and run: better-sqlite3's on SQLite, a named statement on a plain pg
+ * client on PostgreSQL.
  */
 import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
 import type { ManualClock } from '../../src/domain/clock.js';
 import { iterateCustomers, listCustomers } from '../../src/domain/customer-list.js';
 import { lookupCustomer } from '../../src/domain/customer-lookup.js';
@@ -14,13 +16,24 @@ import { getStoreStatistics, startOfMonthInZone } from '../../src/domain/statist
 import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/types.js';
 import type { Db } from '../../src/store/database.js';
 import { compiledQuery } from '../../src/store/compiled-query.js';
+import { foldForSearch } from '../../src/store/customer-counts.repository.js';
+import { postgresSearchFold } from '../../src/store/migrations/dialect.js';
+import { namedStatement } from './postgres.js';
 import type { Row } from './report.js';
 import { Rng } from './rng.js';
 import { ratio, summarize, timeRuns, type Summary } from './stats.js';
 
 export interface BenchContext {
   db: Db;
+  /**
+   * The SQLite store under test. On a PostgreSQL run, the SQLite file the PostgreSQL store was
+   * copied from, read-only: the same data, for samples and fixed figures, never for a floor.
+   */
   sqlite: SQLite.Database;
+  /** Set on a PostgreSQL run: the store under test is there, and so are the floors. */
+  postgres?: PostgresFloor;
+  /** The store's location as DATABASE_URL says it: the SQLite file, or the work database's URL. */
+  location: string;
   clock: ManualClock;
   quick: boolean;
   customers: number;
@@ -33,6 +46,28 @@ export interface Sample {
   discordIds: string[];
   steamIds: string[];
   orderNumbers: string[];
+}
+
+export interface PostgresFloor {
+  url: string;
+  /** A plain pg client (pg's own type parsing, no pool) for the hand-written floors. */
+  client: pg.Client;
+}
+
+/** A hand-written prepared statement the floors run: better-sqlite3's, or a named pg statement. */
+export interface FloorStatement {
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown;
+}
+
+/**
+ * The floor's statement on the run's database. On PostgreSQL, `postgresSql` when given, else
+ * `sqliteSql` with its `?` placeholders numbered ($1, $2, …).
+ */
+export function floorStatement(ctx: BenchContext, sqliteSql: string, postgresSql?: string): FloorStatement {
+  if (!ctx.postgres) return ctx.sqlite.prepare(sqliteSql);
+  let n = 0;
+  return namedStatement(ctx.postgres.client, postgresSql ?? sqliteSql.replace(/\?/g, () => `$${++n}`));
 }
 
 /** Customers and orders picked at random (seeded), for lookups and requests. */
@@ -76,7 +111,7 @@ function fmt(value: number): string {
 
 export async function benchLookups(ctx: BenchContext): Promise<Row[]> {
   const n = ctx.quick ? 100 : 2000;
-  const { sample, sqlite } = ctx;
+  const { sample } = ctx;
   const kinds: Array<{ name: string; queries: string[]; floorSql: string; floorArg: (q: string) => string | number }> = [
     { name: 'email', queries: sample.emails, floorSql: 'SELECT * FROM customers WHERE email_lower = ?', floorArg: (q) => q.toLowerCase() },
     { name: 'Discord ID', queries: sample.discordIds, floorSql: 'SELECT * FROM customers WHERE discord_id = ?', floorArg: (q) => q },
@@ -98,7 +133,7 @@ export async function benchLookups(ctx: BenchContext): Promise<Row[]> {
         if (result.kind !== 'customer') throw new Error(`lookup of ${at(kind.queries, i)} found ${result.total} customers`);
       }, n),
     );
-    const statement = sqlite.prepare(kind.floorSql);
+    const statement = floorStatement(ctx, kind.floorSql);
     const floor = summarize(await timeRuns((i) => statement.get(kind.floorArg(at(kind.queries, i))), n));
     rows.push({
       scenario: `lookup by ${kind.name} (/customer lookup)`,
@@ -142,13 +177,25 @@ export async function benchSearch(ctx: BenchContext): Promise<Row[]> {
   const n = ctx.quick ? 10 : 60;
   const floorRuns = ctx.quick ? 2 : 3;
   const options = { atRiskDays: 90 };
-  const trigramCount = ctx.sqlite.prepare('SELECT count(*) AS n FROM customer_search WHERE customer_search MATCH ?');
-  const trigramPage = ctx.sqlite.prepare(
-    'SELECT * FROM customers WHERE id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ?) ORDER BY created_at DESC, id DESC LIMIT 15',
+  // PostgreSQL: the pg_trgm indexes are on the folded columns, so the floor spells them the same way.
+  const trigramWhere = `${postgresSearchFold('name')} LIKE $1 OR ${postgresSearchFold('email')} LIKE $1`;
+  const trigramCount = floorStatement(
+    ctx,
+    'SELECT count(*) AS n FROM customer_search WHERE customer_search MATCH ?',
+    `SELECT count(*) AS n FROM customers WHERE ${trigramWhere}`,
   );
-  const scanWhere = 'instr(lower(name), ?) > 0 OR instr(lower(email), ?) > 0';
-  const scanCount = ctx.sqlite.prepare(`SELECT count(*) AS n FROM customers WHERE ${scanWhere}`);
-  const scanPage = ctx.sqlite.prepare(`SELECT * FROM customers WHERE ${scanWhere} ORDER BY created_at DESC, id DESC LIMIT 15`);
+  const trigramPage = floorStatement(
+    ctx,
+    'SELECT * FROM customers WHERE id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ?) ORDER BY created_at DESC, id DESC LIMIT 15',
+    `SELECT * FROM customers WHERE ${trigramWhere} ORDER BY created_at DESC, id DESC LIMIT 15`,
+  );
+  const scanWhere = ctx.postgres ? 'strpos(lower(name), $1) > 0 OR strpos(lower(email), $2) > 0' : 'instr(lower(name), ?) > 0 OR instr(lower(email), ?) > 0';
+  const scanCount = floorStatement(ctx, `SELECT count(*) AS n FROM customers WHERE ${scanWhere}`, `SELECT count(*) AS n FROM customers WHERE ${scanWhere}`);
+  const scanPage = floorStatement(
+    ctx,
+    `SELECT * FROM customers WHERE ${scanWhere} ORDER BY created_at DESC, id DESC LIMIT 15`,
+    `SELECT * FROM customers WHERE ${scanWhere} ORDER BY created_at DESC, id DESC LIMIT 15`,
+  );
   const rows: Row[] = [];
   for (const { label, term } of searchTerms(ctx.sample)) {
     // The first search of a term may count it in the index and start maintaining its count.
@@ -157,17 +204,17 @@ export async function benchSearch(ctx: BenchContext): Promise<Row[]> {
     const cold = performance.now() - coldStart;
     const ours = summarize(await timeRuns(() => listCustomers(ctx.db, ctx.clock, { search: term }, options), n, 2));
     const short = [...term].length < 3;
-    const phrase = `"${term.replaceAll('"', '""')}"`;
+    const phrase = ctx.postgres ? `%${foldForSearch(term).toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : `"${term.replaceAll('"', '""')}"`;
     const lower = term.toLowerCase();
     const floor = summarize(
       await timeRuns(
-        () => {
+        async () => {
           if (short) {
-            scanCount.get(lower, lower);
-            scanPage.all(lower, lower);
+            await scanCount.get(lower, lower);
+            await scanPage.all(lower, lower);
           } else {
-            trigramCount.get(phrase);
-            trigramPage.all(phrase);
+            await trigramCount.get(phrase);
+            await trigramPage.all(phrase);
           }
         },
         floorRuns,
@@ -179,7 +226,7 @@ export async function benchSearch(ctx: BenchContext): Promise<Row[]> {
       note: `${first.total.toLocaleString('en-US')} matches; first search ${fmt(cold)}`,
       p50: ours.p50,
       p99: ours.p99,
-      floor: `${short ? 'instr() scan' : 'FTS5 count + IN page'}: ${floorText(floor)}`,
+      floor: `${short ? (ctx.postgres ? 'strpos() scan' : 'instr() scan') : ctx.postgres ? 'pg_trgm count + page' : 'FTS5 count + IN page'}: ${floorText(floor)}`,
       vsFloor: ratio(ours.p50, floor.p50),
       target: 'p99 ≤ 50 ms',
       met: ours.p99 <= 50,
@@ -201,10 +248,10 @@ const SORTS: Array<{ sort: CustomerSort; column: string }> = [
   { sort: 'last_order', column: 'last_order_at' },
 ];
 
-function floorWhere(filter: CustomerFilter): string {
+function floorWhere(filter: CustomerFilter, postgres: boolean): string {
   switch (filter) {
     case 'all':
-      return '1';
+      return postgres ? 'true' : '1';
     case 'has_orders':
       return 'orders_count >= 1';
     case 'repeat':
@@ -212,7 +259,7 @@ function floorWhere(filter: CustomerFilter): string {
     case 'loyal':
       return 'orders_count >= 5';
     case 'at_risk':
-      return 'last_order_at <= @cutoff';
+      return postgres ? 'last_order_at <= $1' : 'last_order_at <= @cutoff';
   }
 }
 
@@ -255,18 +302,18 @@ export async function benchLists(ctx: BenchContext): Promise<Row[]> {
           }
         }
 
-        const where = floorWhere(filter);
+        const where = floorWhere(filter, ctx.postgres !== undefined);
         const nulls = column === 'last_order_at' ? (sortOrder === 'asc' ? ' NULLS FIRST' : ' NULLS LAST') : '';
         const order = `ORDER BY ${column} ${sortOrder.toUpperCase()}${nulls}, id ${sortOrder.toUpperCase()}`;
-        const page = ctx.sqlite.prepare(`SELECT * FROM customers WHERE ${where} ${order} LIMIT 15`);
-        const total = ctx.sqlite.prepare(`SELECT count(*) AS n FROM customers WHERE ${where}`);
-        const batch = ctx.sqlite.prepare(`SELECT * FROM customers WHERE ${where} ${order} LIMIT 1000`);
-        const params = filter === 'at_risk' ? [{ cutoff }] : [];
+        const page = floorStatement(ctx, `SELECT * FROM customers WHERE ${where} ${order} LIMIT 15`, `SELECT * FROM customers WHERE ${where} ${order} LIMIT 15`);
+        const total = floorStatement(ctx, `SELECT count(*) AS n FROM customers WHERE ${where}`, `SELECT count(*) AS n FROM customers WHERE ${where}`);
+        const batch = floorStatement(ctx, `SELECT * FROM customers WHERE ${where} ${order} LIMIT 1000`, `SELECT * FROM customers WHERE ${where} ${order} LIMIT 1000`);
+        const params = filter === 'at_risk' ? [ctx.postgres ? cutoff : { cutoff }] : [];
         floorFirst.push(
           ...(await timeRuns(
-            () => {
-              page.all(...params);
-              total.get(...params);
+            async () => {
+              await page.all(...params);
+              await total.get(...params);
             },
             1,
             0,
@@ -328,20 +375,22 @@ export async function benchStatistics(ctx: BenchContext): Promise<Row[]> {
   const monthStart = startOfMonthInZone(ctx.clock.now(), 'UTC').toISOString();
   const cutoff = atRiskCutoff(ctx.clock.now(), 90);
   const statements = [
-    ctx.sqlite.prepare('SELECT count(*) FROM customers'),
-    ctx.sqlite.prepare('SELECT count(*) FROM customers WHERE created_at >= ?'),
-    ctx.sqlite.prepare(
+    floorStatement(ctx, 'SELECT count(*) FROM customers'),
+    floorStatement(ctx, 'SELECT count(*) FROM customers WHERE created_at >= ?'),
+    floorStatement(
+      ctx,
       'SELECT count(*), sum(orders_count >= 2), sum(orders_count >= 5), sum(orders_count), sum(total_spent_cents) FROM customers WHERE orders_count >= 1',
+      'SELECT count(*), count(*) FILTER (WHERE orders_count >= 2), count(*) FILTER (WHERE orders_count >= 5), sum(orders_count), sum(total_spent_cents) FROM customers WHERE orders_count >= 1',
     ),
-    ctx.sqlite.prepare('SELECT count(*) FROM customers WHERE last_order_at <= ?'),
+    floorStatement(ctx, 'SELECT count(*) FROM customers WHERE last_order_at <= ?'),
   ];
   const floor = summarize(
     await timeRuns(
-      () => {
-        statements[0]?.get();
-        statements[1]?.get(monthStart);
-        statements[2]?.get();
-        statements[3]?.get(cutoff);
+      async () => {
+        await statements[0]?.get();
+        await statements[1]?.get(monthStart);
+        await statements[2]?.get();
+        await statements[3]?.get(cutoff);
       },
       ctx.quick ? 5 : 20,
       1,
@@ -369,22 +418,26 @@ export async function benchDigest(ctx: BenchContext): Promise<Row[]> {
   const options = { atRiskDays: 90, timeZone: 'UTC', previousCutoff };
   const ours = summarize(await timeRuns(() => buildWeeklyDigest(ctx.db, ctx.clock, options), n, 1));
   const statements = [
-    ctx.sqlite.prepare('SELECT count(*) FROM customers'),
-    ctx.sqlite.prepare('SELECT count(*), sum(orders_count >= 2), sum(orders_count >= 5) FROM customers WHERE orders_count >= 1'),
-    ctx.sqlite.prepare('SELECT count(*) FROM customers WHERE last_order_at <= ?'),
-    ctx.sqlite.prepare('SELECT count(*) FROM customers WHERE last_order_at > ? AND last_order_at <= ?'),
-    ctx.sqlite.prepare('SELECT * FROM customers WHERE last_order_at <= ? ORDER BY total_spent_cents DESC, id DESC LIMIT 10'),
-    ctx.sqlite.prepare('SELECT * FROM customers WHERE last_order_at > ? AND last_order_at <= ? ORDER BY total_spent_cents DESC, id DESC LIMIT 10'),
+    floorStatement(ctx, 'SELECT count(*) FROM customers'),
+    floorStatement(
+      ctx,
+      'SELECT count(*), sum(orders_count >= 2), sum(orders_count >= 5) FROM customers WHERE orders_count >= 1',
+      'SELECT count(*), count(*) FILTER (WHERE orders_count >= 2), count(*) FILTER (WHERE orders_count >= 5) FROM customers WHERE orders_count >= 1',
+    ),
+    floorStatement(ctx, 'SELECT count(*) FROM customers WHERE last_order_at <= ?'),
+    floorStatement(ctx, 'SELECT count(*) FROM customers WHERE last_order_at > ? AND last_order_at <= ?'),
+    floorStatement(ctx, 'SELECT * FROM customers WHERE last_order_at <= ? ORDER BY total_spent_cents DESC, id DESC LIMIT 10'),
+    floorStatement(ctx, 'SELECT * FROM customers WHERE last_order_at > ? AND last_order_at <= ? ORDER BY total_spent_cents DESC, id DESC LIMIT 10'),
   ];
   const floor = summarize(
     await timeRuns(
-      () => {
-        statements[0]?.get();
-        statements[1]?.get();
-        statements[2]?.get(cutoff);
-        statements[3]?.get(previousCutoff, cutoff);
-        statements[4]?.all(cutoff);
-        statements[5]?.all(previousCutoff, cutoff);
+      async () => {
+        await statements[0]?.get();
+        await statements[1]?.get();
+        await statements[2]?.get(cutoff);
+        await statements[3]?.get(previousCutoff, cutoff);
+        await statements[4]?.all(cutoff);
+        await statements[5]?.all(previousCutoff, cutoff);
       },
       n,
       1,
@@ -410,7 +463,7 @@ export async function benchKyselyOverhead(ctx: BenchContext): Promise<Row[]> {
   // What findCustomerById runs: the same query compiled once and run with each id.
   const byIdCompiled = compiledQuery<[number], unknown>(1, (db, id) => db.selectFrom('customers').selectAll().where('id', '=', id));
   const byIdSql = byIdQuery(1).compile().sql;
-  const byIdStatement = ctx.sqlite.prepare(byIdSql);
+  const byIdStatement = floorStatement(ctx, byIdSql, byIdSql);
   // Interleaved rounds, so drift in the machine's speed lands on both sides alike.
   const oursById: number[] = [];
   const builtById: number[] = [];
@@ -429,7 +482,7 @@ export async function benchKyselyOverhead(ctx: BenchContext): Promise<Row[]> {
     .limit(15)
     .offset(30);
   const compiled = page.compile();
-  const pageStatement = ctx.sqlite.prepare(compiled.sql);
+  const pageStatement = floorStatement(ctx, compiled.sql, compiled.sql);
   const oursPage: number[] = [];
   const floorPage: number[] = [];
   for (let round = 0; round < 5; round++) {

@@ -5,11 +5,13 @@
  * child process (its RSS is its own), the event load in a third.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deployCommands } from '../../src/commands/deploy.js';
+import { exportsDirectoryFor } from '../../src/domain/export/download-links.js';
 import { DEFAULT_GUILD_SEED, DEFAULT_IDS, startLocalDiscord, type InvokeSlashArgs, type LocalMemberSeed } from '../../src/sandbox/local-discord/index.js';
+import { isPostgresUrl } from '../../src/store/database.js';
 import type { BotChildMessage, BotChildOptions, BotParentMessage } from './bot-child.js';
 import { forkBench, nextMessage, runChild } from './children.js';
 import type { LoadConfig, LoadResult } from './load-child.js';
@@ -35,16 +37,20 @@ async function botMemory(child: ChildProcess): Promise<{ rssMb: number; detail: 
   return reply;
 }
 
-/** RSS of a bare Node process that opened the same database and read from it: what any Node + SQLite program costs. */
-function bareProcessRssMb(dbPath: string): number {
-  const script = `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(dbPath)}, { readonly: true });
+/** RSS of a bare Node process that opened the same database and read from it: what any Node + SQLite (or pg) program costs. */
+function bareProcessRssMb(location: string): number {
+  const script = isPostgresUrl(location)
+    ? `const { Client } = require('pg'); const c = new Client({ connectionString: ${JSON.stringify(location)} });
+    c.connect().then(() => c.query('SELECT count(*) FROM customers')).then(() => { global.gc(); console.log(process.memoryUsage().rss); return c.end(); });`
+    : `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(location)}, { readonly: true });
     d.prepare('SELECT count(*) FROM customers').get(); global.gc(); console.log(process.memoryUsage().rss);`;
   const result = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', cwd: process.cwd() });
   return Number(result.stdout.trim()) / 1024 / 1024;
 }
 
-export async function benchDiscord(ctx: BenchContext, dbPath: string): Promise<Row[]> {
+export async function benchDiscord(ctx: BenchContext): Promise<Row[]> {
   const memberCount = ctx.quick ? 1_000 : 100_000;
+  // On PostgreSQL, read from the SQLite source: the same customers.
   const linked = ctx.sqlite
     .prepare('SELECT discord_id AS id, discord_username AS username FROM customers WHERE discord_id IS NOT NULL LIMIT ?')
     .all(memberCount) as Array<{ id: string; username: string | null }>;
@@ -56,7 +62,7 @@ export async function benchDiscord(ctx: BenchContext, dbPath: string): Promise<R
   await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: GUILD, applicationId: discord.applicationId });
   const logDir = mkdtempSync(join(tmpdir(), 'bench-bot-log-'));
   const options: BotChildOptions = {
-    dbPath,
+    dbPath: ctx.location,
     apiUrl: discord.apiUrl,
     token: discord.token,
     guildId: GUILD,
@@ -65,6 +71,11 @@ export async function benchDiscord(ctx: BenchContext, dbPath: string): Promise<R
     webhookSecret: WEBHOOK_SECRET,
     logPath: join(logDir, 'bot.log'),
   };
+  // A full export is too large to upload, so the bot keeps it for a download link in its data
+  // folder: beside the SQLite file (the run's own copy), or ./data for PostgreSQL. A folder the
+  // run had to create for that goes again afterwards.
+  let createdForDownloads: string | undefined;
+  for (let dir = exportsDirectoryFor(ctx.location); !existsSync(dir); dir = dirname(dir)) createdForDownloads = dir;
   const bot = forkBench('./bot-child.ts', ['--bot', JSON.stringify(options)], ['--expose-gc']);
   const rows: Row[] = [];
   try {
@@ -84,12 +95,12 @@ export async function benchDiscord(ctx: BenchContext, dbPath: string): Promise<R
     }
     const idleRss = idle.rssMb;
     const detail = `${idle.detail}; ${Math.round(first.rssMb)} MB right after start-up`;
-    const bare = bareProcessRssMb(dbPath);
+    const bare = bareProcessRssMb(ctx.location);
     rows.push({
       scenario: `bot process idle: this store, a ${memberCount.toLocaleString('en-US')}-member guild in the local Discord`,
       note: detail,
       peakRssMb: idleRss,
-      floor: `bare Node + better-sqlite3 on the same file: ${Math.round(bare)} MB`,
+      floor: ctx.postgres ? `bare Node + pg on the same database: ${Math.round(bare)} MB` : `bare Node + better-sqlite3 on the same file: ${Math.round(bare)} MB`,
       vsFloor: ratio(idleRss, bare),
       target: 'RSS ≤ 200 MB',
       met: idleRss <= 200,
@@ -104,6 +115,7 @@ export async function benchDiscord(ctx: BenchContext, dbPath: string): Promise<R
     await nextMessage(bot, isMessage('stopped'), 60_000).catch(() => bot.kill());
     await discord.stop();
     rmSync(logDir, { recursive: true, force: true });
+    if (createdForDownloads !== undefined) rmSync(createdForDownloads, { recursive: true, force: true });
   }
   return rows;
 }

@@ -1,6 +1,7 @@
 /**
  * Exports of every customer, each in its own process (its peak RSS is its own), beside the
- * `sqlite3 -csv` command-line shell writing the same columns in the same order.
+ * `sqlite3 -csv` command-line shell (on PostgreSQL: psql's `\copy … TO … CSV`) writing the same
+ * columns in the same order.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -14,6 +15,11 @@ import { ratio, seconds } from './stats.js';
 
 const EXPORT_SQL = `SELECT id AS "Customer ID", name AS "Name", email AS "Email", country AS "Country", orders_count AS "Total Orders",
   printf('%.2f', total_spent_cents / 100.0) AS "Total Spent", created_at AS "Registration Date", last_order_at AS "Last Order Date",
+  discord_username AS "Discord Username", steam_username AS "Steam Username"
+  FROM customers ORDER BY created_at DESC, id DESC`;
+
+const POSTGRES_EXPORT_SQL = `SELECT id AS "Customer ID", name AS "Name", email AS "Email", country AS "Country", orders_count AS "Total Orders",
+  to_char(total_spent_cents / 100.0, 'FM999999999999990.00') AS "Total Spent", created_at AS "Registration Date", last_order_at AS "Last Order Date",
   discord_username AS "Discord Username", steam_username AS "Steam Username"
   FROM customers ORDER BY created_at DESC, id DESC`;
 
@@ -43,6 +49,48 @@ export function ensureSqliteShell(log: (line: string) => void): boolean {
   }
   log('sqlite3 is not available: the CSV floor is better-sqlite3 iterate() with a hand-written quoter');
   return false;
+}
+
+/** Runs `command` (under /usr/bin/time when installed, for its peak RSS); resolves to that peak in MB. */
+function runMeasured(command: string, args: string[]): Promise<number | null> {
+  const timed = hasCommand('/usr/bin/time');
+  return new Promise<number | null>((resolve, reject) => {
+    const child = timed ? spawn('/usr/bin/time', ['-f', '%M', command, ...args]) : spawn(command, args);
+    child.stdout.resume();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${command} failed: ${stderr}`));
+      const kib = Number(/(\d+)\s*$/.exec(stderr.trim())?.[1]);
+      resolve(timed && Number.isFinite(kib) ? kib / 1024 : null);
+    });
+  });
+}
+
+/**
+ * The CSV floor on PostgreSQL: psql's `\copy (SELECT …) TO 'file' CSV HEADER`, the server's COPY
+ * streamed to a file by the client. Its RSS is psql's; the server's work is not in it.
+ */
+export async function measurePostgresCsvFloor(url: string): Promise<CsvFloor> {
+  if (!hasCommand('psql')) throw new Error('psql is not installed: it is the CSV floor of a PostgreSQL run');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
+  const out = join(dir, 'floor.csv');
+  try {
+    const version = /\d+(\.\d+)*/.exec(execFileSync('psql', ['--version'], { encoding: 'utf8' }))?.[0] ?? '';
+    // \copy takes the rest of its line, so the query goes on one line.
+    const copy = `\\copy (${POSTGRES_EXPORT_SQL.replace(/\s+/g, ' ')}) TO '${out}' WITH (FORMAT csv, HEADER)`;
+    const start = performance.now();
+    const peak = await runMeasured('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', copy]);
+    return {
+      seconds: (performance.now() - start) / 1000,
+      peakRssMb: peak,
+      bytes: statSync(out).size,
+      description: `psql's \`\\copy (SELECT …) TO file CSV\` (psql ${version}) writing the same ten columns in the same order; its RSS is psql's alone`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function measureCsvFloor(dbPath: string, sqlite: SQLite.Database, useShell: boolean): Promise<CsvFloor> {
@@ -101,11 +149,12 @@ export async function measureCsvFloor(dbPath: string, sqlite: SQLite.Database, u
   }
 }
 
-export async function benchExports(dbPath: string, floor: CsvFloor, quick: boolean): Promise<Row[]> {
+/** `location` is the store as DATABASE_URL names it: a SQLite file or a postgres:// URL. */
+export async function benchExports(location: string, floor: CsvFloor, quick: boolean): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
   try {
-    const csv = await runChild<ExportChildResult>('./export-child.ts', ['--export', dbPath, 'csv', dir]);
-    const xlsx = await runChild<ExportChildResult>('./export-child.ts', ['--export', dbPath, 'xlsx', dir]);
+    const csv = await runChild<ExportChildResult>('./export-child.ts', ['--export', location, 'csv', dir]);
+    const xlsx = await runChild<ExportChildResult>('./export-child.ts', ['--export', location, 'xlsx', dir]);
     const csvRatio = csv.rowsSeconds / floor.seconds;
     return [
       {

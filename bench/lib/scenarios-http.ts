@@ -1,11 +1,13 @@
 /**
  * HTTP scenarios: the bot's own Fastify app (createHttpApp, as the bot serves it) listening on
  * 127.0.0.1, loaded by a separate process over keep-alive connections, beside a bare node:http
- * server answering the same requests with hand-written prepared statements.
+ * server answering the same requests with hand-written prepared statements (on PostgreSQL: named
+ * statements on a plain pg pool as large as the store's).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import type { PurchaseEventHooks } from '../../src/domain/apply-purchase-event.js';
 import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-tokens.js';
 import { systemClock } from '../../src/domain/clock.js';
@@ -18,6 +20,7 @@ import type { Worker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';
 import { runChild } from './children.js';
+import { namedStatement } from './postgres.js';
 import type { LoadConfig, LoadResult } from './load-child.js';
 import type { Row } from './report.js';
 import type { BenchContext } from './scenarios-db.js';
@@ -25,6 +28,8 @@ import { count, ratio, rssSampler } from './stats.js';
 
 export const WEBHOOK_SECRET = 'bench-store-webhook-secret';
 const CONNECTIONS = 32;
+/** pg.Pool's default, which the store's pool keeps (src/store/database.ts). */
+const POSTGRES_POOL_SIZE = 10;
 
 function load(config: LoadConfig): Promise<LoadResult> {
   return runChild<LoadResult>('./load-child.ts', ['--load', JSON.stringify(config)]);
@@ -81,11 +86,13 @@ export async function benchCustomerGet(ctx: BenchContext): Promise<Row[]> {
   await app.close();
   await checkpointer.stop();
 
-  const floorServer = createServer(bareCustomerHandler(ctx));
+  const pool = ctx.postgres ? new pg.Pool({ connectionString: ctx.postgres.url, max: POSTGRES_POOL_SIZE }) : undefined;
+  const floorServer = createServer(pool ? barePostgresCustomerHandler(pool) : bareCustomerHandler(ctx));
   const floorUrl = await listen(floorServer);
   await load({ url: floorUrl, kind: 'customer-get', connections: CONNECTIONS, durationMs: Math.min(2_000, durationMs), tokens, idRange });
   const floor = await load({ url: floorUrl, kind: 'customer-get', connections: CONNECTIONS, durationMs, tokens, idRange });
   await close(floorServer);
+  await pool?.end();
 
   const problems = describe(ours) || describe(warm);
   return [
@@ -96,7 +103,7 @@ export async function benchCustomerGet(ctx: BenchContext): Promise<Row[]> {
       p99: ours.p99,
       throughput: `${count(ours.throughput)} req/s`,
       peakRssMb,
-      floor: `bare node:http + prepared statements: ${count(floor.throughput)} req/s, p99 ${floor.p99.toFixed(1)} ms`,
+      floor: `bare node:http + ${pool ? `pg pool (${POSTGRES_POOL_SIZE}), named statements` : 'prepared statements'}: ${count(floor.throughput)} req/s, p99 ${floor.p99.toFixed(1)} ms`,
       vsFloor: ratio(floor.throughput, ours.throughput),
       target: '≥ 3,000 req/s, p99 ≤ 30 ms',
       met: ours.throughput >= 3000 && ours.p99 <= 30 && ours.ok === ours.requests,
@@ -104,14 +111,35 @@ export async function benchCustomerGet(ctx: BenchContext): Promise<Row[]> {
   ];
 }
 
+const TOKEN_SQL = 'SELECT id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?';
+const CUSTOMER_SQL = 'SELECT * FROM customers WHERE id = ?';
+const ORDERS_SQL = 'SELECT id, order_number, total_cents, status, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC LIMIT 50';
+const ORDER_COUNT_SQL = 'SELECT count(*) AS n FROM orders WHERE customer_id = ?';
+
+/** The response body, from the rows the handler read. */
+function customerBody(c: Record<string, unknown>, orders: Array<{ total_cents: number | string }>, orderTotal: number): string {
+  return JSON.stringify({
+    success: true,
+    data: {
+      id: c.id,
+      name: c.name,
+      email: c.email,
+      orders_count: c.orders_count,
+      orders: orders.map((o) => ({ ...o, total: (Number(o.total_cents) / 100).toFixed(2) })),
+      order_total: orderTotal,
+      statistics: { total_spent: (Number(c.total_spent_cents) / 100).toFixed(2), last_order_date: c.last_order_at },
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+    },
+  });
+}
+
 /** What the route does, written by hand: token by hash, the customer, 50 recent orders and their count. */
 function bareCustomerHandler(ctx: BenchContext) {
-  const token = ctx.sqlite.prepare('SELECT id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?');
-  const customer = ctx.sqlite.prepare('SELECT * FROM customers WHERE id = ?');
-  const orders = ctx.sqlite.prepare(
-    'SELECT id, order_number, total_cents, status, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC LIMIT 50',
-  );
-  const orderCount = ctx.sqlite.prepare('SELECT count(*) AS n FROM orders WHERE customer_id = ?');
+  const token = ctx.sqlite.prepare(TOKEN_SQL);
+  const customer = ctx.sqlite.prepare(CUSTOMER_SQL);
+  const orders = ctx.sqlite.prepare(ORDERS_SQL);
+  const orderCount = ctx.sqlite.prepare(ORDER_COUNT_SQL);
   return (req: IncomingMessage, res: ServerResponse) => {
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const row = auth ? (token.get(createHash('sha256').update(auth).digest('hex')) as { scopes: string; revoked_at: string | null } | undefined) : undefined;
@@ -125,21 +153,36 @@ function bareCustomerHandler(ctx: BenchContext) {
       res.writeHead(404).end();
       return;
     }
-    const body = JSON.stringify({
-      success: true,
-      data: {
-        id: c.id,
-        name: c.name,
-        email: c.email,
-        orders_count: c.orders_count,
-        orders: (orders.all(id) as Array<{ total_cents: number }>).map((o) => ({ ...o, total: (o.total_cents / 100).toFixed(2) })),
-        order_total: (orderCount.get(id) as { n: number }).n,
-        statistics: { total_spent: ((c.total_spent_cents as number) / 100).toFixed(2), last_order_date: c.last_order_at },
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-      },
-    });
+    const body = customerBody(c, orders.all(id) as Array<{ total_cents: number }>, (orderCount.get(id) as { n: number }).n);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+  };
+}
+
+/** The same by hand on PostgreSQL: the three reads after the token run side by side on the pool. */
+function barePostgresCustomerHandler(pool: pg.Pool) {
+  const numbered = (text: string) => text.replace('?', '$1');
+  const token = namedStatement(pool, numbered(TOKEN_SQL));
+  const customer = namedStatement(pool, numbered(CUSTOMER_SQL));
+  const orders = namedStatement(pool, numbered(ORDERS_SQL));
+  const orderCount = namedStatement(pool, numbered(ORDER_COUNT_SQL));
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const row = auth ? await token.get(createHash('sha256').update(auth).digest('hex')) : undefined;
+    if (!row || row.revoked_at !== null) {
+      res.writeHead(401).end();
+      return;
+    }
+    const id = Number(/\/customers\/(\d+)$/.exec(req.url ?? '')?.[1]);
+    const [c, recent, total] = await Promise.all([customer.get(id), orders.all(id), orderCount.get(id)]);
+    if (!c) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = customerBody(c, recent as Array<{ total_cents: string }>, Number(total?.n));
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+  };
+  return (req: IncomingMessage, res: ServerResponse) => {
+    answer(req, res).catch(() => res.writeHead(500).end());
   };
 }
 
@@ -148,6 +191,7 @@ function bareCustomerHandler(ctx: BenchContext) {
 export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
   const durationMs = ctx.quick ? 1_000 : 10_000;
   const emails = ctx.sample.emails.slice(0, 2_000);
+  // On PostgreSQL, the SQLite source's: the same store, and only a base for new order numbers.
   const maxOrder = Number((ctx.sqlite.prepare('SELECT max(id) AS m FROM orders').get() as { m: number | null }).m ?? 0);
   const runId = Date.now().toString(36);
   let nextOrderBase = maxOrder + 10_000_000;
@@ -179,31 +223,36 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
   const checkpointer = await startWalCheckpointer(ctx.db);
   const worker: Worker = startInboundEventWorker({ db: ctx.db, clock: systemClock, hooks, logger: createLogger('silent'), storeCurrency: 'USD', intervalMs: 1_000 });
   const { app, url } = await startApp(ctx, () => worker.wake());
-  const pending = ctx.sqlite.prepare("SELECT count(*) AS n FROM inbound_events WHERE status = 'pending'");
-  const pendingNow = () => (pending.get() as { n: number }).n;
+  const pendingSql = "SELECT count(*) AS n FROM inbound_events WHERE status = 'pending'";
+  const pending = ctx.postgres ? namedStatement(ctx.postgres.client, pendingSql) : ctx.sqlite.prepare(pendingSql);
+  const pendingNow = async () => Number(((await pending.get()) as { n: number | string }).n);
 
   const rss = rssSampler();
   const sustainedStart = performance.now();
   const sustained = await load({ ...config('sustained'), url });
   // How long the worker needs to apply everything acknowledged (it runs during the load too).
-  while (pendingNow() > 0 && performance.now() - sustainedStart < 10 * durationMs) await new Promise((r) => setTimeout(r, 100));
+  while ((await pendingNow()) > 0 && performance.now() - sustainedStart < 10 * durationMs) await new Promise((r) => setTimeout(r, 100));
   const appliedPerSecond = sustained.ok / ((performance.now() - sustainedStart) / 1000);
   const steady = await load({ ...config('steady', 200), url });
-  while (pendingNow() > 0) await new Promise((r) => setTimeout(r, 100));
+  while ((await pendingNow()) > 0) await new Promise((r) => setTimeout(r, 100));
   const peakRssMb = rss.stop();
   await app.close();
   await worker.stop();
   await checkpointer.stop();
 
-  // The floor is durable the way hand-written code would make it: synchronous=FULL, so each
-  // INSERT's commit fsyncs the write-ahead log before the 200.
-  ctx.sqlite.pragma('synchronous = FULL');
-  const floorServer = createServer(bareEventHandler(ctx));
+  // The floor is durable the way hand-written code would make it: on SQLite synchronous=FULL, so
+  // each INSERT's commit fsyncs the write-ahead log before the 200; on PostgreSQL every commit
+  // flushes its log by default (synchronous_commit = on).
+  const pool = ctx.postgres ? new pg.Pool({ connectionString: ctx.postgres.url, max: POSTGRES_POOL_SIZE }) : undefined;
+  if (!pool) ctx.sqlite.pragma('synchronous = FULL');
+  const floorServer = createServer(bareEventHandler(pool ? insertEventPostgres(pool) : insertEventSqlite(ctx)));
   const floorUrl = await listen(floorServer);
   const floorSustained = await load({ ...config('floor-sustained'), url: floorUrl });
   const floorSteady = await load({ ...config('floor-steady', 200), url: floorUrl });
   await close(floorServer);
-  ctx.sqlite.pragma('synchronous = NORMAL');
+  if (pool) await pool.end();
+  else ctx.sqlite.pragma('synchronous = NORMAL');
+  const insertWords = pool ? 'one INSERT each (committed durably)' : 'one fsynced INSERT each';
 
   const sustainedProblems = describe(sustained);
   const steadyProblems = describe(steady);
@@ -215,7 +264,7 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
       p99: sustained.p99,
       throughput: `${count(sustained.throughput)} events/s`,
       peakRssMb,
-      floor: `bare node:http, HMAC + one fsynced INSERT each: ${count(floorSustained.throughput)} events/s`,
+      floor: `bare node:http, HMAC + ${insertWords}: ${count(floorSustained.throughput)} events/s`,
       vsFloor: ratio(floorSustained.throughput, sustained.throughput),
       target: '≥ 1,000 events/s sustained',
       met: sustained.throughput >= 1000 && sustained.ok === sustained.requests,
@@ -226,7 +275,7 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
       p50: steady.p50,
       p99: steady.p99,
       throughput: `${count(steady.throughput)} events/s`,
-      floor: `bare node:http, one fsynced INSERT each: p50 ${floorSteady.p50.toFixed(1)} ms, p99 ${floorSteady.p99.toFixed(1)} ms`,
+      floor: `bare node:http, ${insertWords}: p50 ${floorSteady.p50.toFixed(1)} ms, p99 ${floorSteady.p99.toFixed(1)} ms`,
       // The target is about the tail, and the floor's tail is the disk's fsync latency.
       vsFloor: `${ratio(steady.p99, floorSteady.p99)} (p99)`,
       target: 'p99 ack ≤ 50 ms at 200/s',
@@ -235,12 +284,24 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
   ];
 }
 
+const INSERT_EVENT_SQL = `INSERT INTO inbound_events (id, event_type, payload, signature_scheme, received_at, status, attempts, next_attempt_at)
+     VALUES (?, ?, ?, 'hmac-hex', ?, 'floor', 0, ?) ON CONFLICT (id) DO NOTHING`;
+
+type InsertEvent = (values: [id: string, type: string, payload: string, receivedAt: string, nextAttemptAt: string]) => Promise<void> | void;
+
+function insertEventSqlite(ctx: BenchContext): InsertEvent {
+  const insert = ctx.sqlite.prepare(INSERT_EVENT_SQL);
+  return (values) => void insert.run(...values);
+}
+
+function insertEventPostgres(pool: pg.Pool): InsertEvent {
+  let n = 0;
+  const insert = namedStatement(pool, INSERT_EVENT_SQL.replace(/\?/g, () => `$${++n}`));
+  return async (values) => void (await insert.all(...values));
+}
+
 /** The durable part of the route, by hand: read the body, check the HMAC, one INSERT. */
-function bareEventHandler(ctx: BenchContext) {
-  const insert = ctx.sqlite.prepare(
-    `INSERT INTO inbound_events (id, event_type, payload, signature_scheme, received_at, status, attempts, next_attempt_at)
-     VALUES (?, ?, ?, 'hmac-hex', ?, 'floor', 0, ?) ON CONFLICT (id) DO NOTHING`,
-  );
+function bareEventHandler(insert: InsertEvent) {
   const key = Buffer.from(WEBHOOK_SECRET);
   return (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -255,8 +316,14 @@ function bareEventHandler(ctx: BenchContext) {
       }
       const event = JSON.parse(body.toString('utf8')) as { id: string; event_type: string };
       const now = new Date().toISOString();
-      insert.run(event.id, event.event_type, body.toString('utf8'), now, now);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+      const inserted = insert([event.id, event.event_type, body.toString('utf8'), now, now]);
+      if (inserted === undefined) res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+      else {
+        inserted.then(
+          () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}'),
+          () => res.writeHead(500).end(),
+        );
+      }
     });
   };
 }

@@ -22,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T07-00-erasure': erasure,
   '2026-11-22T08-00-performance': performance,
   '2026-11-22T09-00-leases': await import('./2026-11-22T09-00-leases.js'),
+  '2026-11-22T10-00-postgres-last-order-order': await import('./2026-11-22T10-00-postgres-last-order-order.js'),
 };

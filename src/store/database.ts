@@ -1,9 +1,8 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter } from 'kysely';
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import pg from 'pg';
-import { LogSync, type SyncFile } from './log-sync.js';
 import { migrations } from './migrations/index.js';
 import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
@@ -22,7 +21,7 @@ export interface OpenedDatabase {
  * settings the bot relies on: WAL so readers never block the writer, enforced foreign keys, and
  * a busy timeout so a second process (a backup, the CLI) waits instead of failing.
  */
-export function openDatabase(path: string, options: { syncFile?: SyncFile } = {}): OpenedDatabase {
+export function openDatabase(path: string): OpenedDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
@@ -37,12 +36,8 @@ export function openDatabase(path: string, options: { syncFile?: SyncFile } = {}
   // readable. Measured cost: within run-to-run noise on inserts, orders and renames.
   sqlite.pragma('secure_delete = ON');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
-  if (path !== ':memory:' && path !== '') logSyncs.set(db, new LogSync(`${resolve(path)}-wal`, options.syncFile));
   return { db, sqlite };
 }
-
-/** The write-ahead log syncer of each SQLite file opened here (see withDurableCommit). */
-const logSyncs = new WeakMap<Db, LogSync>();
 
 /** True for a `postgres://` or `postgresql://` URL: the store then lives in PostgreSQL. */
 export function isPostgresUrl(location: string): boolean {
@@ -142,23 +137,14 @@ export async function truncateWriteAheadLog(db: Db): Promise<boolean> {
 /**
  * Runs `work` so that what it commits is on disk, not just in the OS cache, when it returns: for
  * writes acknowledged to someone who will not send them again (the store stops retrying a
- * purchase event once it gets its 200). On a SQLite file, `work` commits as every write does
- * (synchronous=NORMAL, which survives a process crash), then the write-ahead log is fdatasynced
- * from the thread pool ({@link LogSync}), so the commit also survives a power loss while the event
- * loop goes on: an fsync inside the commit held the loop 1–15 ms per acknowledgement under load,
- * delaying every other request and the events being applied. A database opened elsewhere (in
- * memory) switches the connection to synchronous=FULL for `work`'s commit instead. Inside a
- * caller's transaction the caller's commit decides. PostgreSQL commits are durable by default
- * (synchronous_commit = on), so there this just runs `work`.
+ * purchase event once it gets its 200). On SQLite the connection is held for `work` and switched
+ * to synchronous=FULL, so that commit fsyncs the write-ahead log (about 1–2 ms) and survives a
+ * power loss, then back to NORMAL; everything else keeps NORMAL's cheaper commits, which survive
+ * a process crash. Inside a caller's transaction the caller's commit decides. PostgreSQL commits
+ * are durable by default (synchronous_commit = on), so elsewhere this just runs `work`.
  */
 export async function withDurableCommit<T>(db: Db, work: (db: Db) => Promise<T>): Promise<T> {
   if (db.isTransaction || !(db.getExecutor().adapter instanceof SqliteAdapter)) return work(db);
-  const log = logSyncs.get(db);
-  if (log) {
-    const result = await work(db);
-    await log.sync();
-    return result;
-  }
   return db.connection().execute(async (connection) => {
     await sql`PRAGMA synchronous = FULL`.execute(connection);
     try {

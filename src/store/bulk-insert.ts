@@ -11,6 +11,12 @@ interface Prepared {
 
 /** Per dialect adapter (shared by a Kysely instance and its transactions), per shape and row count. */
 const prepared = new WeakMap<DialectAdapter, Map<string, Prepared>>();
+/**
+ * Full chunks repeat; the last chunk of each call has a row count of its own. Keeping a few
+ * shapes covers the full chunks of every table, and the least recently used goes beyond that, so a long
+ * run of imports with ever-different remainders does not grow the cache.
+ */
+const MAX_SHAPES = 16;
 
 /**
  * A multi-row INSERT whose query Kysely builds and compiles once per shape (the table, the
@@ -34,8 +40,16 @@ export async function insertRowsCompiled<R>(db: Db, shape: string, rows: readonl
   }
   const key = `${shape}|${columns.join(',')}|${rows.length}`;
   let entry = byShape.get(key);
-  if (!entry) {
+  if (entry) {
+    // Most recently used last: the full chunks, used on every call, are never the oldest.
+    byShape.delete(key);
+    byShape.set(key, entry);
+  } else {
     entry = prepare(db, columns, rows.length, build);
+    if (byShape.size >= MAX_SHAPES) {
+      const oldest = byShape.keys().next();
+      if (!oldest.done) byShape.delete(oldest.value);
+    }
     byShape.set(key, entry);
   }
   const { query, positions } = entry;

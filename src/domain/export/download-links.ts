@@ -11,7 +11,7 @@ import {
   insertExportFile,
   markExportFileDeleted,
 } from '../../store/export-file.repository.js';
-import { inTransaction, type Db } from '../../store/database.js';
+import { inTransaction, isPostgresUrl, type Db } from '../../store/database.js';
 import type { ExportFileRow } from '../../store/tables-downloads.js';
 import { recordActivity } from '../activity-log.js';
 import type { Clock } from '../clock.js';
@@ -60,7 +60,7 @@ export type DownloadCheck = { ok: true; file: StoredExportFile } | { ok: false; 
  * folder, or `./data` for a PostgreSQL store, which has no folder of its own on this machine.
  */
 export function dataDirectoryFor(databaseLocation: string): string {
-  if (/^postgres(ql)?:\/\//i.test(databaseLocation)) return resolve('data');
+  if (isPostgresUrl(databaseLocation)) return resolve('data');
   return dirname(resolve(databaseLocation));
 }
 

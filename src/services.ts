@@ -8,24 +8,24 @@ import type { Config } from './config.js';
 import { createDigestSender } from './discord/digest-sender.js';
 import { createDiscordRoleGateway } from './discord/role-gateway.js';
 import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
-import type { PurchaseEventHooks } from './domain/apply-purchase-event.js';
-import type { Clock } from './domain/clock.js';
+import { systemClock, type Clock } from './domain/clock.js';
 import type { CustomerLinkedHook } from './domain/linking/link-account.js';
 import { exportsDirectoryFor } from './domain/export/download-links.js';
-import { enqueueCustomerCreated } from './domain/outbound-webhooks.js';
 import { loadRoleRulesFile } from './domain/role-rules.js';
 import { reconcileCustomerRoles } from './domain/role-sync.js';
 import { createHttpApp, type HttpApp } from './http/app.js';
 import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
-import { processDueEvents } from './jobs/inbound-events.js';
+import { processDueEvents, storeEventHooks } from './jobs/inbound-events.js';
+import { startInboundEventThread } from './jobs/inbound-thread.js';
 import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence } from './jobs/bot-processes.js';
 import { startLeadership } from './jobs/leadership.js';
 import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
 import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
 import { startWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
-import { isPostgres, type Db } from './store/database.js';
+import { isPostgres, isSqliteFile, type Db } from './store/database.js';
+import type { EventStore } from './store/inbound-event.repository.js';
 import { startWalCheckpointer, type WalCheckpointer } from './store/wal-checkpointer.js';
 
 export interface ServicesOptions {
@@ -37,6 +37,11 @@ export interface ServicesOptions {
   discord: { token: string; apiUrl: string; guildId: string };
   /** Where the HTTP listener binds; `false` builds the app without listening (tests use inject). */
   listen: { host: string; port: number } | false;
+  /**
+   * Where purchase events are applied: 'thread' (a worker thread with its own connection; the
+   * default on a SQLite file with the system clock) or 'inline' (this event loop).
+   */
+  inboundEvents?: 'thread' | 'inline';
   /** Poll intervals, shortened by tests. */
   intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest' | 'leases', number>>;
 }
@@ -105,17 +110,6 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     workers.alerts.wake();
   };
 
-  // Role plans and the outbox are written inside each event's transaction, so an event's
-  // effects (orders, role jobs, webhook deliveries) commit together or not at all.
-  const hooks: PurchaseEventHooks = {
-    customerChanged: async (trx, customerId, cause) => {
-      await reconcileCustomerRoles(trx, clock, customerId, cause);
-    },
-    customerCreated: async (trx, customer) => {
-      await enqueueCustomerCreated(trx, clock, customer);
-    },
-  };
-
   const exportsDir = exportsDirectoryFor(config.databasePath);
   const botDeps: BotDeps = {
     db,
@@ -173,16 +167,37 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
   workers.sweep = whileLeading('sweep');
   workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks, holder: presence.id });
   workers.exportCleanup = startExportCleanupWorker({ db, clock, directory: exportsDir, logger, intervalMs: intervals.exportCleanup });
-  workers.inbound = startWorker({
-    name: 'inbound-events',
-    logger,
-    intervalMs: intervals.inbound ?? 5_000,
-    runOnce: async () => {
-      const handled = await processDueEvents(db, clock, hooks, { logger, storeCurrency: config.storeCurrency, holder: presence.id });
-      if (handled > 0) wakeAfterEvents();
-      return handled;
-    },
-  });
+  // On a SQLite file the events are applied on a thread of their own (see inbound-thread.ts);
+  // in memory (tests with a hand-moved clock) and on PostgreSQL, whose calls never block the
+  // event loop, right here.
+  const inboundMode = options.inboundEvents ?? (clock === systemClock && isSqliteFile(config.databasePath) ? 'thread' : 'inline');
+  let eventStore: EventStore | undefined;
+  if (inboundMode === 'thread') {
+    const started = startInboundEventThread({
+      databasePath: config.databasePath,
+      db,
+      clock,
+      logger,
+      holder: presence.id,
+      storeCurrency: config.storeCurrency,
+      intervalMs: intervals.inbound ?? 5_000,
+      onHandled: wakeAfterEvents,
+    });
+    workers.inbound = started.worker;
+    eventStore = started.events;
+  } else {
+    const hooks = storeEventHooks(clock);
+    workers.inbound = startWorker({
+      name: 'inbound-events',
+      logger,
+      intervalMs: intervals.inbound ?? 5_000,
+      runOnce: async () => {
+        const handled = await processDueEvents(db, clock, hooks, { logger, storeCurrency: config.storeCurrency, holder: presence.id });
+        if (handled > 0) wakeAfterEvents();
+        return handled;
+      },
+    });
+  }
 
   const digest: DigestScheduler = {
     wake: () => gatewayWork?.digest.wake(),
@@ -209,6 +224,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     config,
     logger,
     wake: { inboundEvents: () => workers.inbound.wake(), webhookDeliveries: () => workers.webhooks.wake() },
+    ...(eventStore ? { events: eventStore } : {}),
     onCustomerLinked: applyRolesOnLink(clock, () => workers.roles.wake()),
   });
   let httpUrl: string | undefined;

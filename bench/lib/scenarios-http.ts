@@ -8,16 +8,16 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import type { PurchaseEventHooks } from '../../src/domain/apply-purchase-event.js';
 import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-tokens.js';
 import { systemClock } from '../../src/domain/clock.js';
-import { enqueueCustomerCreated } from '../../src/domain/outbound-webhooks.js';
-import { reconcileCustomerRoles } from '../../src/domain/role-sync.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';
-import { startInboundEventWorker } from '../../src/jobs/inbound-events.js';
+import { startInboundEventWorker, storeEventHooks } from '../../src/jobs/inbound-events.js';
+import { startInboundEventThread } from '../../src/jobs/inbound-thread.js';
 import type { Worker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/logger.js';
+import { closeIntakeFile, countIntake, intakePathFor, openIntakeFile } from '../../src/store/event-intake.js';
+import type { EventStore } from '../../src/store/inbound-event.repository.js';
 import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';
 import { runChild } from './children.js';
 import { namedStatement } from './postgres.js';
@@ -46,8 +46,9 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-async function startApp(ctx: BenchContext, wakeInbound: () => void) {
+async function startApp(ctx: BenchContext, wakeInbound: () => void, events?: EventStore) {
   const app = await createHttpApp({
+    ...(events ? { events } : {}),
     db: ctx.db,
     clock: systemClock,
     config: loadConfig({ LOG_LEVEL: 'silent', STORE_WEBHOOK_SECRET: WEBHOOK_SECRET }),
@@ -210,22 +211,29 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
     };
   };
 
-  // The bot as it runs: events are applied in the background (orders, aggregates, role plans,
-  // customer.created outbox) while acknowledgements keep arriving.
-  const hooks: PurchaseEventHooks = {
-    customerChanged: async (trx, customerId, cause) => {
-      await reconcileCustomerRoles(trx, systemClock, customerId, cause);
-    },
-    customerCreated: async (trx, customer) => {
-      await enqueueCustomerCreated(trx, systemClock, customer);
-    },
-  };
+  // The bot as it runs (as startServices wires it): events are applied in the background
+  // (orders, aggregates, role plans, customer.created outbox) while acknowledgements keep
+  // arriving; on SQLite by the events thread from the intake file, on PostgreSQL in this process.
   const checkpointer = await startWalCheckpointer(ctx.db);
-  const worker: Worker = startInboundEventWorker({ db: ctx.db, clock: systemClock, hooks, logger: createLogger('silent'), storeCurrency: 'USD', intervalMs: 1_000 });
-  const { app, url } = await startApp(ctx, () => worker.wake());
+  const logger = createLogger('silent');
+  const inbound = ctx.postgres
+    ? { worker: startInboundEventWorker({ db: ctx.db, clock: systemClock, hooks: storeEventHooks(systemClock), logger, storeCurrency: 'USD', intervalMs: 1_000 }) }
+    : startInboundEventThread({
+        databasePath: ctx.location,
+        db: ctx.db,
+        clock: systemClock,
+        logger,
+        holder: `bench-${process.pid}`,
+        storeCurrency: 'USD',
+        intervalMs: 1_000,
+        onHandled: () => undefined,
+      });
+  const worker: Worker = inbound.worker;
+  const { app, url } = await startApp(ctx, () => worker.wake(), 'events' in inbound ? inbound.events : undefined);
+  const intake = ctx.postgres ? undefined : openIntakeFile(intakePathFor(ctx.location));
   const pendingSql = "SELECT count(*) AS n FROM inbound_events WHERE status = 'pending'";
   const pending = ctx.postgres ? namedStatement(ctx.postgres.client, pendingSql) : ctx.sqlite.prepare(pendingSql);
-  const pendingNow = async () => Number(((await pending.get()) as { n: number | string }).n);
+  const pendingNow = async () => Number(((await pending.get()) as { n: number | string }).n) + (intake ? countIntake(intake) : 0);
 
   const rss = rssSampler();
   const sustainedStart = performance.now();
@@ -238,6 +246,7 @@ export async function benchPurchaseEvents(ctx: BenchContext): Promise<Row[]> {
   const peakRssMb = rss.stop();
   await app.close();
   await worker.stop();
+  if (intake) closeIntakeFile(intake);
   await checkpointer.stop();
 
   // The floor is durable the way hand-written code would make it: on SQLite synchronous=FULL, so

@@ -1,6 +1,7 @@
 import SQLite from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../domain/errors.js';
+import { intakePathFor, readWaitingIntake } from '../store/event-intake.js';
 import { isPostgresUrl, migrateToLatest, openPostgresDatabase, type Db } from '../store/database.js';
 import { checkSourceMigrations, copySqliteStoreToPostgres, type CopyReport } from '../store/sqlite-to-postgres.js';
 import { parseCommandArgs, UsageError } from './cli-support.js';
@@ -32,6 +33,13 @@ async function main(): Promise<void> {
   const from = values.from.replace(/^sqlite:(\/\/)?/, '');
   if (!existsSync(from) || !statSync(from).isFile()) throw new UserError('no_source', `there is no SQLite file at ${from}`);
 
+  const waiting = readWaitingIntake(from).length;
+  if (waiting > 0) {
+    throw new UserError(
+      'events_waiting',
+      `${waiting} acknowledged purchase ${waiting === 1 ? 'event waits' : 'events wait'} in ${intakePathFor(from)}: start the bot once on ${from} and stop it (it moves them into the store), then copy`,
+    );
+  }
   const source = openSource(from);
   let target: Db | undefined;
   try {

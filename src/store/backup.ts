@@ -1,5 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readWaitingIntake, type IntakeRow } from './event-intake.js';
 
 export interface BackupOptions {
   /** Pages copied per step while nobody writes; the bot keeps writing between steps. Default 256 (1 MiB). */
@@ -29,7 +30,8 @@ export interface BackupResult {
  * the rest is copied in a single step: in WAL mode that step is one read transaction, which sees
  * a snapshot and never blocks the bot's writes (only checkpoints wait for it). The copy is written
  * under a temporary name, checked with `integrity_check`, and renamed into place; an existing
- * `target` is never overwritten.
+ * `target` is never overwritten. Purchase events acknowledged but still in the intake file are
+ * added to the copy's `inbound_events`, as pending.
  */
 export async function backupDatabaseFile(source: string, target: string, options: BackupOptions = {}): Promise<BackupResult> {
   if (!existsSync(source)) throw new Error(`there is no database at ${source}`);
@@ -40,6 +42,9 @@ export async function backupDatabaseFile(source: string, target: string, options
   rmSync(partial, { force: true });
 
   const started = Date.now();
+  // Acknowledged events still waiting in the intake file belong in the copy. Read before the
+  // snapshot: whatever leaves the intake file meanwhile is in the store by then.
+  const waiting = readWaitingIntake(source);
   // Read-only: a backup must never write to the live database (not even a checkpoint).
   const connection = new SQLite(source, { readonly: true, fileMustExist: true });
   let steps = 0;
@@ -68,6 +73,7 @@ export async function backupDatabaseFile(source: string, target: string, options
   let integrity: string;
   const copy = new SQLite(partial, { fileMustExist: true });
   try {
+    addWaitingEvents(copy, waiting);
     integrity = String(copy.pragma('integrity_check', { simple: true }));
     // The copy is a standalone file: fold any log into it so it is complete without a -wal beside it.
     copy.pragma('journal_mode = DELETE');
@@ -80,6 +86,16 @@ export async function backupDatabaseFile(source: string, target: string, options
   }
   renameSync(partial, target);
   return { path: target, bytes: statSync(target).size, pages, steps, restarts, integrity, durationMs: Date.now() - started };
+}
+
+function addWaitingEvents(copy: SQLite.Database, waiting: readonly IntakeRow[]): void {
+  const insert = copy.prepare(
+    `INSERT INTO inbound_events (id, event_type, payload, signature_scheme, received_at, status, attempts, next_attempt_at)
+     VALUES (?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (id) DO NOTHING`,
+  );
+  copy.transaction(() => {
+    for (const e of waiting) insert.run(e.id, e.eventType, e.payload, e.scheme, e.receivedAt, e.receivedAt);
+  })();
 }
 
 /** `customers-2026-11-22T14-05-09Z.db`: sortable, and safe in every file system. */

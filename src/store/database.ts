@@ -44,6 +44,11 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
+/** True for a SQLite store kept in a file (not in memory, not PostgreSQL). */
+export function isSqliteFile(location: string): boolean {
+  return location !== ':memory:' && location !== '' && !isPostgresUrl(location);
+}
+
 /** True when `db` talks to PostgreSQL (the few queries that differ branch on this). */
 export function isPostgres(db: Db): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;

@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.js';
 import { releaseLeasesOf } from './claim-leases.js';
 import { withDurableCommit, type Db } from './database.js';
+import { GroupCommit } from './group-commit.js';
 import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
 
 export interface NewInboundEvent {
@@ -47,19 +48,7 @@ export async function storeInboundEvent(db: Db, clock: Clock, event: NewInboundE
 async function insertInboundEvent(db: Db, event: NewInboundEvent, now: string): Promise<'stored' | 'duplicate'> {
   const inserted = await db
     .insertInto('inbound_events')
-    .values({
-      id: event.id,
-      event_type: event.eventType,
-      payload: event.payload,
-      signature_scheme: event.scheme,
-      received_at: now,
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      lease_until: null,
-      processed_at: null,
-      last_error: null,
-    })
+    .values(newEventRow(event, now))
     // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
     .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
@@ -67,60 +56,63 @@ async function insertInboundEvent(db: Db, event: NewInboundEvent, now: string): 
   return inserted ? 'stored' : 'duplicate';
 }
 
-/** Events per group commit; a larger backlog is written in several. */
-const GROUP_COMMIT_MAX = 256;
-
-interface PendingStore {
-  event: NewInboundEvent;
-  resolve: (result: 'stored' | 'duplicate') => void;
-  reject: (error: unknown) => void;
+function newEventRow(event: NewInboundEvent, receivedAt: string) {
+  return {
+    id: event.id,
+    event_type: event.eventType,
+    payload: event.payload,
+    signature_scheme: event.scheme,
+    received_at: receivedAt,
+    status: 'pending' as const,
+    attempts: 0,
+    next_attempt_at: receivedAt,
+    lease_until: null,
+    processed_at: null,
+    last_error: null,
+  };
 }
 
 /**
- * {@link storeInboundEvent} with group commit: events that arrive while the event loop is busy
- * (or in the same turn) are inserted in one transaction and made durable by one fsync, and each
- * caller is answered only after that commit. One fsync per event capped acknowledgements at the
- * disk's fsync rate (~1,400/s here, with nothing else running); per batch the cost is shared.
- * Each caller still learns whether its event was new or a duplicate.
+ * Stores events acknowledged earlier (each at its own `receivedAt`) in one statement; an id the
+ * store already has is skipped. Returns how many were new.
  */
-export class InboundEventWriter {
-  readonly #queue: PendingStore[] = [];
-  #flushing = false;
+export async function insertInboundEvents(db: Db, events: ReadonlyArray<NewInboundEvent & { receivedAt: string }>): Promise<number> {
+  if (events.length === 0) return 0;
+  const result = await db
+    .insertInto('inbound_events')
+    .values(events.map((e) => newEventRow(e, e.receivedAt)))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-  ) {}
+/** Where the webhook listener stores a verified event before it answers 200. */
+export interface EventStore {
+  store(event: NewInboundEvent): Promise<'stored' | 'duplicate'>;
+}
 
-  store(event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        // After the I/O callbacks of this turn, so the requests already read join the batch.
-        setImmediate(() => void this.#flush());
-      }
-    });
-  }
+/**
+ * {@link storeInboundEvent} with group commit (see {@link GroupCommit}): each caller still learns
+ * whether its event was new or a duplicate.
+ */
+export class InboundEventWriter implements EventStore {
+  readonly #group: GroupCommit<NewInboundEvent, 'stored' | 'duplicate'>;
 
-  async #flush(): Promise<void> {
-    const batch = this.#queue.splice(0, GROUP_COMMIT_MAX);
-    try {
-      const now = this.clock.now().toISOString();
-      const results = await withDurableCommit(this.db, (conn) =>
+  constructor(db: Db, clock: Clock) {
+    this.#group = new GroupCommit((batch) => {
+      const now = clock.now().toISOString();
+      return withDurableCommit(db, (conn) =>
         conn.transaction().execute(async (trx) => {
           const out: Array<'stored' | 'duplicate'> = [];
-          for (const pending of batch) out.push(await insertInboundEvent(trx, pending.event, now));
+          for (const event of batch) out.push(await insertInboundEvent(trx, event, now));
           return out;
         }),
       );
-      batch.forEach((pending, i) => pending.resolve(results[i] ?? 'duplicate'));
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-    } finally {
-      if (this.#queue.length > 0) setImmediate(() => void this.#flush());
-      else this.#flushing = false;
-    }
+    });
+  }
+
+  store(event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
+    return this.#group.submit(event);
   }
 }
 

@@ -18,9 +18,11 @@ describe('a bot killed with SIGKILL at random moments while purchases and refund
       expect(result.kills).toBe(trial.kills);
       expect(trialPassed(result), describeFailure(result)).toBe(true);
       expect(result.violations.integrity).toBe('ok');
-      // The oracle had something to check: roles came and went, customers were announced.
+      // The oracle had something to check: roles were granted, orders refunded, customers
+      // announced. (A refund applied before its grant reached Discord cancels the grant, so
+      // how many removals Discord sees depends on timing; the final roles are checked above.)
       expect(result.roleGrants).toBeGreaterThan(0);
-      expect(result.roleRemovals).toBeGreaterThan(0);
+      expect(result.refunds).toBeGreaterThan(0);
       expect(result.webhookDeliveriesReceived).toBeGreaterThanOrEqual(result.buyers);
     } finally {
       if (trialPassed(result)) (await import('node:fs')).rmSync(result.dir, { recursive: true, force: true });

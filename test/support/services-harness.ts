@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock, systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type LocalDiscord } from '../../src/sandbox/local-discord/index.js';
 import { startServices, type RunningServices } from '../../src/services.js';
-import type { Db } from '../../src/store/database.js';
+import { openMigratedDatabase, type Db } from '../../src/store/database.js';
 import { openTestDatabase } from './database.js';
 
 export const SHOP_GUILD_ID = '3300000000000000001';
@@ -24,6 +24,7 @@ export interface ShopHarness {
   discord: LocalDiscord;
   services: RunningServices;
   db: Db;
+  /** The services' clock; with `eventsThread` they run on the system clock (the thread has no other) and this one is idle. */
   clock: ManualClock;
   logs: Record<string, unknown>[];
   /** Posts a signed purchase event to the listener, as the store's checkout does. */
@@ -37,7 +38,17 @@ export interface ShopHarness {
  * The whole bot in this process (Discord client, HTTP app, workers) against a local Discord,
  * with one role rule per product: the path a real purchase takes, minus the network to Discord.
  */
-export async function startShop(options: { env?: Record<string, string>; members?: readonly string[]; now?: string } = {}): Promise<ShopHarness> {
+export async function startShop(
+  options: {
+    env?: Record<string, string>;
+    members?: readonly string[];
+    now?: string;
+    /** A SQLite file in the test's folder, with purchase events applied on their own thread (as the bot runs). */
+    eventsThread?: boolean;
+    /** With eventsThread: this store file instead of a new one. */
+    databasePath?: string;
+  } = {},
+): Promise<ShopHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'shop-test-'));
   const rulesFile = join(dir, 'role-rules.json');
   writeFileSync(
@@ -49,9 +60,11 @@ export async function startShop(options: { env?: Record<string, string>; members
       ],
     }),
   );
-  const { db } = await openTestDatabase();
+  const databasePath = options.databasePath ?? join(dir, 'store.db');
+  const { db } = options.eventsThread ? await openMigratedDatabase(databasePath) : await openTestDatabase();
   const clock = new ManualClock(options.now ?? new Date());
   const config = loadConfig({
+    ...(options.eventsThread ? { DATABASE_URL: databasePath } : {}),
     LOG_LEVEL: 'warn',
     STORE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     ROLE_RULES_FILE: rulesFile,
@@ -81,13 +94,14 @@ export async function startShop(options: { env?: Record<string, string>; members
   const logger = createLogger('warn', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const services = await startServices({
     db,
-    clock,
+    clock: options.eventsThread ? systemClock : clock,
     config,
     logger,
     tempDir: dir,
     discord: { token: discord.token, apiUrl: discord.apiUrl, guildId: SHOP_GUILD_ID },
     listen: false,
     intervals: { inbound: 50, roles: 50, webhooks: 50, alerts: 50, sweep: 60_000 },
+    ...(options.eventsThread ? { inboundEvents: 'thread' as const } : {}),
   });
   return {
     discord,

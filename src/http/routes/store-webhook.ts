@@ -19,8 +19,8 @@ export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, 
     done(null, body);
   });
 
-  // Group commit: concurrent deliveries share one durable commit (see InboundEventWriter).
-  const writer = new InboundEventWriter(deps.db, deps.clock);
+  // Group commit: concurrent deliveries share one durable commit (see GroupCommit).
+  const writer = deps.events ?? new InboundEventWriter(deps.db, deps.clock);
 
   app.post('/webhooks/store', { bodyLimit: STORE_WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const secret = deps.config.storeWebhookSecret;

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readWaitingIntake } from '../../../src/store/event-intake.js';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -377,7 +378,9 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
         const pendingEvents = (reader.prepare("select count(*) as n from inbound_events where status = 'pending'").get() as { n: number }).n;
         const openJobs = (reader.prepare("select count(*) as n from role_jobs where status in ('pending', 'waiting_member', 'needs_attention')").get() as { n: number }).n;
         const pendingDeliveries = (reader.prepare("select count(*) as n from webhook_deliveries where status = 'pending'").get() as { n: number }).n;
-        if (pendingEvents + openJobs + pendingDeliveries === 0) break;
+        // Acknowledged but not yet moved into the store by the events thread.
+        const waiting = readWaitingIntake(dbPath).length;
+        if (pendingEvents + openJobs + pendingDeliveries + waiting === 0) break;
         if (Date.now() > drainDeadline) break;
         await sleep(200);
       }

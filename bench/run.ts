@@ -121,9 +121,11 @@ try {
   };
 
   await run('exports', async () => {
-    const floor = ctx.postgres ? await measurePostgresCsvFloor(location) : await measureCsvFloor(location, sqlite, ensureSqliteShell(log));
+    const useShell = ctx.postgres ? false : ensureSqliteShell(log);
+    const measureFloor = () => (ctx.postgres ? measurePostgresCsvFloor(location) : measureCsvFloor(location, sqlite, useShell));
+    const { rows: exportRows, floor } = await benchExports(location, measureFloor, quick);
     csvFloor = floor.description;
-    return benchExports(location, floor, quick);
+    return exportRows;
   });
   await run('lookups', () => benchLookups(ctx));
   await run('search', () => benchSearch(ctx));

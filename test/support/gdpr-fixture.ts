@@ -1,13 +1,11 @@
 import { recordActivity } from '../../src/domain/activity-log.js';
-import type { PurchaseEventHooks } from '../../src/domain/apply-purchase-event.js';
 import { createBan } from '../../src/domain/bans.js';
 import type { ManualClock } from '../../src/domain/clock.js';
 import { completeLink } from '../../src/domain/linking/link-account.js';
 import { addNote } from '../../src/domain/notes.js';
-import { createWebhookEndpoint, enqueueCustomerCreated } from '../../src/domain/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/outbound-webhooks.js';
 import { addRoleRule } from '../../src/domain/role-rules.js';
-import { reconcileCustomerRoles } from '../../src/domain/role-sync.js';
-import { processDueEvents } from '../../src/jobs/inbound-events.js';
+import { processDueEvents, storeEventHooks } from '../../src/jobs/inbound-events.js';
 import { processRoleJobs, type RoleGateway } from '../../src/jobs/role-queue.js';
 import { findCustomerByEmail } from '../../src/store/customer.repository.js';
 import type { Db } from '../../src/store/database.js';
@@ -47,17 +45,6 @@ export class RecordingGateway implements RoleGateway {
   }
 }
 
-/** The hooks the composition root wires: role sync and the customer.created outbox. */
-export function productionHooks(clock: ManualClock): PurchaseEventHooks {
-  return {
-    customerChanged: async (trx, customerId, cause) => {
-      await reconcileCustomerRoles(trx, clock, customerId, cause);
-    },
-    customerCreated: async (trx, customer) => {
-      await enqueueCustomerCreated(trx, clock, customer);
-    },
-  };
-}
 
 export function orderEvent(eventId: string, eventType: string, order: { id: number; number: string; total: string }) {
   return {
@@ -81,7 +68,7 @@ export function orderEvent(eventId: string, eventType: string, order: { id: numb
 export async function receiveAndProcess(db: Db, clock: ManualClock, payload: { id: string; event_type: string; data?: unknown }): Promise<void> {
   await storeInboundEvent(db, clock, { id: payload.id, eventType: payload.event_type, payload: JSON.stringify(payload), scheme: 'hmac-hex' });
   clock.advance(1000);
-  await processDueEvents(db, clock, productionHooks(clock));
+  await processDueEvents(db, clock, storeEventHooks(clock));
 }
 
 export interface SubjectFixture {

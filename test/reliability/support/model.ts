@@ -4,11 +4,9 @@ import { ManualClock } from '../../../src/domain/clock.js';
 import { UserError } from '../../../src/domain/errors.js';
 import { completeLink } from '../../../src/domain/linking/link-account.js';
 import { createLinkUrl, openLinkSession } from '../../../src/domain/linking/link-sessions.js';
-import { enqueueCustomerCreated } from '../../../src/domain/outbound-webhooks.js';
 import { addRoleRule } from '../../../src/domain/role-rules.js';
 import { reconcileCustomerRoles, sweepTimedRoleChanges } from '../../../src/domain/role-sync.js';
-import type { PurchaseEventHooks } from '../../../src/domain/apply-purchase-event.js';
-import { processDueEvents } from '../../../src/jobs/inbound-events.js';
+import { processDueEvents, storeEventHooks } from '../../../src/jobs/inbound-events.js';
 import { processRoleJobs, type RoleCallResult, type RoleGateway } from '../../../src/jobs/role-queue.js';
 import { applyRolesOnLink } from '../../../src/services.js';
 import { openMigratedDatabase, type Db } from '../../../src/store/database.js';
@@ -406,10 +404,7 @@ export async function runScenario(scenario: Scenario, options: ModelOptions = {}
   const clock = new ManualClock(START);
   const gateway = new RecordingGateway(seededRandom(scenario.seed));
   const model = new Model(scenario);
-  const hooks: PurchaseEventHooks = {
-    customerChanged: async (trx, customerId, cause) => void (await reconcileCustomerRoles(trx, clock, customerId, cause)),
-    customerCreated: async (trx, customer) => void (await enqueueCustomerCreated(trx, clock, customer)),
-  };
+  const hooks = storeEventHooks(clock);
   const onLinked = applyRolesOnLink(clock, () => undefined);
   let skippedSteps = 0;
   try {

@@ -43,7 +43,7 @@ export interface ServicesOptions {
    */
   inboundEvents?: 'thread' | 'inline';
   /** Poll intervals, shortened by tests. */
-  intervals?: Partial<Record<'inbound' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest' | 'leases', number>>;
+  intervals?: Partial<Record<'inbound' | 'inboundIdle' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest' | 'leases', number>>;
 }
 
 /**
@@ -181,6 +181,7 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
       holder: presence.id,
       storeCurrency: config.storeCurrency,
       intervalMs: intervals.inbound ?? 5_000,
+      ...(intervals.inboundIdle === undefined ? {} : { idleExitMs: intervals.inboundIdle }),
       onHandled: wakeAfterEvents,
     });
     workers.inbound = started.worker;

@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
+import { startInboundEventThread } from '../src/jobs/inbound-thread.js';
+import { createLogger } from '../src/logger.js';
 import { backupDatabaseFile } from '../src/store/backup.js';
 import { openMigratedDatabase, type Db } from '../src/store/database.js';
 import {
@@ -94,6 +97,61 @@ describe.runIf(onSqlite)('the intake file', () => {
       { id: 'moved', status: 'pending', received_at: '2026-11-22T10:00:00.000Z' },
       { id: 'waiting', status: 'pending', received_at: '2026-11-22T10:00:01.000Z' },
     ]);
+  });
+});
+
+describe.runIf(onSqlite)('the events thread', () => {
+  it('starts on an event, ends when idle, and starts again for the next one', async () => {
+    const { path, db } = await fileStore();
+    const handled: number[] = [];
+    const inbound = startInboundEventThread({
+      databasePath: path,
+      db,
+      clock: systemClock,
+      logger: createLogger('silent'),
+      holder: 'test',
+      storeCurrency: 'USD',
+      intervalMs: 50,
+      idleExitMs: 200,
+      onHandled: () => handled.push(Date.now()),
+    });
+    cleanups.push(() => inbound.worker.stop());
+    expect(inbound.isThreadRunning()).toBe(false);
+    const status = async (id: string) => (await findInboundEvent(db, id))?.status;
+
+    const paid = (id: string, orderId: number) => ({ ...event(id), payload: JSON.stringify(orderEvent('order.paid', { id: orderId, email: `buyer${orderId}@example.com` }, id)) });
+    const first = paid('first', 1);
+    expect(await inbound.events.store(first)).toBe('stored');
+    inbound.worker.wake();
+    expect(inbound.isThreadRunning()).toBe(true);
+    await expect.poll(() => status('first'), { timeout: 10_000 }).toBe('processed');
+    await expect.poll(() => inbound.isThreadRunning(), { timeout: 10_000 }).toBe(false);
+
+    const second = paid('second', 2);
+    expect(await inbound.events.store(second)).toBe('stored');
+    inbound.worker.wake();
+    await expect.poll(() => status('second'), { timeout: 10_000 }).toBe('processed');
+    expect(handled.length).toBeGreaterThanOrEqual(2);
+    expect(await db.selectFrom('orders').select('id').orderBy('id').execute()).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
+  it('is started by an event that is waiting in the intake file without anyone waking it', async () => {
+    const { path, db, intake } = await fileStore();
+    const payload = JSON.stringify(orderEvent('order.paid', { id: 9, email: 'left@example.com' }, 'left'));
+    await appendToIntake(intake, db, [{ ...event('left'), payload }], new Date().toISOString());
+    const inbound = startInboundEventThread({
+      databasePath: path,
+      db,
+      clock: systemClock,
+      logger: createLogger('silent'),
+      holder: 'test',
+      storeCurrency: 'USD',
+      intervalMs: 50,
+      idleExitMs: 200,
+      onHandled: () => undefined,
+    });
+    cleanups.push(() => inbound.worker.stop());
+    await expect.poll(async () => (await findInboundEvent(db, 'left'))?.status, { timeout: 10_000 }).toBe('processed');
   });
 });
 

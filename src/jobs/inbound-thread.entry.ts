@@ -27,7 +27,9 @@ const hooks = storeEventHooks(systemClock);
 
 let movedSinceCheckpoint = 0;
 let lastMoveAt = Date.now();
+let lastWorkAt = Date.now();
 let logHasContent = true;
+let ending = false;
 
 async function pass(): Promise<number> {
   const moved = await moveIntakeIntoStore(intake, db);
@@ -51,27 +53,31 @@ async function pass(): Promise<number> {
     ...(data.storeCurrency ? { storeCurrency: data.storeCurrency } : {}),
   });
   if (handled > 0) port.postMessage({ type: 'handled', count: handled });
+  if (moved + handled > 0) lastWorkAt = Date.now();
+  // Nothing to do for a while: end, and let the next event start a thread again.
+  else if (Date.now() - lastWorkAt >= data.idleExitMs) setImmediate(() => void end());
   return moved + handled;
+}
+
+/** Stops the loop, moves what was acknowledged meanwhile into the store, and ends the thread. */
+async function end(): Promise<void> {
+  if (ending) return;
+  ending = true;
+  await worker.stop();
+  try {
+    while ((await moveIntakeIntoStore(intake, db)) > 0);
+    checkpointIntake(intake, { truncate: true });
+  } catch (error) {
+    logger.error({ err: error }, 'moving the last acknowledged events failed; they stay in the intake file for the next start');
+  }
+  closeIntakeFile(intake);
+  await db.destroy();
+  port.close();
 }
 
 const worker = startWorker({ name: 'inbound-events', logger, intervalMs: data.intervalMs, runOnce: pass });
 
 port.on('message', (message: ToInboundThread) => {
-  if (message.type === 'wake') {
-    worker.wake();
-    return;
-  }
-  void (async () => {
-    await worker.stop();
-    // What was acknowledged up to now goes into the store before the thread ends.
-    try {
-      while ((await moveIntakeIntoStore(intake, db)) > 0);
-      checkpointIntake(intake, { truncate: true });
-    } catch (error) {
-      logger.error({ err: error }, 'moving the last acknowledged events failed; they stay in the intake file for the next start');
-    }
-    closeIntakeFile(intake);
-    await db.destroy();
-    port.close();
-  })();
+  if (message.type === 'wake') worker.wake();
+  else void end();
 });

@@ -5,8 +5,8 @@ import { Worker as Thread } from 'node:worker_threads';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
-import { closeIntakeFile, intakePathFor, IntakeWriter, openIntakeFile } from '../store/event-intake.js';
-import type { EventStore } from '../store/inbound-event.repository.js';
+import { closeIntakeFile, countIntake, intakePathFor, IntakeWriter, moveIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
+import { hasDueInboundEvent, type EventStore } from '../store/inbound-event.repository.js';
 import type { Worker } from './worker.js';
 
 export interface InboundThreadData {
@@ -15,6 +15,7 @@ export interface InboundThreadData {
   holder: string;
   storeCurrency: string | undefined;
   intervalMs: number;
+  idleExitMs: number;
   logLevel: string;
 }
 
@@ -31,21 +32,28 @@ export interface InboundThreadOptions {
   holder: string;
   storeCurrency: string | undefined;
   intervalMs: number;
+  /** The thread ends after this long without work; default 30 s. */
+  idleExitMs?: number;
   /** Events were applied: their role jobs, webhook deliveries and alerts are waiting. */
   onHandled: () => void;
 }
 
 /** A crashed thread is started again after this long (it is the only thing applying events). */
 const RESTART_DELAY_MS = 1_000;
+const IDLE_EXIT_MS = 30_000;
 
 /**
  * Purchase events on a SQLite store, off the event loop: the webhook's 200 waits only for an
  * append to the intake file (see event-intake.ts), and a thread with its own connection moves
  * the events into the store and applies them. Returns the worker handle (wake/stop, like the
  * in-process worker) and the event store the webhook route writes to.
+ *
+ * The thread runs while there is work: it starts on the first event (or when a retry falls due,
+ * checked here every `intervalMs`), and ends after `idleExitMs` without any, since a thread
+ * running TypeScript costs the idle bot ~40–70 MB.
  */
-export function startInboundEventThread(options: InboundThreadOptions): { worker: Worker; events: EventStore } {
-  const { logger } = options;
+export function startInboundEventThread(options: InboundThreadOptions): InboundThread {
+  const { logger, db, clock } = options;
   const intakePath = intakePathFor(options.databasePath);
   const intake = openIntakeFile(intakePath);
   // The thread checkpoints the intake log; this connection does so only if it falls far behind.
@@ -56,45 +64,77 @@ export function startInboundEventThread(options: InboundThreadOptions): { worker
     holder: options.holder,
     storeCurrency: options.storeCurrency,
     intervalMs: options.intervalMs,
+    idleExitMs: options.idleExitMs ?? IDLE_EXIT_MS,
     logLevel: logger.level,
   };
 
   let stopping = false;
-  let thread: Thread;
-  let exited: Promise<void>;
+  let thread: Thread | undefined;
+  let exited: Promise<void> = Promise.resolve();
   const start = () => {
-    thread = startThread(data);
-    thread.on('message', (message: FromInboundThread) => {
+    const started = startThread(data);
+    thread = started;
+    started.on('message', (message: FromInboundThread) => {
       if (message.type === 'handled') options.onHandled();
       else forwardLog(logger, message.line);
     });
-    thread.on('error', (error) => logger.error({ err: error }, 'the purchase events thread failed'));
+    started.on('error', (error) => logger.error({ err: error }, 'the purchase events thread failed'));
     exited = new Promise((resolve) => {
-      thread.once('exit', (code) => {
+      started.once('exit', (code) => {
+        thread = undefined;
         resolve();
         if (stopping) return;
+        if (code === 0) {
+          // It ended for want of work; an event acknowledged while it was ending is still waiting.
+          startIfWork();
+          return;
+        }
         logger.error({ code }, 'the purchase events thread ended; starting it again');
-        setTimeout(() => {
-          if (!stopping) start();
-        }, RESTART_DELAY_MS).unref();
+        setTimeout(startIfWork, RESTART_DELAY_MS).unref();
       });
     });
   };
-  start();
+  const hasWork = async () => countIntake(intake) > 0 || (await hasDueInboundEvent(db, clock));
+  function startIfWork(): void {
+    if (thread || stopping) return;
+    hasWork()
+      .then((work) => {
+        if (work && !thread && !stopping) start();
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'checking for purchase events to apply failed'));
+  }
+  // Retries fall due without anyone waking the thread; events left by a crash are there at start.
+  const poll = setInterval(startIfWork, options.intervalMs);
+  poll.unref();
+  startIfWork();
 
   return {
-    events: new IntakeWriter(intake, options.db, options.clock),
+    events: new IntakeWriter(intake, db, clock),
+    isThreadRunning: () => thread !== undefined,
     worker: {
-      wake: () => thread.postMessage({ type: 'wake' } satisfies ToInboundThread),
+      wake: () => {
+        if (thread) thread.postMessage({ type: 'wake' } satisfies ToInboundThread);
+        else if (!stopping) start();
+      },
       async stop() {
         if (stopping) return;
         stopping = true;
-        thread.postMessage({ type: 'stop' } satisfies ToInboundThread);
+        clearInterval(poll);
+        thread?.postMessage({ type: 'stop' } satisfies ToInboundThread);
         await exited;
+        // Whatever was acknowledged while no thread ran goes into the store before the bot ends.
+        while ((await moveIntakeIntoStore(intake, db)) > 0);
         closeIntakeFile(intake);
       },
     },
   };
+}
+
+export interface InboundThread {
+  worker: Worker;
+  events: EventStore;
+  /** Whether the thread is up now (it ends when idle). */
+  isThreadRunning(): boolean;
 }
 
 /**
@@ -109,7 +149,7 @@ function startThread(data: InboundThreadData): Thread {
   // The package's "./esm/api" export, for import.
   const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Thread(bootstrap, { eval: true, workerData: data });
+  return new Thread(bootstrap, { eval: true, workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
 }
 
 /** The thread logs through this process's logger, so its lines go where the rest go. */

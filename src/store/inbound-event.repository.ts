@@ -163,6 +163,20 @@ export async function claimDueEvents(db: Db, clock: Clock, options: { limit: num
     .sort((a, b) => (a.receivedAt === b.receivedAt ? compare(a.id, b.id) : compare(a.receivedAt, b.receivedAt)));
 }
 
+/** Whether any event is claimable now (pending, due, not leased by a live worker). */
+export async function hasDueInboundEvent(db: Db, clock: Clock): Promise<boolean> {
+  const now = clock.now().toISOString();
+  const row = await db
+    .selectFrom('inbound_events')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

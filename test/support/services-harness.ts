@@ -100,7 +100,8 @@ export async function startShop(
     tempDir: dir,
     discord: { token: discord.token, apiUrl: discord.apiUrl, guildId: SHOP_GUILD_ID },
     listen: false,
-    intervals: { inbound: 50, roles: 50, webhooks: 50, alerts: 50, sweep: 60_000 },
+    // The events thread ends after 300 ms without work, so the tests also cover starting it again.
+    intervals: { inbound: 50, inboundIdle: 300, roles: 50, webhooks: 50, alerts: 50, sweep: 60_000 },
     ...(options.eventsThread ? { inboundEvents: 'thread' as const } : {}),
   });
   return {

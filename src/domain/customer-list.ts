@@ -13,7 +13,7 @@ import {
   watchTerm,
 } from '../store/customer-counts.repository.js';
 import { normalizeEmail, normalizeTimestamp, toCustomer } from '../store/customer.repository.js';
-import { inTransaction, isPostgres, type Db } from '../store/database.js';
+import { inTransaction, isPostgres, selectRowsAsArrays, type Db } from '../store/database.js';
 import type { Database } from '../store/tables.js';
 import { systemClock, type Clock } from './clock.js';
 import { atRiskCutoff } from './customer-profile.js';
@@ -176,7 +176,11 @@ export async function* iterateCustomersForExport(
     'customers.steam_username',
   ] as const;
   const byEmail = query.sort === 'email';
-  const rows = walkCustomers(db, clock, query, options, (q) => (byEmail ? q.select([...columns, 'customers.email_lower']) : q.select(columns)));
+  // Rows come as arrays (see selectRowsAsArrays), in the order of `columns`.
+  const rows = walkCustomers(db, clock, query, options, (q) => {
+    const selected = byEmail ? q.select([...columns, 'customers.email_lower']) : q.select(columns);
+    return { limit: (n: number) => ({ execute: async () => (await selectRowsAsArrays(db, selected.limit(n))).map(exportRowFromArray) }) };
+  });
   for await (const batch of rows) {
     for (const row of batch) {
       yield {
@@ -193,6 +197,37 @@ export async function* iterateCustomersForExport(
       };
     }
   }
+}
+
+interface ExportRow {
+  id: number;
+  name: string;
+  email: string;
+  country: string | null;
+  orders_count: number;
+  total_spent_cents: number;
+  created_at: string;
+  last_order_at: string | null;
+  discord_username: string | null;
+  steam_username: string | null;
+  email_lower?: string;
+}
+
+function exportRowFromArray(values: unknown[]): ExportRow {
+  const row: ExportRow = {
+    id: values[0] as number,
+    name: values[1] as string,
+    email: values[2] as string,
+    country: values[3] as string | null,
+    orders_count: values[4] as number,
+    total_spent_cents: values[5] as number,
+    created_at: values[6] as string,
+    last_order_at: values[7] as string | null,
+    discord_username: values[8] as string | null,
+    steam_username: values[9] as string | null,
+  };
+  if (values.length > 10) row.email_lower = values[10] as string;
+  return row;
 }
 
 type CustomerQuery = ReturnType<typeof orderedQuery>;

@@ -258,9 +258,10 @@ async function writeCsv(customers: AsyncIterable<ExportableCustomer>, path: stri
         // Without a BOM Excel reads a CSV in the machine's legacy code page and mangles "José".
         bom: first,
         // RFC 4180: CRLF between records. csv-stringify only quotes a field containing the whole
-        // record delimiter, so a lone CR or LF inside a name must be matched explicitly.
+        // record delimiter, so a lone CR or LF inside a name must be matched explicitly (as
+        // strings: a search per field, cheaper than a regular expression's test on a million rows).
         record_delimiter: 'windows',
-        quoted_match: /[\r\n]/,
+        quoted_match: ['\r', '\n'],
       });
       first = false;
       batch = [];

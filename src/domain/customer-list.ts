@@ -176,70 +176,54 @@ export async function* iterateCustomersForExport(
     'customers.steam_username',
   ] as const;
   const byEmail = query.sort === 'email';
-  // Rows come as arrays (see selectRowsAsArrays), in the order of `columns`.
-  const rows = walkCustomers(db, clock, query, options, (q) => {
-    const selected = byEmail ? q.select([...columns, 'customers.email_lower']) : q.select(columns);
-    return { limit: (n: number) => ({ execute: async () => (await selectRowsAsArrays(db, selected.limit(n))).map(exportRowFromArray) }) };
-  });
+  // Rows come as arrays (see selectRowsAsArrays), in the order of `columns`, and become the
+  // exported shape directly: one object per row instead of two or three.
+  const selected: readonly string[] = byEmail ? [...columns, 'customers.email_lower'] : columns;
+  const positions = new Map(selected.map((column, i) => [column.slice('customers.'.length), i]));
+  const cursorOf = (row: unknown[], column: SortColumn): Cursor => ({ key: row[positions.get(column) ?? 0] as Cursor['key'], id: row[0] as number });
+  const rows = walkCustomers(
+    db,
+    clock,
+    query,
+    options,
+    (q) => {
+      const picked = byEmail ? q.select([...columns, 'customers.email_lower']) : q.select(columns);
+      return { limit: (n: number) => ({ execute: () => selectRowsAsArrays(db, picked.limit(n)) }) };
+    },
+    cursorOf,
+  );
   for await (const batch of rows) {
     for (const row of batch) {
+      const discord = row[8] as string | null;
+      const steam = row[9] as string | null;
       yield {
-        id: row.id,
-        name: row.name,
-        email: row.email,
-        country: row.country,
-        ordersCount: row.orders_count,
-        totalSpentCents: row.total_spent_cents,
-        createdAt: row.created_at,
-        lastOrderAt: row.last_order_at,
-        discord: row.discord_username === null ? null : { username: row.discord_username },
-        steam: row.steam_username === null ? null : { username: row.steam_username },
+        id: row[0] as number,
+        name: row[1] as string,
+        email: row[2] as string,
+        country: row[3] as string | null,
+        ordersCount: row[4] as number,
+        totalSpentCents: row[5] as number,
+        createdAt: row[6] as string,
+        lastOrderAt: row[7] as string | null,
+        discord: discord === null ? null : { username: discord },
+        steam: steam === null ? null : { username: steam },
       };
     }
   }
-}
-
-interface ExportRow {
-  id: number;
-  name: string;
-  email: string;
-  country: string | null;
-  orders_count: number;
-  total_spent_cents: number;
-  created_at: string;
-  last_order_at: string | null;
-  discord_username: string | null;
-  steam_username: string | null;
-  email_lower?: string;
-}
-
-function exportRowFromArray(values: unknown[]): ExportRow {
-  const row: ExportRow = {
-    id: values[0] as number,
-    name: values[1] as string,
-    email: values[2] as string,
-    country: values[3] as string | null,
-    orders_count: values[4] as number,
-    total_spent_cents: values[5] as number,
-    created_at: values[6] as string,
-    last_order_at: values[7] as string | null,
-    discord_username: values[8] as string | null,
-    steam_username: values[9] as string | null,
-  };
-  if (values.length > 10) row.email_lower = values[10] as string;
-  return row;
 }
 
 type CustomerQuery = ReturnType<typeof orderedQuery>;
 /** The row must carry the sort key and id, for the keyset cursor. */
 type WalkRow = { id: number } & Partial<Record<SortColumn, string | number | null>>;
 
-async function* walkCustomers<R extends WalkRow>(
+async function* walkCustomers<R>(
   db: Db,
   clock: Clock,
   query: Omit<CustomerListQuery, 'page' | 'perPage'>,
   options: { atRiskDays: number; batchSize?: number },
   select: (q: CustomerQuery) => { limit(n: number): { execute(): Promise<R[]> } },
+  /** Where the next batch starts after `row`; rows carrying the sort key and id by name need none. */
+  cursorOf: (row: R, column: SortColumn) => Cursor = (row, column) => ({ key: (row as WalkRow)[column] ?? null, id: (row as WalkRow).id }),
 ): AsyncGenerator<R[]> {
   const plan = planList(query, clock, options.atRiskDays);
   const requested = clampInteger(options.batchSize, 1000, 1, MAX_BATCH);
@@ -269,7 +253,7 @@ async function* walkCustomers<R extends WalkRow>(
       if (rows.length > 0) yield rows;
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) break;
-      cursor = { key: last[plan.column] ?? null, id: last.id };
+      cursor = cursorOf(last, plan.column);
     }
   }
 }

@@ -1,5 +1,5 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter, type Compilable } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter, type Compilable, type SqliteDatabase } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
@@ -35,13 +35,14 @@ export function openDatabase(path: string): OpenedDatabase {
   // not just during erasure: a copy left behind by an earlier rename or page split is just as
   // readable. Measured cost: within run-to-run noise on inserts, orders and renames.
   sqlite.pragma('secure_delete = ON');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
-  rawConnections.set(db, sqlite);
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  rawConnections.set(db, statements);
   return { db, sqlite };
 }
 
 /** The better-sqlite3 connection behind each Kysely instance opened by {@link openDatabase}. */
-const rawConnections = new WeakMap<Db, SQLite.Database>();
+const rawConnections = new WeakMap<Db, SqliteDatabase>();
 
 /**
  * Runs a select and returns its rows as arrays of values, in the order selected. On a SQLite
@@ -56,8 +57,19 @@ export async function selectRowsAsArrays(db: Db, query: Compilable<unknown>): Pr
     const { rows } = await db.executeQuery(compiled);
     return rows.map((row) => Object.values(row as object) as unknown[]);
   }
-  // Held like any Kysely query, so it never runs inside another caller's open transaction.
-  return db.connection().execute(() => Promise.resolve(sqlite.prepare(compiled.sql).raw(true).all(...compiled.parameters) as unknown[][]));
+  // Held like any Kysely query, so it never runs inside another caller's open transaction. The
+  // statement is the cached one Kysely would use (a new one per batch kept ~20 MB of finished
+  // statements until the collector came by), switched to raw mode for this call only: nothing
+  // else can run on it in between.
+  return db.connection().execute(() => {
+    const statement = sqlite.prepare(compiled.sql) as SQLite.Statement;
+    statement.raw(true);
+    try {
+      return Promise.resolve(statement.all(...compiled.parameters) as unknown[][]);
+    } finally {
+      statement.raw(false);
+    }
+  });
 }
 
 /** True for a `postgres://` or `postgresql://` URL: the store then lives in PostgreSQL. */

@@ -100,22 +100,28 @@ describe.runIf(onSqlite)('the intake file', () => {
   });
 });
 
+/** The events thread on a file store, polling every 50 ms and ending after 200 ms idle. */
+function startThread(path: string, db: Db, onHandled: () => void) {
+  const inbound = startInboundEventThread({
+    databasePath: path,
+    db,
+    clock: systemClock,
+    logger: createLogger('silent'),
+    holder: 'test',
+    storeCurrency: 'USD',
+    intervalMs: 50,
+    idleExitMs: 200,
+    onHandled,
+  });
+  cleanups.push(() => inbound.worker.stop());
+  return inbound;
+}
+
 describe.runIf(onSqlite)('the events thread', () => {
   it('starts on an event, ends when idle, and starts again for the next one', async () => {
     const { path, db } = await fileStore();
     const handled: number[] = [];
-    const inbound = startInboundEventThread({
-      databasePath: path,
-      db,
-      clock: systemClock,
-      logger: createLogger('silent'),
-      holder: 'test',
-      storeCurrency: 'USD',
-      intervalMs: 50,
-      idleExitMs: 200,
-      onHandled: () => handled.push(Date.now()),
-    });
-    cleanups.push(() => inbound.worker.stop());
+    const inbound = startThread(path, db, () => handled.push(Date.now()));
     expect(inbound.isThreadRunning()).toBe(false);
     const status = async (id: string) => (await findInboundEvent(db, id))?.status;
 
@@ -139,18 +145,7 @@ describe.runIf(onSqlite)('the events thread', () => {
     const { path, db, intake } = await fileStore();
     const payload = JSON.stringify(orderEvent('order.paid', { id: 9, email: 'left@example.com' }, 'left'));
     await appendToIntake(intake, db, [{ ...event('left'), payload }], new Date().toISOString());
-    const inbound = startInboundEventThread({
-      databasePath: path,
-      db,
-      clock: systemClock,
-      logger: createLogger('silent'),
-      holder: 'test',
-      storeCurrency: 'USD',
-      intervalMs: 50,
-      idleExitMs: 200,
-      onHandled: () => undefined,
-    });
-    cleanups.push(() => inbound.worker.stop());
+    startThread(path, db, () => undefined);
     await expect.poll(async () => (await findInboundEvent(db, 'left'))?.status, { timeout: 10_000 }).toBe('processed');
   });
 });

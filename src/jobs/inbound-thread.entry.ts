@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../domain/clock.js';
 import { createLogger } from '../logger.js';
 import { openDatabase } from '../store/database.js';
-import { checkpointIntake, closeIntakeFile, moveIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
+import { checkpointIntake, closeIntakeFile, moveAllIntakeIntoStore, moveIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
 import { processDueEvents, storeEventHooks } from './inbound-events.js';
 import type { InboundThreadData, ToInboundThread } from './inbound-thread.js';
 import { startWorker } from './worker.js';
@@ -65,7 +65,7 @@ async function end(): Promise<void> {
   ending = true;
   await worker.stop();
   try {
-    while ((await moveIntakeIntoStore(intake, db)) > 0);
+    await moveAllIntakeIntoStore(intake, db);
     checkpointIntake(intake, { truncate: true });
   } catch (error) {
     logger.error({ err: error }, 'moving the last acknowledged events failed; they stay in the intake file for the next start');

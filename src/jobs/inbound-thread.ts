@@ -5,7 +5,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
-import { closeIntakeFile, countIntake, intakePathFor, IntakeWriter, moveIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
+import { closeIntakeFile, countIntake, intakePathFor, IntakeWriter, moveAllIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
 import { hasDueInboundEvent, type EventStore } from '../store/inbound-event.repository.js';
 import type { Worker } from './worker.js';
 
@@ -123,7 +123,7 @@ export function startInboundEventThread(options: InboundThreadOptions): InboundT
         thread?.postMessage({ type: 'stop' } satisfies ToInboundThread);
         await exited;
         // Whatever was acknowledged while no thread ran goes into the store before the bot ends.
-        while ((await moveIntakeIntoStore(intake, db)) > 0);
+        await moveAllIntakeIntoStore(intake, db);
         closeIntakeFile(intake);
       },
     },

@@ -20,6 +20,13 @@ import type { SignatureScheme } from './tables-events.js';
 export interface IntakeFile {
   readonly path: string;
   readonly sqlite: SQLite.Database;
+  /** Prepared once: the append runs on every acknowledgement, the count on every poll. */
+  readonly statements: {
+    insert: SQLite.Statement;
+    oldest: SQLite.Statement;
+    remove: SQLite.Statement;
+    count: SQLite.Statement;
+  };
 }
 
 export interface IntakeRow extends NewInboundEvent {
@@ -47,8 +54,19 @@ export function openIntakeFile(path: string): IntakeFile {
     signature_scheme TEXT NOT NULL,
     received_at TEXT NOT NULL
   ) WITHOUT ROWID`);
-  return { path, sqlite };
+  const statements = {
+    insert: sqlite.prepare(
+      'INSERT INTO intake_events (id, event_type, payload, signature_scheme, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    ),
+    oldest: sqlite.prepare(`${SELECT_WAITING} LIMIT ?`),
+    remove: sqlite.prepare('DELETE FROM intake_events WHERE id = ?'),
+    count: sqlite.prepare('SELECT count(*) AS n FROM intake_events'),
+  };
+  return { path, sqlite, statements };
 }
+
+/** The waiting events, oldest first. */
+const SELECT_WAITING = 'SELECT id, event_type, payload, signature_scheme, received_at FROM intake_events ORDER BY received_at, id';
 
 export function closeIntakeFile(intake: IntakeFile): void {
   if (intake.sqlite.open) intake.sqlite.close();
@@ -62,6 +80,10 @@ interface IntakeRecord {
   received_at: string;
 }
 
+function toIntakeRow(r: IntakeRecord): IntakeRow {
+  return { id: r.id, eventType: r.event_type, payload: r.payload, scheme: r.signature_scheme, receivedAt: r.received_at };
+}
+
 /**
  * Stores a batch of verified events in one durable commit. An id already waiting here, or
  * already in the store, is a duplicate and changes nothing.
@@ -70,9 +92,7 @@ export async function appendToIntake(intake: IntakeFile, store: Db, events: read
   const ids = [...new Set(events.map((e) => e.id))];
   // A read of the store: no lock, and it never waits for a writer there (WAL).
   const known = new Set((await store.selectFrom('inbound_events').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
-  const insert = intake.sqlite.prepare(
-    'INSERT INTO intake_events (id, event_type, payload, signature_scheme, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
-  );
+  const { insert } = intake.statements;
   return intake.sqlite.transaction(() =>
     events.map((event): 'stored' | 'duplicate' => {
       if (known.has(event.id)) return 'duplicate';
@@ -83,7 +103,7 @@ export async function appendToIntake(intake: IntakeFile, store: Db, events: read
 
 /** How many events wait in the intake file. */
 export function countIntake(intake: IntakeFile): number {
-  return (intake.sqlite.prepare('SELECT count(*) AS n FROM intake_events').get() as { n: number }).n;
+  return (intake.statements.count.get() as { n: number }).n;
 }
 
 /**
@@ -93,21 +113,19 @@ export function countIntake(intake: IntakeFile): number {
  * already has (by id): nothing acknowledged is lost and nothing is stored twice.
  */
 export async function moveIntakeIntoStore(intake: IntakeFile, store: Db, limit = 500): Promise<number> {
-  const rows = intake.sqlite
-    .prepare('SELECT id, event_type, payload, signature_scheme, received_at FROM intake_events ORDER BY received_at, id LIMIT ?')
-    .all(limit) as IntakeRecord[];
+  const rows = (intake.statements.oldest.all(limit) as IntakeRecord[]).map(toIntakeRow);
   if (rows.length === 0) return 0;
-  await withDurableCommit(store, (conn) =>
-    insertInboundEvents(
-      conn,
-      rows.map((r) => ({ id: r.id, eventType: r.event_type, payload: r.payload, scheme: r.signature_scheme, receivedAt: r.received_at })),
-    ),
-  );
-  const remove = intake.sqlite.prepare('DELETE FROM intake_events WHERE id = ?');
+  await withDurableCommit(store, (conn) => insertInboundEvents(conn, rows));
+  const { remove } = intake.statements;
   intake.sqlite.transaction(() => {
     for (const row of rows) remove.run(row.id);
   })();
   return rows.length;
+}
+
+/** Moves every waiting event into the store: before a thread or the bot ends. */
+export async function moveAllIntakeIntoStore(intake: IntakeFile, store: Db): Promise<void> {
+  while ((await moveIntakeIntoStore(intake, store)) > 0);
 }
 
 /**
@@ -145,8 +163,7 @@ export function readWaitingIntake(databasePath: string): IntakeRow[] {
   const intake = new SQLite(path, { readonly: true, fileMustExist: true });
   try {
     intake.pragma('busy_timeout = 5000');
-    const rows = intake.prepare('SELECT id, event_type, payload, signature_scheme, received_at FROM intake_events ORDER BY received_at, id').all() as IntakeRecord[];
-    return rows.map((r) => ({ id: r.id, eventType: r.event_type, payload: r.payload, scheme: r.signature_scheme, receivedAt: r.received_at }));
+    return (intake.prepare(SELECT_WAITING).all() as IntakeRecord[]).map(toIntakeRow);
   } finally {
     intake.close();
   }

@@ -30,6 +30,7 @@ import { runDiscordFaults, type DiscordFaultResult } from '../test/reliability/s
 import { runOnlineBackup, type OnlineBackupResult } from '../test/reliability/support/online-backup.js';
 import { runResourceLimits, type LimitRow } from '../test/reliability/support/resource-limits.js';
 import type { SoakResult } from '../test/reliability/support/soak.js';
+import { buildBotForTests } from '../test/support/bot-build.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'test/reliability/results.md');
@@ -72,6 +73,8 @@ if (values['soak-child']) {
 }
 
 const only = new Set((values.only ?? '').split(',').map((s) => s.trim()));
+// The crash trials and the soak start the bot as `npm start` does, from its build.
+if (!values['soak-child']) await buildBotForTests();
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 interface Report {

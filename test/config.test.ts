@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { BUILT_BOT_ENTRY } from './support/bot-build.js';
 
 function errorOf(env: Record<string, string>): string {
   try {
@@ -55,7 +56,8 @@ describe('the configuration', () => {
   });
 
   it('stops start-up with one line naming the bad variable', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    // As `npm start` runs it: the built bot under Node alone.
+    const run = spawnSync(process.execPath, [BUILT_BOT_ENTRY], {
       env: { PATH: process.env.PATH, AT_RISK_DAYS: 'ninety', DOTENV_CONFIG_PATH: '/nonexistent/.env' },
       encoding: 'utf8',
       timeout: 30_000,

@@ -2,6 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -351,6 +352,13 @@ describe('writeCustomerExport as CSV', () => {
     const entries = unzipSync(zipped);
     expect(Object.keys(entries)).toEqual(['customers-2026-11-22.csv']);
     expect(Buffer.from(entries['customers-2026-11-22.csv']!).equals(expected)).toBe(true);
+    // The central directory (what unzip tools check the data against): deflated, with the CRC and
+    // size of the whole CSV, read in several chunks.
+    expect(expected.length).toBeGreaterThan(2 * 64 * 1024);
+    const directoryEntry = zipped.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    expect(zipped.readUInt16LE(directoryEntry + 10)).toBe(8);
+    expect(zipped.readUInt32LE(directoryEntry + 16)).toBe(crc32(expected));
+    expect(zipped.readUInt32LE(directoryEntry + 24)).toBe(expected.length);
     expect(await readdir(directory)).toEqual([file.path.slice(directory.length + 1)]);
   });
 

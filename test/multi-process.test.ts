@@ -12,7 +12,7 @@ import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../src/
 import { BotProcess, freePort } from './support/bot-process.js';
 import { onPostgres, testDatabaseUrl, withAdminClient } from './support/database.js';
 
-// Two real bot processes (`node --import tsx src/index.ts`) on one database (a SQLite file in WAL
+// Two real bot processes (the built `src/index.js`, as `npm start` runs it) on one database (a SQLite file in WAL
 // mode, or with TEST_DATABASE_URL a PostgreSQL database of the test's own) and one local Discord.
 // Purchases and refunds are sent to both; the process holding the Discord gateway is killed with
 // SIGKILL a third of the way through. The survivor must take the gateway over,

@@ -1,12 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Forks one of the bench's own TypeScript modules with the same loader flags as this process
- * (tsx), so children run TypeScript exactly as the parent does.
+ * Forks one of the bench's own modules (named without its extension) in the form this one runs
+ * in, with the same flags: built JavaScript under Node as `npm run bench` runs it (and `npm start`
+ * runs the bot), TypeScript under tsx as the smoke test runs it.
  */
 export function forkBench(module: string, args: string[], extraExecArgv: string[] = []): ChildProcess {
-  return fork(fileURLToPath(new URL(module, import.meta.url)), args, {
+  return fork(fileURLToPath(new URL(`${module}${extname(import.meta.url)}`, import.meta.url)), args, {
     execArgv: [...process.execArgv, ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -76,7 +76,7 @@ export async function benchDiscord(ctx: BenchContext): Promise<Row[]> {
   // run had to create for that goes again afterwards.
   let createdForDownloads: string | undefined;
   for (let dir = exportsDirectoryFor(ctx.location); !existsSync(dir); dir = dirname(dir)) createdForDownloads = dir;
-  const bot = forkBench('./bot-child.ts', ['--bot', JSON.stringify(options)], ['--expose-gc']);
+  const bot = forkBench('./bot-child', ['--bot', JSON.stringify(options)], ['--expose-gc']);
   const rows: Row[] = [];
   try {
     const { httpUrl } = await nextMessage(bot, isMessage('ready'), 180_000);
@@ -136,7 +136,7 @@ async function interactionsUnderLoad(ctx: BenchContext, discord: Discord, httpUr
     firstOrderId: maxOrder + 500_000_000,
     eventPrefix: `evt_bench_discord_${Date.now().toString(36)}`,
   };
-  const events = runChild<LoadResult>('./load-child.ts', ['--load', JSON.stringify(load)]);
+  const events = runChild<LoadResult>('./load-child', ['--load', JSON.stringify(load)]);
   const exportStarted = performance.now();
   const fullExport = await discord.invokeSlash({ guildId: GUILD, channelId: CHANNEL, userId: ADMIN, name: 'customer', subcommand: 'export', options: { format: 'csv' } });
   let exportDone = false;

@@ -164,7 +164,7 @@ export async function benchExports(location: string, measureFloor: () => Promise
     const pairs: Array<{ floor: CsvFloor; csv: ExportChildResult }> = [];
     for (let i = 0; i < (quick ? 1 : CSV_PAIRS); i++) {
       const floor = await measureFloor();
-      const csv = await runChild<ExportChildResult>('./export-child.ts', ['--export', location, 'csv', dir]);
+      const csv = await runChild<ExportChildResult>('./export-child', ['--export', location, 'csv', dir]);
       pairs.push({ floor, csv });
     }
     const byRatio = pairs.map((p) => ({ ...p, ratio: p.csv.rowsSeconds / p.floor.seconds })).sort((a, b) => a.ratio - b.ratio);
@@ -173,7 +173,7 @@ export async function benchExports(location: string, measureFloor: () => Promise
     const { floor, csv } = median;
     const peakRssMb = Math.max(...pairs.map((p) => p.csv.peakRssMb));
     const spread = byRatio.length > 1 ? `; ratios of ${byRatio.length} back-to-back pairs ${byRatio.map((p) => `${p.ratio.toFixed(2)}×`).join(', ')}` : '';
-    const xlsx = await runChild<ExportChildResult>('./export-child.ts', ['--export', location, 'xlsx', dir]);
+    const xlsx = await runChild<ExportChildResult>('./export-child', ['--export', location, 'xlsx', dir]);
     const rows: Row[] = [
       {
         scenario: `CSV export of all ${csv.rows.toLocaleString('en-US')} customers (/customer export path)`,

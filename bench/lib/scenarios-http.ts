@@ -32,7 +32,7 @@ const CONNECTIONS = 32;
 const POSTGRES_POOL_SIZE = 10;
 
 function load(config: LoadConfig): Promise<LoadResult> {
-  return runChild<LoadResult>('./load-child.ts', ['--load', JSON.stringify(config)]);
+  return runChild<LoadResult>('./load-child', ['--load', JSON.stringify(config)]);
 }
 
 function listen(server: Server): Promise<string> {

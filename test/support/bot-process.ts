@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILT_BOT_ENTRY } from './bot-build.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -13,7 +14,10 @@ export interface BotProcessOptions {
   logStdout?: boolean;
 }
 
-/** The real bot as a child process (`node --import tsx src/index.ts`), restartable, its output appended to `logFile`. */
+/**
+ * The real bot as a child process, run as `npm start` runs it (`node <build>/src/index.js`; the
+ * tests' global set-up builds it), restartable, its output appended to `logFile`.
+ */
 export class BotProcess {
   child: ChildProcess | undefined;
   starts = 0;
@@ -37,8 +41,9 @@ export class BotProcess {
   }
 
   start(): void {
+    if (!existsSync(BUILT_BOT_ENTRY)) throw new Error(`${BUILT_BOT_ENTRY} is missing: build the bot first (buildBotForTests)`);
     this.starts++;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    const child = spawn(process.execPath, [BUILT_BOT_ENTRY], {
       cwd: REPO_ROOT,
       env: this.env,
       stdio: ['ignore', this.options.logStdout ? 'pipe' : 'ignore', 'pipe'],

@@ -12,7 +12,7 @@ import { openMigratedDatabase } from '../../../src/store/database.js';
 import { BotProcess, freePort } from '../../support/bot-process.js';
 import { seededRandom, shuffle } from './random.js';
 
-// Crash consistency, end to end: the real bot as a child process (`node --import tsx src/index.ts`,
+// Crash consistency, end to end: the real bot as a child process (the built `src/index.js`, as `npm start` runs it,
 // a SQLite file, a local Discord, a local customer.created receiver) is sent a burst of signed
 // purchase events (orders and refunds) while it is killed with SIGKILL at random moments and
 // restarted; the sender retries whatever was not acknowledged, as the store does, and sends some

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import ExcelJS from 'exceljs';
+import fc from 'fast-check';
 import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../src/domain/errors.js';
+import { csvCellBytes, csvRecords } from '../src/domain/export/csv.js';
 import {
   DEFAULT_MAX_EXPORT_BYTES,
   EXPORT_COLUMNS,
@@ -144,6 +146,33 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
+});
+
+describe('csvRecords', () => {
+  // Text built from the characters that need care, mixed with plain ones.
+  const cellText = fc.string({ unit: fc.constantFrom('a', 'é', ' ', ',', '"', '\r', '\n', '\uFEFF', '=', '𝄞') });
+  const records = fc.array(fc.array(fc.oneof(cellText, fc.integer()), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 });
+
+  it('writes text a strict RFC 4180 reader reads back cell for cell', () => {
+    fc.assert(
+      fc.property(records, (input) => {
+        expect(parseRfc4180(csvRecords(input))).toEqual(input.map((record) => record.map(String)));
+      }),
+    );
+  });
+
+  it('counts the bytes of every cell as it writes them', () => {
+    fc.assert(
+      fc.property(records, (input) => {
+        const expected = input.reduce((sum, record) => sum + record.reduce<number>((cells, cell) => cells + csvCellBytes(cell) + 1, 1), 0);
+        expect(Buffer.byteLength(csvRecords(input))).toBe(expected);
+      }),
+    );
+  });
+
+  it('quotes a cell that starts or ends with a space, so no reader trims it', () => {
+    expect(csvRecords([[' padded', 'tail ', 'in side']])).toBe('" padded","tail ",in side\r\n');
+  });
 });
 
 describe('export columns', () => {

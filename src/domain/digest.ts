@@ -1,3 +1,4 @@
+import { csvCellBytes } from './export/csv.js';
 import { toExportRow, writeCustomerExport, DEFAULT_MAX_EXPORT_BYTES, type ExportFile } from './export/customer-export.js';
 import { findPreviousDigestRun, listSegmentSnapshots, type SegmentSnapshotRow } from '../store/digest.repository.js';
 import type { Db } from '../store/database.js';
@@ -318,18 +319,11 @@ export async function writeAtRiskList(db: Db, digest: WeeklyDigest, options: AtR
 async function* takeWhileUnder(customers: AsyncIterable<Customer>, budget: number): AsyncGenerator<Customer> {
   let bytes = 0;
   for await (const customer of customers) {
-    // The row as csv-stringify writes it: cells, commas and CRLF.
-    bytes += toExportRow(customer).reduce<number>((sum, cell) => sum + cellBytes(cell) + 1, 1);
+    // The row as the export writes it: cells, commas and CRLF.
+    bytes += toExportRow(customer).reduce<number>((sum, cell) => sum + csvCellBytes(cell) + 1, 1);
     if (bytes > budget) return;
     yield customer;
   }
-}
-
-/** A cell's UTF-8 length, with the quotes csv-stringify adds around (and doubles inside) one that needs them. */
-function cellBytes(cell: string | number): number {
-  const text = String(cell);
-  const length = Buffer.byteLength(text);
-  return /[",\r\n]/.test(text) ? length + 2 + (text.match(/"/g)?.length ?? 0) : length;
 }
 
 /** YYYY-MM-DD of `instant` in `timeZone`. */

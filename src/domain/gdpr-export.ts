@@ -1,4 +1,3 @@
-import { stringify } from 'csv-stringify/sync';
 import { zipSync } from 'fflate';
 import { toCustomer } from '../store/customer.repository.js';
 import type { Db } from '../store/database.js';
@@ -8,6 +7,7 @@ import type { Clock } from './clock.js';
 import { computeStatistics } from './customer-profile.js';
 import { ERASED_VALUE_PREFIX } from './erased-identifiers.js';
 import { UserError } from './errors.js';
+import { csvRecords } from './export/csv.js';
 import { neutralizeFormula } from './export/customer-export.js';
 import { findSubjectInboundEvents, loadDataSubject, type DataSubject } from './gdpr-subject.js';
 import { formatMoney } from './money.js';
@@ -341,14 +341,9 @@ export function toCsvFiles(data: CustomerDataExport): CsvTable[] {
   ];
 }
 
-function csvText(records: Array<Array<string | number>>): string {
-  // RFC 4180 CRLF; a lone CR or LF inside a value must be quoted explicitly (see customer-export).
-  return stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ });
-}
-
 /** One table as CSV text (no BOM). */
 export function tableToCsv(table: CsvTable): string {
-  return csvText([table.header, ...table.rows.map((r) => r.map(cell))]);
+  return csvRecords([table.header, ...table.rows.map((r) => r.map(cell))]);
 }
 
 /**
@@ -357,7 +352,7 @@ export function tableToCsv(table: CsvTable): string {
  * spreadsheet reads it as UTF-8.
  */
 export function toCsvDocument(data: CustomerDataExport): string {
-  return '\uFEFF' + toCsvFiles(data).map((table) => csvText([[`[${table.name}]`]]) + tableToCsv(table)).join('\r\n');
+  return '\uFEFF' + toCsvFiles(data).map((table) => csvRecords([[`[${table.name}]`]]) + tableToCsv(table)).join('\r\n');
 }
 
 export type DataExportFormat = 'json' | 'csv';

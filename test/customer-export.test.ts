@@ -361,6 +361,24 @@ describe('writeCustomerExport as CSV', () => {
     expect(seen).toEqual([2, 4, 5]);
   });
 
+  it('writes the same file from customers in batches as from customers one at a time', async () => {
+    async function* inBatches(size: number): AsyncGenerator<Customer[]> {
+      let batch: Customer[] = [];
+      for await (const one of syntheticCustomers(1_234)) {
+        batch.push(one);
+        if (batch.length === size) yield batch.splice(0);
+      }
+      if (batch.length > 0) yield batch;
+    }
+    const single = await writeCustomerExport(syntheticCustomers(1_234), { format: 'csv', directory, baseName: 'single' });
+    const batched = await writeCustomerExport(inBatches(500), { format: 'csv', directory, baseName: 'batched' });
+    const workbook = await writeCustomerExport(inBatches(100), { format: 'xlsx', directory, baseName: 'batched' });
+
+    expect(batched.rows).toBe(1_234);
+    expect((await readFile(batched.path)).equals(await readFile(single.path))).toBe(true);
+    expect(workbook.rows).toBe(1_234);
+  });
+
   it('zips a CSV that is over maxBytes and the zip holds the same CSV', async () => {
     const plain = await writeCustomerExport(syntheticCustomers(2_000), { format: 'csv', directory, baseName: 'plain' });
     const expected = await readFile(plain.path);

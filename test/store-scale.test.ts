@@ -278,7 +278,7 @@ describe('the export walk', () => {
           const full: unknown[] = [];
           for await (const c of iterateCustomers(db, clock, query, { atRiskDays: 90, batchSize: 7 })) full.push(toExportRow(c));
           const lean: unknown[] = [];
-          for await (const c of iterateCustomersForExport(db, clock, query, { atRiskDays: 90, batchSize: 7 })) lean.push(toExportRow(c));
+          for await (const batch of iterateCustomersForExport(db, clock, query, { atRiskDays: 90, batchSize: 7 })) lean.push(...batch.map(toExportRow));
           expect(lean, JSON.stringify(query)).toEqual(full);
         }
       }

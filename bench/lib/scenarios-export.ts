@@ -149,30 +149,34 @@ export async function measureCsvFloor(dbPath: string, sqlite: SQLite.Database, u
   }
 }
 
-/** CSV exports timed beside a floor each, back to back; the median pair is reported. */
-const CSV_PAIRS = 3;
+/** CSV exports timed between floors, back to back; the median is reported. */
+const CSV_PAIRS = 5;
 
 /**
  * `location` is the store as DATABASE_URL names it: a SQLite file or a postgres:// URL. The CSV
- * export and its floor run in turns (floor, export, floor, export, …) and the ratio is taken of
- * each pair, so a machine whose speed drifts during the run moves both sides of a ratio alike;
- * the median pair is reported, with the spread of the ratios.
+ * export runs between two runs of its floor (floor, export, floor, export, …, floor) and each
+ * export is compared with the mean of the floors either side of it, so a machine whose speed
+ * drifts during the run moves both sides of a ratio alike; the median ratio is reported, with
+ * the spread of the ratios.
  */
 export async function benchExports(location: string, measureFloor: () => Promise<CsvFloor>, quick: boolean): Promise<{ rows: Row[]; floor: CsvFloor }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
   try {
     const pairs: Array<{ floor: CsvFloor; csv: ExportChildResult }> = [];
+    let before = await measureFloor();
     for (let i = 0; i < (quick ? 1 : CSV_PAIRS); i++) {
-      const floor = await measureFloor();
       const csv = await runChild<ExportChildResult>('./export-child', ['--export', location, 'csv', dir]);
+      const after = await measureFloor();
+      const floor = { ...after, seconds: (before.seconds + after.seconds) / 2, peakRssMb: maxOrNull(before.peakRssMb, after.peakRssMb) };
       pairs.push({ floor, csv });
+      before = after;
     }
     const byRatio = pairs.map((p) => ({ ...p, ratio: p.csv.rowsSeconds / p.floor.seconds })).sort((a, b) => a.ratio - b.ratio);
     const median = byRatio[Math.floor(byRatio.length / 2)] ?? byRatio[0];
     if (!median) throw new Error('no CSV export was measured');
     const { floor, csv } = median;
     const peakRssMb = Math.max(...pairs.map((p) => p.csv.peakRssMb));
-    const spread = byRatio.length > 1 ? `; ratios of ${byRatio.length} back-to-back pairs ${byRatio.map((p) => `${p.ratio.toFixed(2)}×`).join(', ')}` : '';
+    const spread = byRatio.length > 1 ? `; ratios of ${byRatio.length} exports to the floors either side ${byRatio.map((p) => `${p.ratio.toFixed(2)}×`).join(', ')}` : '';
     const xlsx = await runChild<ExportChildResult>('./export-child', ['--export', location, 'xlsx', dir]);
     const rows: Row[] = [
       {
@@ -200,4 +204,8 @@ export async function benchExports(location: string, measureFloor: () => Promise
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function maxOrNull(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }

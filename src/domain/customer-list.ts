@@ -155,14 +155,15 @@ export async function* iterateCustomers(
  * {@link iterateCustomers} reading only what an export shows (10 of the 28 columns, plus the sort
  * key). At a million customers, building every column of every row took more than half of a CSV
  * export's time. A linked account without a username exports as a blank cell either way, so the
- * account ids are not read.
+ * account ids are not read. Yields a batch at a time (what writeCustomerExport takes), sparing a
+ * promise per customer.
  */
 export async function* iterateCustomersForExport(
   db: Db,
   clock: Clock,
   query: Omit<CustomerListQuery, 'page' | 'perPage'>,
   options: { atRiskDays: number; batchSize?: number },
-): AsyncGenerator<ExportableCustomer> {
+): AsyncGenerator<ExportableCustomer[]> {
   const columns = [
     'customers.id',
     'customers.name',
@@ -193,10 +194,10 @@ export async function* iterateCustomersForExport(
     cursorOf,
   );
   for await (const batch of rows) {
-    for (const row of batch) {
+    yield batch.map((row) => {
       const discord = row[8] as string | null;
       const steam = row[9] as string | null;
-      yield {
+      return {
         id: row[0] as number,
         name: row[1] as string,
         email: row[2] as string,
@@ -208,7 +209,7 @@ export async function* iterateCustomersForExport(
         discord: discord === null ? null : { username: discord },
         steam: steam === null ? null : { username: steam },
       };
-    }
+    });
   }
 }
 

@@ -157,7 +157,7 @@ export function exportFileName(format: ExportFormat, now: Date, timeZone = 'UTC'
  * `overLimit: true`. Any failure deletes whatever was partly written.
  */
 export async function writeCustomerExport(
-  customers: AsyncIterable<ExportableCustomer>,
+  customers: CustomerSource,
   options: CustomerExportOptions,
 ): Promise<ExportFile> {
   const baseName = checkBaseName(options.baseName);
@@ -214,6 +214,29 @@ export async function writeCustomerExport(
   return { path: zipPath, fileName: `${baseName}.zip`, contentType: CONTENT_TYPES.zip, bytes: zipBytes, rows, compressed: true, overLimit: zipBytes > maxBytes };
 }
 
+/**
+ * Customers to export, one at a time or in batches: a source that reads a batch per query hands
+ * it over whole, which spares a million-customer export a promise per customer.
+ */
+export type CustomerSource = AsyncIterable<ExportableCustomer | readonly ExportableCustomer[]>;
+
+/**
+ * Calls `each` for every customer of `source` in order, awaiting it only when it returns a
+ * promise (it does every few hundred customers, to write or to report progress).
+ */
+async function forEachCustomer(source: CustomerSource, each: (customer: ExportableCustomer) => Promise<void> | undefined): Promise<void> {
+  for await (const item of source) {
+    for (const customer of isBatch(item) ? item : [item]) {
+      const pending = each(customer);
+      if (pending !== undefined) await pending;
+    }
+  }
+}
+
+function isBatch(item: ExportableCustomer | readonly ExportableCustomer[]): item is readonly ExportableCustomer[] {
+  return Array.isArray(item);
+}
+
 interface ProgressReporter {
   /**
    * Called after every row: a promise to await when it reported, else undefined. Awaiting on
@@ -248,7 +271,7 @@ const CSV_BATCH_ROWS = 500;
  * Encodes batches of rows (one call per few hundred rows costs a third of a call per row) and
  * writes them with back-pressure.
  */
-async function writeCsv(customers: AsyncIterable<ExportableCustomer>, path: string, progress: ProgressReporter): Promise<number> {
+async function writeCsv(customers: CustomerSource, path: string, progress: ProgressReporter): Promise<number> {
   const output = createWriteStream(path, { flags: 'wx' });
   const closed = finished(output);
   closed.catch(() => undefined);
@@ -264,13 +287,12 @@ async function writeCsv(customers: AsyncIterable<ExportableCustomer>, path: stri
       if (end) output.end(text);
       else if (!output.write(text)) await Promise.race([once(output, 'drain'), closed]);
     };
-    for await (const customer of customers) {
+    await forEachCustomer(customers, (customer) => {
       batch.push(toExportRow(customer));
       rows += 1;
-      if (batch.length >= CSV_BATCH_ROWS) await flush(false);
-      const reported = progress.row(rows);
-      if (reported !== undefined) await reported;
-    }
+      if (batch.length >= CSV_BATCH_ROWS) return flush(false).then(() => progress.row(rows));
+      return progress.row(rows);
+    });
     await flush(true);
     await closed;
   } catch (error) {
@@ -296,7 +318,7 @@ const XLSX_COLUMN_LAYOUT: { width: number; numFmt?: string }[] = [
 ];
 
 async function writeXlsx(
-  customers: AsyncIterable<ExportableCustomer>,
+  customers: CustomerSource,
   path: string,
   maxRowsPerSheet: number,
   progress: ProgressReporter,
@@ -333,7 +355,7 @@ async function writeXlsx(
     let sheet = addCustomerSheet(workbook, 'Customers');
     let rowsInSheet = 0;
     let rows = 0;
-    for await (const customer of customers) {
+    await forEachCustomer(customers, (customer) => {
       failIfOutputFailed();
       if (rowsInSheet === maxRowsPerSheet) {
         sheet.commit();
@@ -344,10 +366,9 @@ async function writeXlsx(
       sheet.addRow(toWorkbookRow(customer)).commit();
       rowsInSheet += 1;
       rows += 1;
-      if (rows % 100 === 0) await waitForZipToCatchUp(sheet, output);
-      const reported = progress.row(rows);
-      if (reported !== undefined) await reported;
-    }
+      if (rows % 100 === 0) return waitForZipToCatchUp(sheet, output).then(() => progress.row(rows));
+      return progress.row(rows);
+    });
     failIfOutputFailed();
     await Promise.race([workbook.commit(), outputFailed]);
     failIfOutputFailed();

@@ -363,7 +363,7 @@ describe('writeCustomerExport as CSV', () => {
 
   it('writes the same file from customers in batches as from customers one at a time', async () => {
     async function* inBatches(size: number): AsyncGenerator<Customer[]> {
-      let batch: Customer[] = [];
+      const batch: Customer[] = [];
       for await (const one of syntheticCustomers(1_234)) {
         batch.push(one);
         if (batch.length === size) yield batch.splice(0);

@@ -1,6 +1,7 @@
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildProject } from '../scripts/build.js';
 import { BOT_BUILD_DIR } from './support/bot-build.js';
 
@@ -13,6 +14,10 @@ async function filesUnder(folder: string, extension: string): Promise<string[]> 
 }
 
 describe('the build', () => {
+  // A build of its own: the one the global set-up made is in use by the bot processes of other tests.
+  const out = `.tmp-build-test-${process.pid}`;
+  afterAll(() => rm(out, { recursive: true, force: true }));
+
   it('has one JavaScript file for every TypeScript source of the bot, at the same place', async () => {
     // The global set-up built it; the events thread finds its entry beside its host this way.
     const sources = await filesUnder('src', '.ts');
@@ -21,7 +26,25 @@ describe('the build', () => {
     expect(built).toContain('jobs/inbound-thread.entry');
   });
 
-  it.each(['src', 'test/x', '..', '/tmp/elsewhere', '.'])('refuses to build into %s', async (out) => {
-    await expect(buildProject(out)).rejects.toThrow(/the build goes into a folder of its own inside the project/);
+  it('leaves a build of the same sources as it is, and replaces one of other sources whole', async () => {
+    await buildProject(out);
+    const marker = join(out, 'marker');
+    await writeFile(marker, 'left by the test');
+
+    await buildProject(out);
+    expect(existsSync(marker)).toBe(true);
+
+    const fingerprint = join(out, '.fingerprint');
+    const built = await readFile(fingerprint, 'utf8');
+    await writeFile(fingerprint, 'another version of the sources');
+    await buildProject(out);
+    expect(existsSync(marker)).toBe(false);
+    expect(await readFile(fingerprint, 'utf8')).toBe(built);
+    expect(await filesUnder(join(out, 'src'), '.js')).toEqual(await filesUnder('src', '.ts'));
+    expect((await readdir('.')).filter((name) => name.startsWith('.tmp-staging-') || name.startsWith('.tmp-previous-'))).toEqual([]);
+  });
+
+  it.each(['src', 'test/x', '..', '/tmp/elsewhere', '.'])('refuses to build into %s', async (target) => {
+    await expect(buildProject(target)).rejects.toThrow(/the build goes into a folder of its own inside the project/);
   });
 });

@@ -49,8 +49,8 @@ const IDLE_EXIT_MS = 30_000;
  * in-process worker) and the event store the webhook route writes to.
  *
  * The thread runs while there is work: it starts on the first event (or when a retry falls due,
- * checked here every `intervalMs`), and ends after `idleExitMs` without any, since a thread
- * running TypeScript costs the idle bot ~40–70 MB.
+ * checked here every `intervalMs`), and ends after `idleExitMs` without any: a thread has a V8
+ * heap of its own and loads the domain code again (under tsx, its loader too: ~40–70 MB).
  */
 export function startInboundEventThread(options: InboundThreadOptions): InboundThread {
   const { logger, db, clock } = options;

@@ -134,17 +134,7 @@ export async function claimDueEvents(db: Db, clock: Clock, options: { limit: num
     .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until: leaseUntil, lease_holder: options.holder ?? null }))
     .where('status', '=', 'pending')
     .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('inbound_events')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
-        .orderBy('received_at')
-        .orderBy('id')
-        .limit(options.limit),
-    )
+    .where('id', 'in', claimableEvents(db, now).orderBy('received_at').orderBy('id').limit(options.limit))
     .returning(['id', 'event_type', 'payload', 'signature_scheme', 'received_at', 'attempts'])
     .execute();
   // RETURNING order is unspecified: put the batch back in received order.
@@ -165,16 +155,18 @@ export async function claimDueEvents(db: Db, clock: Clock, options: { limit: num
 
 /** Whether any event is claimable now (pending, due, not leased by a live worker). */
 export async function hasDueInboundEvent(db: Db, clock: Clock): Promise<boolean> {
-  const now = clock.now().toISOString();
-  const row = await db
+  const row = await claimableEvents(db, clock.now().toISOString()).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The ids of the events a worker may claim at `now`: pending, due, and not leased by a live worker. */
+function claimableEvents(db: Db, now: string) {
+  return db
     .selectFrom('inbound_events')
     .select('id')
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
-    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]));
 }
 
 function compare(a: string, b: string): number {

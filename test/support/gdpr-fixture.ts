@@ -45,7 +45,6 @@ export class RecordingGateway implements RoleGateway {
   }
 }
 
-
 export function orderEvent(eventId: string, eventType: string, order: { id: number; number: string; total: string }) {
   return {
     id: eventId,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { hashPassword } from '../src/domain/passwords.js';
-import type { LocalMessage } from '../src/sandbox/local-discord/index.js';
+import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
 import { ADMIN_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
 import { buildSubject, PERSON, type SubjectFixture } from './support/gdpr-fixture.js';
 
@@ -98,5 +98,33 @@ describe('/customer delete', () => {
     const again = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
     expect(again.message.content).toContain(`Customer #${subject.customerId} was already erased`);
     expect(again.message.components).toEqual([]);
+  });
+});
+
+describe('notes on an erased customer', () => {
+  async function erase(): Promise<void> {
+    const { handle, message } = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    await (await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Erase customer').customId, userId: ADMIN_ID })).settled();
+  }
+
+  it('refuses /customer note for an erased customer, storing nothing', async () => {
+    await erase();
+    const { handle, message } = await h.customer('note', { customer: `id:${subject.customerId}`, text: 'Called back about the refund' }, STAFF_ID);
+    expect(handle.ephemeral).toBe(true);
+    expect(message.content).toBe(`❌ Customer #${subject.customerId} was erased; notes cannot be added to an erased customer.`);
+    expect(await h.db.selectFrom('notes').selectAll().execute()).toEqual([]);
+    expect(await listActivity(h.db, { action: 'note.add' })).toEqual([]);
+  });
+
+  it('refuses a note submitted from a profile opened before the customer was erased', async () => {
+    const { handle } = await h.customer('lookup', { query: `id:${subject.customerId}` }, STAFF_ID);
+    const profile = handle.original()!;
+    const click = await h.discord.clickButton({ message: profile, customId: buttonByLabel(profile, 'Add note').customId, userId: STAFF_ID });
+    const modal = (await click.settled()) as LocalModal;
+    await erase();
+    const submit = await h.discord.submitModal({ customId: modal.customId, fields: { note: 'Prefers contact by Discord DM' }, userId: STAFF_ID, message: profile });
+    const answer = (await submit.settled()) as LocalMessage;
+    expect(answer.content).toContain(`Customer #${subject.customerId} was erased; notes cannot be added to an erased customer.`);
+    expect(await h.db.selectFrom('notes').selectAll().execute()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { ManualClock } from '../src/domain/clock.js';
+import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { addNote, listNotes } from '../src/domain/notes.js';
 import type { Actor, Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
@@ -51,6 +52,17 @@ describe('staff notes', () => {
       code: 'customer_not_found',
       message: 'No customer with id 999.',
     });
+    expect(await listActivity(db, { action: 'note.add' })).toEqual([]);
+  });
+
+  it('refuses a note on an erased customer and stores nothing', async () => {
+    await eraseCustomer(db, clock, { customerId: customer.id, actor: STAFF });
+    await expect(addNote(db, clock, { customerId: customer.id, author: STAFF, body: 'Called back about the refund' })).rejects.toMatchObject({
+      name: 'UserError',
+      code: 'customer_erased',
+      message: `Customer #${customer.id} was erased; notes cannot be added to an erased customer.`,
+    });
+    expect(await db.selectFrom('notes').selectAll().execute()).toEqual([]);
     expect(await listActivity(db, { action: 'note.add' })).toEqual([]);
   });
 

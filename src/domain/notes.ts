@@ -22,7 +22,7 @@ function toNote(row: NoteRow): Note {
 
 /**
  * Adds an internal staff note (trimmed, 1–1000 characters) and logs `note.add` in the same
- * transaction. The log entry carries the note id and length only: notes can hold personal data,
+ * transaction. An erased customer takes no notes (`customer_erased`). The log entry carries the note id and length only: notes can hold personal data,
  * and the log outlives erasure.
  */
 export async function addNote(db: Db, clock: Clock, input: { customerId: number; author: Actor; body: string }): Promise<Note> {
@@ -32,8 +32,12 @@ export async function addNote(db: Db, clock: Clock, input: { customerId: number;
     throw new UserError('note_length', `A note must be 1 to ${NOTE_MAX_LENGTH} characters (this one is ${length}).`);
   }
   const work = async (trx: Db): Promise<Note> => {
-    const customer = await trx.selectFrom('customers').select('id').where('id', '=', input.customerId).executeTakeFirst();
+    const customer = await trx.selectFrom('customers').select(['id', 'erased_at']).where('id', '=', input.customerId).executeTakeFirst();
     if (!customer) throw new UserError('customer_not_found', `No customer with id ${input.customerId}.`);
+    // Erasure deleted this customer's notes; a new one would put personal data back on the row.
+    if (customer.erased_at !== null) {
+      throw new UserError('customer_erased', `Customer #${customer.id} was erased; notes cannot be added to an erased customer.`);
+    }
     const row = await trx
       .insertInto('notes')
       .values({

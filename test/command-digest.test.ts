@@ -63,6 +63,10 @@ describe('the digest sender', () => {
   it('posts the digest to the digest channel once, and finds it again after a crash instead of reposting', async () => {
     const sender = createDigestSender(h.client, CHANNEL_ID);
     const options = { config: h.config, ...sender, tempDir: h.deps.tempDir };
+    // The bot's first start, the Friday before, records the baseline and posts nothing.
+    h.clock.set('2026-11-20T12:00:00.000Z');
+    expect(await runDigestIfDue(h.db, h.clock, options)).toBe('not_due');
+    expect(h.discord.channelMessages(CHANNEL_ID)).toEqual([]);
     // Monday 23 November 2026, 09:00 in Berlin.
     h.clock.set('2026-11-23T08:00:00.000Z');
     expect(await runDigestIfDue(h.db, h.clock, options)).toBe('sent');
@@ -81,7 +85,11 @@ describe('the digest sender', () => {
     expect(await sender.findPosted('2026-11-16T08:00:00.000Z')).toBeNull();
 
     // As if the process had died between the post and recording it.
-    await h.db.updateTable('digest_runs').set({ status: 'sending', message_id: null, lease_expires_at: '2026-11-23T08:00:00.000Z' }).execute();
+    await h.db
+      .updateTable('digest_runs')
+      .set({ status: 'sending', message_id: null, lease_expires_at: '2026-11-23T08:00:00.000Z' })
+      .where('period_key', '=', '2026-11-23T08:00:00.000Z')
+      .execute();
     h.clock.set('2026-11-23T08:05:00.000Z');
     expect(await runDigestIfDue(h.db, h.clock, options)).toBe('already_sent');
     expect(h.discord.channelMessages(CHANNEL_ID)).toHaveLength(1);

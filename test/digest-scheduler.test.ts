@@ -91,7 +91,58 @@ async function checksDone(n: number): Promise<string[]> {
 
 const postedPeriods = () => channel.posts.map((p) => p.periodKey);
 
+// The Monday before WEEK[0]: the period a first start during that week takes as its baseline.
+const BASELINE = '2026-10-26T08:00:00.000Z';
+
+/** The bot's very first start, on the Friday before `iso`, then the clock moved on to `iso`. */
+async function firstStartedBefore(iso: string, config: DigestConfig = BERLIN): Promise<void> {
+  clock.set(at(iso, -3 * DAY));
+  expect(await run(config)).toBe('not_due');
+  clock.set(iso);
+}
+
+describe('the first start', () => {
+  it('does nothing without a digest channel', async () => {
+    expect(await run({ ...BERLIN, digestChannelId: undefined })).toBe('skipped_no_channel');
+    expect(await db.selectFrom('digest_runs').selectAll().execute()).toEqual([]);
+  });
+
+  it('on its very first start mid-week, records a baseline instead of posting a digest nobody missed', async () => {
+    clock.set(at(WEEK[0], 2 * DAY));
+    expect(await run()).toBe('not_due');
+    expect(channel.posts).toEqual([]);
+    expect(await findDigestRun(db, WEEK[0])).toMatchObject({ status: 'skipped' });
+    clock.set(WEEK[1]);
+    expect(await run()).toBe('sent');
+    // The baseline's snapshot gives the first digest its week-over-week change.
+    const fields = channel.posts[0]!.message.embeds[0]!.fields!.map((f) => f.name);
+    expect(fields).not.toContain('Week over week');
+  });
+
+  it('on its very first start minutes after a scheduled time, records a baseline and posts nothing', async () => {
+    clock.set(at(WEEK[0], 20 * MINUTE));
+    expect(await run()).toBe('not_due');
+    clock.set(at(WEEK[0], 25 * MINUTE));
+    expect(await run()).toBe('not_due');
+    expect(channel.posts).toEqual([]);
+    expect(await findDigestRun(db, WEEK[0])).toMatchObject({ status: 'skipped', attempts: 0 });
+    clock.set(WEEK[1]);
+    expect(await run()).toBe('sent');
+    expect(postedPeriods()).toEqual([WEEK[1]]);
+  });
+
+  it('on its very first start at the scheduled minute itself, records a baseline and posts nothing', async () => {
+    expect(await run()).toBe('not_due');
+    expect(channel.posts).toEqual([]);
+    expect(await findDigestRun(db, WEEK[0])).toMatchObject({ status: 'skipped' });
+  });
+});
+
 describe('runDigestIfDue', () => {
+  beforeEach(async () => {
+    await firstStartedBefore(WEEK[0]);
+  });
+
   it('sends once per week at the scheduled minute and not on the later checks of that week', async () => {
     expect(await run()).toBe('sent');
     clock.set(at(WEEK[0], 5 * MINUTE));
@@ -188,26 +239,11 @@ describe('runDigestIfDue', () => {
     clock.set(WEEK[1]);
     expect(await run(BERLIN, { maxAttempts: 2 })).toBe('sent');
   });
+});
 
-  it('does nothing without a digest channel', async () => {
-    expect(await run({ ...BERLIN, digestChannelId: undefined })).toBe('skipped_no_channel');
-    expect(await db.selectFrom('digest_runs').selectAll().execute()).toEqual([]);
-  });
-
-  it('on its very first start mid-week, records a baseline instead of posting a digest nobody missed', async () => {
-    clock.set(at(WEEK[0], 2 * DAY));
-    expect(await run()).toBe('not_due');
-    expect(channel.posts).toEqual([]);
-    expect(await findDigestRun(db, WEEK[0])).toMatchObject({ status: 'skipped' });
-    clock.set(WEEK[1]);
-    expect(await run()).toBe('sent');
-    // The baseline's snapshot gives the first digest its week-over-week change.
-    const fields = channel.posts[0]!.message.embeds[0]!.fields!.map((f) => f.name);
-    expect(fields).not.toContain('Week over week');
-  });
-
+describe('runDigestIfDue across a daylight-saving switch', () => {
   it('steps across the March daylight-saving switch without a double or a gap', async () => {
-    clock.set('2026-03-23T08:00:00.000Z');
+    await firstStartedBefore('2026-03-23T08:00:00.000Z');
     expect(await run()).toBe('sent');
     // 08:30 local on the first summer Monday is 06:30 UTC: before this week's minute.
     clock.set('2026-03-30T06:30:00.000Z');
@@ -220,8 +256,8 @@ describe('runDigestIfDue', () => {
 
 describe('the digest scheduler', () => {
   beforeEach(async () => {
-    // The bot has been running: last week's digest went out.
-    clock.set(WEEK[0]);
+    // The bot has been running: it started the week before, and last week's digest went out.
+    await firstStartedBefore(WEEK[0]);
     expect(await run()).toBe('sent');
   });
 
@@ -265,7 +301,7 @@ describe('the digest scheduler', () => {
     const embed = channel.posts[1]!.message.embeds[0]!;
     expect(embed.footer?.text).toBe(`Digest period ${WEEK[3]} · Europe/Berlin`);
     expect(embed.description).toContain(`**1** became at risk since the last digest (<t:${Date.parse(WEEK[0]) / 1000}:D>)`);
-    expect(await db.selectFrom('digest_runs').select('period_key').orderBy('period_key').execute()).toEqual([{ period_key: WEEK[0] }, { period_key: WEEK[3] }]);
+    expect(await db.selectFrom('digest_runs').select('period_key').orderBy('period_key').execute()).toEqual([{ period_key: BASELINE }, { period_key: WEEK[0] }, { period_key: WEEK[3] }]);
   });
 
   it('does not send a second digest the same day when STORE_TIMEZONE moves west, nor skip a week when it moves back', async () => {

@@ -46,9 +46,10 @@ import { startWorker } from './worker.js';
  *
  * Only the latest occurrence is ever considered: a bot that was down for three weeks sends one
  * digest when it comes back, for the latest period, not three. A bot that has never sent a digest
- * does not backfill either: it records the latest period as its baseline (snapshot and cut-off,
- * so the first real digest has a week-over-week change) unless that period began within the
- * last hour, in which case it is simply sent.
+ * does not backfill either, however recently that period began: it records the latest period as
+ * its baseline (snapshot and cut-off, so the first real digest has a week-over-week change) and
+ * posts nothing until the next occurrence, so the first digest staff see always has a change to
+ * show.
  *
  * Changing DIGEST_CRON or STORE_TIMEZONE moves the occurrences. A digest already sent for a
  * moment closer to the new occurrence than to the one before it counts as that occurrence's
@@ -92,8 +93,6 @@ export const DIGEST_LEASE_MS = 30 * 60_000;
 /** A failed post is tried again after this, up to DIGEST_MAX_ATTEMPTS times in all. */
 export const DIGEST_RETRY_DELAY_MS = 10 * 60_000;
 export const DIGEST_MAX_ATTEMPTS = 5;
-/** A bot that never sent a digest still sends one whose occurrence began this recently. */
-export const DIGEST_FIRST_RUN_GRACE_MS = 60 * 60_000;
 
 /** Sends the digest of the latest period if nobody has; see the comment above for the rules. */
 export async function runDigestIfDue(db: Db, clock: Clock, options: RunDigestOptions): Promise<DigestRunResult> {
@@ -105,7 +104,7 @@ export async function runDigestIfDue(db: Db, clock: Clock, options: RunDigestOpt
 
   const run = (await findDigestRun(db, period.periodKey)) ?? (await findLatestDigestRunAfter(db, midpointOf(period)));
   if (!run) {
-    if (!(await hasAnyDigestRun(db)) && now.getTime() - period.scheduledAt.getTime() > DIGEST_FIRST_RUN_GRACE_MS) {
+    if (!(await hasAnyDigestRun(db))) {
       await recordBaseline(db, clock, period, options);
       return 'not_due';
     }

@@ -3,7 +3,7 @@ import { listActivity } from '../src/domain/activity-log.js';
 import { hashPassword } from '../src/domain/passwords.js';
 import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
 import { ADMIN_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
-import { buildSubject, PERSON, type SubjectFixture } from './support/gdpr-fixture.js';
+import { buildSubject, orderEvent, PERSON, receiveAndProcess, type SubjectFixture } from './support/gdpr-fixture.js';
 
 let h: Harness;
 let subject: SubjectFixture;
@@ -73,6 +73,16 @@ describe('/customer delete', () => {
     expect(await erasedAt()).not.toBeNull();
     expect(JSON.stringify(done)).not.toMatch(/zyanya/i);
     expect((await listActivity(h.db, { action: 'customer.erase' }))[0]?.actor.id).toBe(ADMIN_ID);
+  });
+
+  it('names in the confirmation the same number of orders it reports kept, refunded ones included', async () => {
+    await receiveAndProcess(h.db, h.clock, orderEvent('evt_zq_refund', 'order.refunded', { id: 9102, number: 'ORD-2026-09102', total: '10.00' }));
+    const { handle, message } = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
+    expect(embedFields(message)['Kept, anonymised']).toBe('2 orders of any status (1 completed) and their amounts, for accounting; the store figures do not change');
+
+    const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Erase customer').customId, userId: ADMIN_ID });
+    const done = (await confirm.settled()) as LocalMessage;
+    expect(embedFields(done)['Done']!.split('\n')[0]).toBe('Orders kept (anonymised): 2');
   });
 
   it('is refused to staff who are not admins, both the command and the confirm button', async () => {

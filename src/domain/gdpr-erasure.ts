@@ -525,6 +525,21 @@ export async function purgeErasedRoleTraces(db: Db, clock: Clock): Promise<numbe
   return purged;
 }
 
+/**
+ * What an erasure of the customer would keep, for the confirmation: every order of any status
+ * (the same orders `ErasureCounts.ordersKept` reports afterwards) and how many of them are
+ * completed (the profile's Total orders).
+ */
+export async function previewErasure(db: Db, customerId: number): Promise<{ ordersKept: number; completedOrders: number }> {
+  const row = await db
+    .selectFrom('customers')
+    .select((eb) => ['orders_count', eb.selectFrom('orders').select((o) => o.fn.countAll<number | string>().as('n')).where('orders.customer_id', '=', customerId).as('orders_kept')])
+    .where('id', '=', customerId)
+    .executeTakeFirst();
+  if (!row) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
+  return { ordersKept: Number(row.orders_kept ?? 0), completedOrders: row.orders_count };
+}
+
 /** When the customer was erased; null when they were not (or do not exist). */
 export async function findErasedAt(db: Db, customerId: number): Promise<string | null> {
   const row = await db.selectFrom('customers').select('erased_at').where('id', '=', customerId).executeTakeFirst();

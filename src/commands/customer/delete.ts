@@ -1,6 +1,6 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../../domain/errors.js';
-import { eraseCustomer, findErasedAt } from '../../domain/gdpr-erasure.js';
+import { eraseCustomer, findErasedAt, previewErasure } from '../../domain/gdpr-erasure.js';
 import type { Actor } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
@@ -31,6 +31,7 @@ export async function runDeletePreview(deps: BotDeps, actor: Actor, options: Del
   if (erasedAt !== null) {
     return { content: `Customer #${customer.id} was already erased on ${discordDate(erasedAt, 'f')}; there is nothing left to erase.`, embeds: [], components: [] };
   }
+  const kept = await previewErasure(deps.db, customer.id);
   const token = deps.pending.put(actor.id, { kind: 'erase', customerId: customer.id } satisfies PendingErasure);
   const embed: APIEmbed = {
     title: 'Erase customer',
@@ -38,7 +39,10 @@ export async function runDeletePreview(deps: BotDeps, actor: Actor, options: Del
     color: DANGER_COLOR,
     fields: [
       field('Removed', 'Name, email, country, linked Discord and Steam accounts, IP address, metadata, referral code, notes, support ticket subjects'),
-      field('Kept, anonymised', `${customer.ordersCount} completed orders and their amounts (for accounting); the store figures do not change`),
+      field(
+        'Kept, anonymised',
+        `${kept.ordersKept} ${kept.ordersKept === 1 ? 'order' : 'orders'} of any status (${kept.completedOrders} completed) and their amounts, for accounting; the store figures do not change`,
+      ),
       field('Also', 'Subscriptions are cancelled, Discord roles the bot gave are taken back, and bans on their email or ids keep working without storing them.'),
     ],
     footer: { text: 'Cancel any recurring billing for this customer in the store platform as well.' },

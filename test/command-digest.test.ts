@@ -38,7 +38,7 @@ describe('/customer digest', () => {
     expect(embed.description).toContain(`**0** became at risk since <t:${Date.parse('2026-11-15T12:00:00Z') / 1000}:f>.`);
     const fields = embedFields(message);
     expect(fields['Most valuable at risk']!.split('\n')[0]).toContain('**Bob Builder** · $50.00');
-    expect(fields['At risk']).toBe('2');
+    expect(fields['At risk (no order in 90 days)']).toBe('2');
     expect(embed.footer?.text).toBe('Preview · not posted · Europe/Berlin');
     expect(embed.image?.url).toBe('attachment://segments.png');
 

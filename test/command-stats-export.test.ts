@@ -20,15 +20,33 @@ describe('/customer stats', () => {
     const f = embedFields(message);
     expect(message.embeds[0]!.title).toBe('Store statistics');
     expect(f['Total customers']).toBe('4');
-    expect(f['New this month']).toBe('0');
-    expect(f['With orders']).toBe('3');
-    expect(f['Repeat customers']).toBe('2');
-    expect(f['Loyal customers']).toBe('1');
+    expect(f['New this month (registered)']).toBe('0');
+    expect(f['With orders (1+ orders)']).toBe('3');
+    expect(f['Repeat customers (2+ orders)']).toBe('2');
+    expect(f['Loyal customers (5+ orders)']).toBe('1');
     // Bob's last order (2026-05-15) and Dora's (2026-05-06) are over 90 days before 2026-11-22.
     expect(f['At risk (no order in 90 days)']).toBe('2');
     expect(f['Completed orders']).toBe('8');
     expect(f['Revenue']).toBe('$99.98');
     expect(f['Average order value']).toBe('$12.50');
+  });
+
+  it("labels its figures so they reconcile with the digest's segments: 2+ orders is Repeat (2–4) and Loyal (5+) together", async () => {
+    const stats = embedFields((await h.customer('stats')).message);
+    const digest = embedFields((await h.customer('digest')).message);
+    const figure = (fields: Record<string, string>, label: string) => {
+      expect(Object.keys(fields)).toContain(label);
+      return Number.parseInt(fields[label]!.replaceAll(',', ''), 10);
+    };
+    const newSegment = figure(digest, 'New (0–1 orders)');
+    const repeatSegment = figure(digest, 'Repeat (2–4 orders)');
+    const loyalSegment = figure(digest, 'Loyal (5+ orders)');
+    // Alice Johnson has two completed orders (her third was refunded), Bob five.
+    expect([newSegment, repeatSegment, loyalSegment]).toEqual([2, 1, 1]);
+    expect(figure(stats, 'Repeat customers (2+ orders)')).toBe(repeatSegment + loyalSegment);
+    expect(figure(stats, 'Loyal customers (5+ orders)')).toBe(loyalSegment);
+    expect(figure(stats, 'Total customers')).toBe(newSegment + repeatSegment + loyalSegment);
+    expect(figure(stats, 'At risk (no order in 90 days)')).toBe(figure(digest, 'At risk (no order in 90 days)'));
   });
 
   it("shows one customer's figures when a customer is named", async () => {

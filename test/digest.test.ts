@@ -202,9 +202,9 @@ describe('renderDigestMessage', () => {
     expect(fields['Newly at risk · highest lifetime value']!.split('\n')[0]).toBe(`1. **Ben Bishop** · €600.00 · last order <t:${Date.parse('2026-08-24T10:00:00Z') / 1000}:d> · #${digest.newlyAtRisk[0]!.id}`);
     expect(fields['Most valuable at risk']!.split('\n')).toHaveLength(5);
     expect(fields['New (0–1 orders)']).toBe('5 (+1)');
-    expect(fields['Repeat (2–4)']).toBe('2 (−1)');
-    expect(fields['Loyal (5+)']).toBe('1 (±0)');
-    expect(fields['At risk']).toBe('5 (+3)');
+    expect(fields['Repeat (2–4 orders)']).toBe('2 (−1)');
+    expect(fields['Loyal (5+ orders)']).toBe('1 (±0)');
+    expect(fields['At risk (no order in 90 days)']).toBe('5 (+3)');
     expect(fields['Full list']).toContain('All 5 at-risk customers');
     expect(embed.footer?.text).toBe(`Digest period ${PERIOD} · Europe/Berlin`);
     expect(embed.image?.url).toBe('attachment://segments.png');

@@ -64,9 +64,9 @@ export function renderDigestMessage(digest: WeeklyDigest, options: RenderDigestO
   }
   const segmentLabels: [keyof SegmentCounts, string][] = [
     ['newCount', 'New (0–1 orders)'],
-    ['repeatCount', 'Repeat (2–4)'],
-    ['loyalCount', 'Loyal (5+)'],
-    ['atRiskCount', 'At risk'],
+    ['repeatCount', 'Repeat (2–4 orders)'],
+    ['loyalCount', 'Loyal (5+ orders)'],
+    ['atRiskCount', `At risk (no order in ${digest.atRiskDays} days)`],
   ];
   for (const [key, label] of segmentLabels) {
     const change = digest.segmentChanges ? ` (${signed(digest.segmentChanges[key])})` : '';

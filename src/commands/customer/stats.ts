@@ -46,10 +46,12 @@ export async function runStats(deps: BotDeps, options: StatsOptions): Promise<Vi
     color: BRAND_COLOR,
     fields: [
       field('Total customers', count(stats.totalCustomers), true),
-      field('New this month', count(stats.newThisMonth), true),
-      field('With orders', count(stats.withOrders), true),
-      field('Repeat customers', count(stats.repeatCustomers), true),
-      field('Loyal customers', count(stats.loyalCustomers), true),
+      // Each label says what it counts: the digest beside it splits customers into New (0–1
+      // orders), Repeat (2–4) and Loyal (5+), and "Repeat customers" here also holds the loyal.
+      field('New this month (registered)', count(stats.newThisMonth), true),
+      field('With orders (1+ orders)', count(stats.withOrders), true),
+      field('Repeat customers (2+ orders)', count(stats.repeatCustomers), true),
+      field('Loyal customers (5+ orders)', count(stats.loyalCustomers), true),
       field(`At risk (no order in ${deps.config.atRiskDays} days)`, count(stats.atRisk), true),
       field('Completed orders', count(stats.totalOrders), true),
       field('Revenue', displayMoney(stats.revenueCents, currency), true),

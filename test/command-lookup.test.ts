@@ -23,13 +23,13 @@ describe('/customer lookup', () => {
     const fields = embedFields(message);
     expect(fields['Segment']).toContain('Repeat');
     expect(fields['Segment']).toContain('**Repeat**');
-    expect(fields['Statistics']).toContain('Total orders: **2**');
+    expect(fields['Statistics']).toContain('Total orders (paid or completed): **2**');
     expect(fields['Statistics']).toContain('Total spent: **$44.98**');
     expect(fields['Statistics']).toContain('Avg order: $22.49');
     expect(fields['Linked accounts']).toContain(`<@${LINKED_MEMBER_ID}>`);
     expect(fields['Linked accounts']).toContain('76561198000000042');
     expect(fields['Active bans (0)']).toBe('None');
-    expect(fields['Recent orders (3)']).toContain('refunded');
+    expect(fields['Recent orders (3 in all: 2 completed, 1 refunded)']).toContain('refunded');
     // No Discord avatar linked: the picture is generated from the initials and attached.
     expect(embed.thumbnail?.url).toBe('attachment://avatar.png');
     expect(message.attachments.map((a) => a.filename)).toEqual(['avatar.png']);
@@ -37,6 +37,19 @@ describe('/customer lookup', () => {
     const labels = controls(message).map((c) => c.label);
     expect(labels).toEqual(['Orders (3)', 'Notes (0)', 'Add note', 'Ban', 'Open an order…']);
     expect(buttonByLabel(message, 'Notes (0)').disabled).toBe(true);
+  });
+
+  it("labels the profile's order figures so they reconcile: Total orders counts paid or completed, Recent orders every status", async () => {
+    await placeOrder(h.db, h.clock, store.alice, '2026-11-21T10:00:00.000Z', 1_500, 'VIP Rank', 'pending');
+    const { message } = await h.customer('lookup', { query: 'alice@example.com' });
+    const fields = embedFields(message);
+    const totalOrders = /Total orders \(paid or completed\): \*\*(\d+)\*\*/.exec(fields['Statistics']!);
+    expect(totalOrders?.[1]).toBe('2');
+    const recent = Object.keys(fields).find((name) => name.startsWith('Recent orders'));
+    expect(recent).toBe('Recent orders (4 in all: 1 pending, 2 completed, 1 refunded)');
+    const byStatus = Object.fromEntries([...recent!.matchAll(/(\d+) (\w+)/g)].map((m) => [m[2], Number(m[1])]));
+    expect((byStatus.paid ?? 0) + (byStatus.completed ?? 0)).toBe(Number(totalOrders![1]));
+    expect(buttonByLabel(message, 'Orders (4)').disabled).toBe(false);
   });
 
   it('finds the same customer by id, order number, Discord mention, Discord ID and Steam ID', async () => {

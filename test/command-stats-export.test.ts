@@ -53,7 +53,7 @@ describe('/customer stats', () => {
     const { message } = await h.customer('stats', { customer: `id:${store.bob.id}` });
     const f = embedFields(message);
     expect(message.embeds[0]!.title).toBe('Statistics · Bob Builder');
-    expect(f['Total orders']).toBe('5');
+    expect(f['Total orders (paid or completed)']).toBe('5');
     expect(f['Total spent']).toBe('$50.00');
     expect(f['Lifetime value']).toBe('$50.00');
     expect(f['Segment']).toBe('loyal · at risk');

@@ -435,6 +435,17 @@ export async function listOrdersForCustomer(
   return { items: rows.map(toOrder), total: Number(count.total), offset, limit };
 }
 
+/** How many of a customer's orders are in each status; statuses they have none in are left out. */
+export async function countOrdersByStatus(db: Db, customerId: number): Promise<Partial<Record<OrderStatus, number>>> {
+  const rows = await db
+    .selectFrom('orders')
+    .select((eb) => ['status', eb.fn.countAll<number | string>().as('count')])
+    .where('customer_id', '=', customerId)
+    .groupBy('status')
+    .execute();
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+}
+
 /** An order as a list of recent orders shows it. */
 export type OrderSummary = Pick<Order, 'id' | 'orderNumber' | 'status' | 'totalCents' | 'createdAt'>;
 

@@ -4,8 +4,8 @@ import { describeBan, findActiveBansForCustomer } from '../../domain/bans.js';
 import { getCustomerProfile } from '../../domain/customer-profile.js';
 import { UserError } from '../../domain/errors.js';
 import { listNotes } from '../../domain/notes.js';
-import type { Customer, CustomerProfile, Order } from '../../domain/types.js';
-import { getOrderWithItems, listOrdersForCustomer } from '../../store/order.repository.js';
+import type { Customer, CustomerProfile, Order, OrderStatus } from '../../domain/types.js';
+import { countOrdersByStatus, getOrderWithItems, listOrdersForCustomer, ORDER_STATUSES } from '../../store/order.repository.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
 import { displayMoney as money } from '../money-display.js';
@@ -53,12 +53,21 @@ function statisticsLines(profile: CustomerProfile, currency: string): string {
   const last = s.lastOrderAt ? `${s.lastOrderNumber ? `\`${s.lastOrderNumber}\` ` : ''}${discordDate(s.lastOrderAt)}` : 'never';
   const frequency = s.purchaseFrequencyDays === null ? '—' : `every ${s.purchaseFrequencyDays.toFixed(1)} days`;
   return [
-    `Total orders: **${s.totalOrders}**`,
+    `Total orders (paid or completed): **${s.totalOrders}**`,
     `Total spent: **${money(s.totalSpentCents, currency)}**`,
     `Avg order: ${money(s.averageOrderValueCents, currency)}`,
     `Last order: ${last}`,
     `LTV: ${money(s.ltvCents, currency)} · Frequency: ${frequency}`,
   ].join('\n');
+}
+
+/**
+ * The orders field's title. Total orders counts paid and completed orders only while the list
+ * shows every status, so the title breaks the count down by status for staff to reconcile them.
+ */
+function recentOrdersTitle(byStatus: Partial<Record<OrderStatus, number>>, total: number): string {
+  const parts = ORDER_STATUSES.flatMap((status) => (byStatus[status] ? [`${byStatus[status]} ${status}`] : []));
+  return parts.length ? `Recent orders (${total} in all: ${parts.join(', ')})` : `Recent orders (${total})`;
 }
 
 function profileButtons(profile: CustomerProfile, orderTotal: number, noteTotal: number): Row {
@@ -97,8 +106,9 @@ function orderMenu(customerId: number, orders: Order[]): Row | undefined {
 export async function buildProfileView(deps: BotDeps, customerId: number, notice?: string): Promise<View> {
   const { db, clock, config } = deps;
   const profile = await getCustomerProfile(db, clock, customerId, { atRiskDays: config.atRiskDays });
-  const [orders, notes, bans] = await Promise.all([
+  const [orders, byStatus, notes, bans] = await Promise.all([
     listOrdersForCustomer(db, customerId, { offset: 0, limit: PROFILE_ORDERS }),
+    countOrdersByStatus(db, customerId),
     listNotes(db, customerId, { offset: 0, limit: PROFILE_NOTES }),
     findActiveBansForCustomer(db, clock, customerId),
   ]);
@@ -132,7 +142,7 @@ export async function buildProfileView(deps: BotDeps, customerId: number, notice
           ? notes.items.map((n) => `${discordDate(n.createdAt)} **${escapeText(n.authorName)}**: ${escapeText(clip(n.body, 200))}`).join('\n')
           : 'No notes yet',
       ),
-      field(`Recent orders (${orders.total})`, orders.items.length ? orders.items.map(orderLine).join('\n') : 'No orders yet'),
+      field(recentOrdersTitle(byStatus, orders.total), orders.items.length ? orders.items.map(orderLine).join('\n') : 'No orders yet'),
     ],
     footer: { text: `Customer #${customer.id}${customer.supportTicketsCount ? ` · ${customer.supportTicketsCount} support tickets` : ''}${profile.referralsCount ? ` · referred ${profile.referralsCount}` : ''}` },
   };

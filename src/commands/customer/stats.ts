@@ -26,7 +26,7 @@ export async function runStats(deps: BotDeps, options: StatsOptions): Promise<Vi
       title: `Statistics · ${customer.name}`,
       color: BRAND_COLOR,
       fields: [
-        field('Total orders', count(s.totalOrders), true),
+        field('Total orders (paid or completed)', count(s.totalOrders), true),
         field('Total spent', displayMoney(s.totalSpentCents, currency), true),
         field('Avg order', displayMoney(s.averageOrderValueCents, currency), true),
         field('Last order', s.lastOrderAt ? `${s.lastOrderNumber ?? ''} ${discordDate(s.lastOrderAt)}`.trim() : 'never', true),

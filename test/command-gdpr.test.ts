@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { hashPassword } from '../src/domain/passwords.js';
 import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
-import { ADMIN_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
+import { ADMIN_ID, STAFF_ID, buttonByLabel, controls, embedFields, startHarness, type Harness } from './support/bot-harness.js';
 import { buildSubject, orderEvent, PERSON, receiveAndProcess, type SubjectFixture } from './support/gdpr-fixture.js';
 
 let h: Harness;
@@ -125,6 +125,13 @@ describe('notes on an erased customer', () => {
     expect(message.content).toBe(`❌ Customer #${subject.customerId} was erased; notes cannot be added to an erased customer.`);
     expect(await h.db.selectFrom('notes').selectAll().execute()).toEqual([]);
     expect(await listActivity(h.db, { action: 'note.add' })).toEqual(loggedBefore);
+  });
+
+  it("offers no Add note button on an erased customer's profile", async () => {
+    await erase();
+    const { message } = await h.customer('lookup', { query: `id:${subject.customerId}` }, STAFF_ID);
+    expect(message.embeds[0]!.title).toBe(`Erased customer #${subject.customerId}`);
+    expect(controls(message).map((c) => c.label)).not.toContain('Add note');
   });
 
   it('refuses a note submitted from a profile opened before the customer was erased', async () => {

@@ -2,6 +2,7 @@ import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonC
 import { renderInitialsAvatar } from '../../domain/avatar.js';
 import { describeBan, findActiveBansForCustomer } from '../../domain/bans.js';
 import { getCustomerProfile } from '../../domain/customer-profile.js';
+import { findErasedAt } from '../../domain/gdpr-erasure.js';
 import { UserError } from '../../domain/errors.js';
 import { listNotes } from '../../domain/notes.js';
 import type { Customer, CustomerProfile, Order, OrderStatus } from '../../domain/types.js';
@@ -70,17 +71,16 @@ function recentOrdersTitle(byStatus: Partial<Record<OrderStatus, number>>, total
   return parts.length ? `Recent orders (${total} in all: ${parts.join(', ')})` : `Recent orders (${total})`;
 }
 
-function profileButtons(profile: CustomerProfile, orderTotal: number, noteTotal: number): Row {
+function profileButtons(profile: CustomerProfile, orderTotal: number, noteTotal: number, erased: boolean): Row {
   const id = profile.customer.id;
-  return {
-    type: ComponentType.ActionRow,
-    components: [
-      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.orders(id, 0), label: `Orders (${orderTotal})`, disabled: orderTotal === 0 },
-      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.notes(id, 0), label: `Notes (${noteTotal})`, disabled: noteTotal === 0 },
-      { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customId.addNote(id), label: 'Add note' },
-      { type: ComponentType.Button, style: ButtonStyle.Danger, custom_id: customId.banCustomer(id), label: 'Ban' },
-    ],
-  };
+  const buttons: APIButtonComponent[] = [
+    { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.orders(id, 0), label: `Orders (${orderTotal})`, disabled: orderTotal === 0 },
+    { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId.notes(id, 0), label: `Notes (${noteTotal})`, disabled: noteTotal === 0 },
+  ];
+  // An erased customer takes no notes (addNote refuses); the button would only lead to a refusal.
+  if (!erased) buttons.push({ type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customId.addNote(id), label: 'Add note' });
+  buttons.push({ type: ComponentType.Button, style: ButtonStyle.Danger, custom_id: customId.banCustomer(id), label: 'Ban' });
+  return { type: ComponentType.ActionRow, components: buttons };
 }
 
 function orderMenu(customerId: number, orders: Order[]): Row | undefined {
@@ -106,11 +106,12 @@ function orderMenu(customerId: number, orders: Order[]): Row | undefined {
 export async function buildProfileView(deps: BotDeps, customerId: number, notice?: string): Promise<View> {
   const { db, clock, config } = deps;
   const profile = await getCustomerProfile(db, clock, customerId, { atRiskDays: config.atRiskDays });
-  const [orders, byStatus, notes, bans] = await Promise.all([
+  const [orders, byStatus, notes, bans, erasedAt] = await Promise.all([
     listOrdersForCustomer(db, customerId, { offset: 0, limit: PROFILE_ORDERS }),
     countOrdersByStatus(db, customerId),
     listNotes(db, customerId, { offset: 0, limit: PROFILE_NOTES }),
     findActiveBansForCustomer(db, clock, customerId),
+    findErasedAt(db, customerId),
   ]);
   const { customer } = profile;
 
@@ -146,7 +147,7 @@ export async function buildProfileView(deps: BotDeps, customerId: number, notice
     ],
     footer: { text: `Customer #${customer.id}${customer.supportTicketsCount ? ` · ${customer.supportTicketsCount} support tickets` : ''}${profile.referralsCount ? ` · referred ${profile.referralsCount}` : ''}` },
   };
-  const components: Row[] = [profileButtons(profile, orders.total, notes.total)];
+  const components: Row[] = [profileButtons(profile, orders.total, notes.total, erasedAt !== null)];
   const menu = orderMenu(customerId, orders.items);
   if (menu) components.push(menu);
   return { content: notice ?? '', embeds: [fitEmbed(embed)], components, files, attachments: [] };
@@ -174,6 +175,7 @@ export async function buildOrdersView(deps: BotDeps, customerId: number, request
 export async function buildNotesView(deps: BotDeps, customerId: number, requestedPage: number): Promise<View> {
   const profile = await getCustomerProfile(deps.db, deps.clock, customerId, { atRiskDays: deps.config.atRiskDays });
   const { page, pages, result: notes } = await fetchPage(requestedPage, NOTES_PER_PAGE, (offset, limit) => listNotes(deps.db, customerId, { offset, limit }));
+  const erased = (await findErasedAt(deps.db, customerId)) !== null;
   const embed: APIEmbed = {
     title: `Notes on ${profile.customer.name}`,
     description: notes.items.length ? undefined : 'No notes yet.',
@@ -181,10 +183,9 @@ export async function buildNotesView(deps: BotDeps, customerId: number, requeste
     fields: notes.items.map((n) => field(`${n.authorName} · ${n.createdAt.slice(0, 16).replace('T', ' ')} UTC`, escapeText(n.body))),
     footer: { text: `Page ${page + 1} of ${pages} · ${notes.total} notes · internal, never shown to the customer` },
   };
-  const nav = pagerRow({ previous: customId.notes(customerId, page - 1), next: customId.notes(customerId, page + 1) }, page, pages, [
-    backToProfile(customerId),
-    { type: ComponentType.Button, style: ButtonStyle.Success, custom_id: customId.addNote(customerId), label: 'Add note' },
-  ]);
+  const extra: APIButtonComponent[] = [backToProfile(customerId)];
+  if (!erased) extra.push({ type: ComponentType.Button, style: ButtonStyle.Success, custom_id: customId.addNote(customerId), label: 'Add note' });
+  const nav = pagerRow({ previous: customId.notes(customerId, page - 1), next: customId.notes(customerId, page + 1) }, page, pages, extra);
   return { content: '', embeds: [fitEmbed(embed)], components: [nav], files: [], attachments: [] };
 }
 

@@ -1,10 +1,14 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/domain/clock.js';
+import { atRiskCutoff, getCustomerProfile } from '../src/domain/customer-profile.js';
+import { buildWeeklyDigest } from '../src/domain/digest.js';
+import { eraseCustomer, previewErasure } from '../src/domain/gdpr-erasure.js';
 import { getStoreStatistics, startOfMonthInZone } from '../src/domain/statistics.js';
 import type { OrderStatus } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
-import { setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
+import { countOrdersByStatus, setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
 import { openTestDatabase } from './support/database.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -140,5 +144,70 @@ describe('store statistics', () => {
       revenueCents: 0,
       averageOrderValueCents: 0,
     });
+  });
+});
+
+describe('figures that sit side by side', () => {
+  const STATUSES: readonly OrderStatus[] = ['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed'];
+  const operation = fc.oneof(
+    fc.record({ kind: fc.constant('order' as const), order: fc.integer({ min: 1, max: 12 }), customer: fc.integer({ min: 0, max: 5 }), status: fc.constantFrom(...STATUSES), cents: fc.integer({ min: 0, max: 50_000 }), daysAgo: fc.integer({ min: 0, max: 400 }) }),
+    fc.record({ kind: fc.constant('status' as const), order: fc.integer({ min: 1, max: 12 }), status: fc.constantFrom(...STATUSES) }),
+    fc.record({ kind: fc.constant('erase' as const), customer: fc.integer({ min: 0, max: 5 }) }),
+  );
+
+  it("reconcile whatever orders come, change status, move or outlive an erasure: the store's, the digest's and each profile's", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { maxLength: 30 }), async (operations) => {
+        const { db } = await openTestDatabase();
+        try {
+          const clock = new ManualClock('2026-11-22T12:00:00.000Z');
+          const customers = [];
+          for (let i = 0; i < 6; i++) customers.push(await insertCustomer(db, clock, { name: `Customer ${i}`, email: `c${i}@example.com`, createdAt: '2026-01-01T00:00:00Z' }));
+          const placed = new Set<number>();
+          for (const op of operations) {
+            if (op.kind === 'order') {
+              await upsertOrder(db, clock, {
+                id: op.order,
+                orderNumber: `ORD-${op.order}`,
+                customerId: customers[op.customer]!.id,
+                status: op.status,
+                totalCents: op.cents,
+                currency: 'USD',
+                createdAt: new Date(clock.now().getTime() - op.daysAgo * DAY).toISOString(),
+                items: [],
+              });
+              placed.add(op.order);
+            } else if (op.kind === 'status') {
+              if (placed.has(op.order)) await setOrderStatus(db, clock, op.order, op.status);
+            } else {
+              await eraseCustomer(db, clock, { customerId: customers[op.customer]!.id, actor: { id: 'admin', name: 'Admin' } });
+            }
+          }
+
+          const stats = await getStoreStatistics(db, clock, { timeZone: 'UTC', atRiskDays: 90 });
+          const digest = await buildWeeklyDigest(db, clock, { atRiskDays: 90, timeZone: 'UTC', previousCutoff: atRiskCutoff(clock.now(), 90) });
+          const { newCount, repeatCount, loyalCount, atRiskCount } = digest.segments;
+          expect(stats.totalCustomers).toBe(newCount + repeatCount + loyalCount);
+          expect(stats.repeatCustomers).toBe(repeatCount + loyalCount);
+          expect(stats.loyalCustomers).toBe(loyalCount);
+          expect(stats.withOrders).toBe(digest.withOrdersCount);
+          expect(stats.atRisk).toBe(atRiskCount);
+
+          let completedOrders = 0;
+          for (const customer of customers) {
+            const profile = await getCustomerProfile(db, clock, customer.id, { atRiskDays: 90 });
+            const byStatus = await countOrdersByStatus(db, customer.id);
+            // A profile's Total orders is the paid and completed part of its Recent orders breakdown.
+            expect(profile.statistics.totalOrders).toBe((byStatus.paid ?? 0) + (byStatus.completed ?? 0));
+            expect((await previewErasure(db, customer.id)).ordersKept).toBe(Object.values(byStatus).reduce((a, b) => a + b, 0));
+            completedOrders += profile.statistics.totalOrders;
+          }
+          expect(stats.totalOrders).toBe(completedOrders);
+        } finally {
+          await db.destroy();
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 });

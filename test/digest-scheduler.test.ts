@@ -119,6 +119,20 @@ describe('the first start', () => {
     expect(fields).not.toContain('Week over week');
   });
 
+  it('dates the first digest\'s "became at risk" from the baseline it started from, not from a digest nobody saw', async () => {
+    const customer = await insertCustomer(db, clock, { name: 'Quiet Quinn', email: 'quinn@example.com' });
+    // Quinn's last order turns 90 days old during the week after the first start.
+    await placeOrder(db, clock, customer, at(WEEK[1], -90 * DAY - 2 * DAY), 4_200);
+    const firstStart = at(WEEK[0], 2 * DAY);
+    clock.set(firstStart);
+    expect(await run()).toBe('not_due');
+    clock.set(WEEK[1]);
+    expect(await run()).toBe('sent');
+    const description = channel.posts[0]!.message.embeds[0]!.description!;
+    expect(description).toContain(`**1** became at risk since <t:${Date.parse(firstStart) / 1000}:f>.`);
+    expect(description).not.toContain('since the last digest');
+  });
+
   it('on its very first start minutes after a scheduled time, records a baseline and posts nothing', async () => {
     clock.set(at(WEEK[0], 20 * MINUTE));
     expect(await run()).toBe('not_due');

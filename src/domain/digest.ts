@@ -59,7 +59,7 @@ export interface WeeklyDigest {
   atRiskCutoff: string;
   /** The previous digest's cut-off: customers whose last order falls after it and at or before `atRiskCutoff` became at risk since. */
   previousCutoff: string;
-  /** When the previous digest was scheduled; null when there was none. */
+  /** When the previous posted digest was scheduled; null when none was (also after a baseline). */
   previousDigestAt: string | null;
   atRiskCount: number;
   withOrdersCount: number;
@@ -147,7 +147,9 @@ export async function previousDigestInputs(
   options: { cron: string; timeZone: string; atRiskDays: number; now: Date; periodKey?: string },
 ): Promise<{ previousCutoff: string; previousDigestAt: string | null }> {
   const previous = await findPreviousDigestRun(db, options.periodKey);
-  if (previous) return { previousCutoff: previous.at_risk_cutoff, previousDigestAt: previous.period_key };
+  // A baseline was never posted: the window starts when it was recorded (its cut-off says so),
+  // and naming it "the last digest" would point staff at a message that does not exist.
+  if (previous) return { previousCutoff: previous.at_risk_cutoff, previousDigestAt: previous.status === 'sent' ? previous.period_key : null };
   const period = computePeriod(options.cron, options.timeZone, options.now);
   const length = period.scheduledAt.getTime() - period.previousScheduledAt.getTime();
   const since = options.periodKey === undefined ? new Date(options.now.getTime() - length) : period.previousScheduledAt;

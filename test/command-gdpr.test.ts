@@ -78,7 +78,7 @@ describe('/customer delete', () => {
   it('names in the confirmation the same number of orders it reports kept, refunded ones included', async () => {
     await receiveAndProcess(h.db, h.clock, orderEvent('evt_zq_refund', 'order.refunded', { id: 9102, number: 'ORD-2026-09102', total: '10.00' }));
     const { handle, message } = await h.customer('delete', { customer: `id:${subject.customerId}` }, ADMIN_ID);
-    expect(embedFields(message)['Kept, anonymised']).toBe('2 orders of any status (1 completed) and their amounts, for accounting; the store figures do not change');
+    expect(embedFields(message)['Kept, anonymised']).toBe('2 orders of any status (1 paid or completed) and their amounts, for accounting; the store figures do not change');
 
     const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Erase customer').customId, userId: ADMIN_ID });
     const done = (await confirm.settled()) as LocalMessage;

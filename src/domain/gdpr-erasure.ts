@@ -528,7 +528,7 @@ export async function purgeErasedRoleTraces(db: Db, clock: Clock): Promise<numbe
 /**
  * What an erasure of the customer would keep, for the confirmation: every order of any status
  * (the same orders `ErasureCounts.ordersKept` reports afterwards) and how many of them are
- * completed (the profile's Total orders).
+ * paid or completed (the profile's Total orders).
  */
 export async function previewErasure(db: Db, customerId: number): Promise<{ ordersKept: number; completedOrders: number }> {
   const row = await db

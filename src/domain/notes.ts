@@ -22,8 +22,8 @@ function toNote(row: NoteRow): Note {
 
 /**
  * Adds an internal staff note (trimmed, 1–1000 characters) and logs `note.add` in the same
- * transaction. An erased customer takes no notes (`customer_erased`). The log entry carries the note id and length only: notes can hold personal data,
- * and the log outlives erasure.
+ * transaction. An erased customer takes no notes (`customer_erased`). The log entry carries the
+ * note id and length only: notes can hold personal data, and the log outlives erasure.
  */
 export async function addNote(db: Db, clock: Clock, input: { customerId: number; author: Actor; body: string }): Promise<Note> {
   const body = input.body.trim();

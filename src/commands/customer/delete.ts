@@ -41,7 +41,7 @@ export async function runDeletePreview(deps: BotDeps, actor: Actor, options: Del
       field('Removed', 'Name, email, country, linked Discord and Steam accounts, IP address, metadata, referral code, notes, support ticket subjects'),
       field(
         'Kept, anonymised',
-        `${kept.ordersKept} ${kept.ordersKept === 1 ? 'order' : 'orders'} of any status (${kept.completedOrders} completed) and their amounts, for accounting; the store figures do not change`,
+        `${kept.ordersKept} ${kept.ordersKept === 1 ? 'order' : 'orders'} of any status (${kept.completedOrders} paid or completed) and their amounts, for accounting; the store figures do not change`,
       ),
       field('Also', 'Subscriptions are cancelled, Discord roles the bot gave are taken back, and bans on their email or ids keep working without storing them.'),
     ],

@@ -66,6 +66,29 @@ describe('staff notes', () => {
     expect(await listActivity(db, { action: 'note.add' })).toEqual([]);
   });
 
+  it('refuses a note that arrives while an erasure of the same customer is in progress', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let erased!: () => void;
+    const erasedInTransaction = new Promise<void>((resolve) => (erased = resolve));
+    const erasure = db.transaction().execute(async (trx) => {
+      await eraseCustomer(trx, clock, { customerId: customer.id, actor: STAFF });
+      erased();
+      await gate;
+    });
+    await erasedInTransaction;
+    const note = addNote(db, clock, { customerId: customer.id, author: STAFF, body: 'Called back about the refund' }).then(
+      () => 'stored',
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    // Long enough for the note's transaction to reach the customer row while the erasure holds it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await erasure;
+    expect(await note).toBe('customer_erased');
+    expect(await db.selectFrom('notes').selectAll().execute()).toEqual([]);
+  });
+
   it('logs who added a note, with its id and length but never its text', async () => {
     const note = await addNote(db, clock, { customerId: customer.id, author: STAFF, body: 'Secret: prefers PayPal' });
     const [entry, ...rest] = await listActivity(db, { targetType: 'customer', targetId: customer.id });

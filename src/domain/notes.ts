@@ -1,4 +1,4 @@
-import { inTransaction, type Db } from '../store/database.js';
+import { inTransaction, isPostgres, type Db } from '../store/database.js';
 import type { NoteRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from './clock.js';
@@ -32,7 +32,14 @@ export async function addNote(db: Db, clock: Clock, input: { customerId: number;
     throw new UserError('note_length', `A note must be 1 to ${NOTE_MAX_LENGTH} characters (this one is ${length}).`);
   }
   const work = async (trx: Db): Promise<Note> => {
-    const customer = await trx.selectFrom('customers').select(['id', 'erased_at']).where('id', '=', input.customerId).executeTakeFirst();
+    // On PostgreSQL the row lock orders this note after an erasure in progress (which marks the
+    // row first), or the erasure after this note, which it then deletes; SQLite has one writer.
+    const customer = await trx
+      .selectFrom('customers')
+      .select(['id', 'erased_at'])
+      .where('id', '=', input.customerId)
+      .$if(isPostgres(trx), (query) => query.forUpdate())
+      .executeTakeFirst();
     if (!customer) throw new UserError('customer_not_found', `No customer with id ${input.customerId}.`);
     // Erasure deleted this customer's notes; a new one would put personal data back on the row.
     if (customer.erased_at !== null) {

@@ -12,6 +12,9 @@ import { seedSmallStore, type SmallStore } from './support/fixtures.js';
 
 const VIP = '2200000000000000020';
 const LEGEND = '2200000000000000021';
+const MODS = '2200000000000000022';
+const ADMINISTRATOR = String(1n << 3n);
+const MANAGE_GUILD_AND_BAN = String((1n << 5n) | (1n << 2n));
 const ADMIN = { id: ADMIN_ID, name: 'Ada Admin' };
 
 let h: Harness;
@@ -23,6 +26,7 @@ beforeEach(async () => {
     roles: [
       { id: VIP, name: 'VIP', position: 1 },
       { id: LEGEND, name: 'Legend', position: 9 },
+      { id: MODS, name: 'Moderators', position: 4, permissions: MANAGE_GUILD_AND_BAN },
     ],
   });
   // Seeded roles sit below the bot's own; Legend is then dragged above it, out of the bot's reach.
@@ -126,6 +130,34 @@ describe('/customer roles', () => {
   });
 });
 
+describe('the role queue', () => {
+  it('never gives a role that gained dangerous permissions after its rule was made, and tells staff why', async () => {
+    await addRoleRule(h.db, h.clock, { productId: 5, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    h.discord.updateRole(GUILD_ID, VIP, { permissions: ADMINISTRATOR });
+    await expect.poll(() => h.client.guilds.cache.get(GUILD_ID)?.roles.cache.get(VIP)?.permissions.bitfield).toBe(1n << 3n);
+    await reconcileCustomerRoles(h.db, h.clock, store.alice.id, { eventType: 'order.completed' });
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+
+    expect(h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([]);
+    expect(h.discord.requests.filter((r) => r.method === 'PUT' && r.path.includes('/roles/'))).toEqual([]);
+    const { message } = await h.customer('roles', { customer: `id:${store.alice.id}` });
+    expect(embedFields(message)['Queued changes (1)']).toContain('needs attention');
+    expect(embedFields(message)['Queued changes (1)']).toContain('@VIP carries Administrator');
+    const alerts = await h.db.selectFrom('staff_alerts').select('message').execute();
+    expect(alerts.map((a) => a.message).join('\n')).toContain('@VIP carries Administrator');
+  });
+
+  it('still takes such a role back', async () => {
+    await grantAliceVip();
+    h.discord.updateRole(GUILD_ID, VIP, { permissions: ADMINISTRATOR });
+    await expect.poll(() => h.client.guilds.cache.get(GUILD_ID)?.roles.cache.get(VIP)?.permissions.bitfield).toBe(1n << 3n);
+    await h.db.updateTable('orders').set({ status: 'refunded' }).where('customer_id', '=', store.alice.id).execute();
+    await reconcileCustomerRoles(h.db, h.clock, store.alice.id, { eventType: 'order.refunded' });
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    expect(h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([]);
+  });
+});
+
 describe('/customer role-rule', () => {
   it('lets an admin add, list and remove a rule, each written to the activity log', async () => {
     const added = await roleRule('add', { product_id: 5, role: VIP, revoke_on_refund: false, grace_hours: 24 });
@@ -147,9 +179,27 @@ describe('/customer role-rule', () => {
     expect((await listActivity(h.db, { targetType: 'role_rule' })).map((e) => e.action)).toEqual(['role_rule.remove', 'role_rule.add']);
   });
 
-  it('warns when the bot cannot give the role yet', async () => {
+  it('refuses a role at or above the bot’s own highest role, saying how to fix it', async () => {
     const { message } = await roleRule('add', { product_id: 6, role: LEGEND });
-    expect(embedFields(message)['⚠️ Until this is fixed, grants wait']).toContain("The bot's role must be above @Legend");
+    expect(message.content).toContain('@Legend is at or above the bot’s own highest role');
+    expect(message.embeds).toEqual([]);
+    expect(await listRoleRules(h.db)).toEqual([]);
+  });
+
+  it('refuses a role that carries dangerous permissions, naming each one', async () => {
+    const { message } = await roleRule('add', { product_id: 5, role: MODS });
+    expect(message.content).toContain('@Moderators carries Ban Members and Manage Server');
+    expect(message.content).not.toContain('ref ');
+    expect(await listRoleRules(h.db)).toEqual([]);
+    expect(await listActivity(h.db, { targetType: 'role_rule' })).toEqual([]);
+  });
+
+  it('refuses a role with Administrator even when nothing else is set', async () => {
+    h.discord.updateRole(GUILD_ID, VIP, { permissions: ADMINISTRATOR });
+    await expect.poll(() => h.client.guilds.cache.get(GUILD_ID)?.roles.cache.get(VIP)?.permissions.bitfield).toBe(1n << 3n);
+    const { message } = await roleRule('add', { product_id: 5, role: VIP });
+    expect(message.content).toContain('@VIP carries Administrator');
+    expect(await listRoleRules(h.db)).toEqual([]);
   });
 
   it('refuses a duplicate rule and an unknown rule id with a clear message', async () => {

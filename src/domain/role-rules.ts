@@ -6,6 +6,7 @@ import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import type { Clock } from './clock.js';
 import { UserError } from './errors.js';
 import type { PlanRule } from './plan-role-changes.js';
+import { roleGrantProblem, type BotStanding, type GuildRoleFacts } from './role-safety.js';
 import type { Actor } from './types.js';
 
 export interface RoleRule extends PlanRule {
@@ -25,6 +26,11 @@ export interface AddRoleRuleInput {
   revokeOnSubscriptionEnd?: boolean | undefined;
   gracePeriodHours?: number | undefined;
   actor: Actor;
+  /**
+   * What Discord shows of the role and the bot, when it can be asked (the command can; the rules
+   * file is read before the bot connects, and the role queue refuses such grants instead).
+   */
+  grantCheck?: { role: GuildRoleFacts; bot: BotStanding | undefined } | undefined;
 }
 
 export const DEFAULT_GRACE_PERIOD_HOURS = 72;
@@ -62,6 +68,10 @@ function validate(input: AddRoleRuleInput): void {
   const grace = input.gracePeriodHours;
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_HOURS)) {
     throw new UserError('role_rule_invalid', `The grace period must be a whole number of hours from 0 to ${MAX_GRACE_PERIOD_HOURS}.`);
+  }
+  if (input.grantCheck) {
+    const problem = roleGrantProblem(input.grantCheck.role, input.grantCheck.bot);
+    if (problem) throw new UserError('role_rule_refused', problem);
   }
 }
 

@@ -8,7 +8,7 @@ import { roleText, type RoleInspector } from './roles.js';
 
 export interface RoleRuleAddOptions {
   productId: number;
-  role: { id: string; name: string; managed: boolean };
+  role: { id: string; name: string; managed: boolean; permissions: bigint; position: number };
   revokeOnRefund: boolean | undefined;
   revokeOnChargeback: boolean | undefined;
   revokeOnSubscriptionEnd: boolean | undefined;
@@ -19,7 +19,14 @@ export function parseRoleRuleAddOptions(interaction: ChatInputCommandInteraction
   const role = interaction.options.getRole('role', true);
   return {
     productId: interaction.options.getInteger('product_id', true),
-    role: { id: role.id, name: role.name, managed: role.managed },
+    role: {
+      id: role.id,
+      name: role.name,
+      managed: role.managed,
+      // A cached role (discord.js Role) or the interaction's resolved data (the API's role object).
+      permissions: typeof role.permissions === 'string' ? BigInt(role.permissions) : role.permissions.bitfield,
+      position: 'rawPosition' in role ? role.rawPosition : role.position,
+    },
     revokeOnRefund: interaction.options.getBoolean('revoke_on_refund') ?? undefined,
     revokeOnChargeback: interaction.options.getBoolean('revoke_on_chargeback') ?? undefined,
     revokeOnSubscriptionEnd: interaction.options.getBoolean('revoke_on_subscription_end') ?? undefined,
@@ -46,7 +53,10 @@ export async function runRoleRuleAdd(deps: BotDeps, inspector: RoleInspector, gu
   if (options.role.managed) {
     throw new UserError('role_rule_invalid', `@${escapeText(options.role.name)} is managed by an integration (a bot's or a booster role), so no bot can give it: pick another role.`);
   }
+  // The cache is fresher than the interaction's copy when the role was edited a moment ago.
+  const seen = inspector.roleFacts(guildId, options.role.id) ?? options.role;
   const rule = await addRoleRule(deps.db, deps.clock, {
+    grantCheck: { role: { ...seen, name: escapeText(seen.name) }, bot: inspector.botStanding(guildId) },
     productId: options.productId,
     roleId: options.role.id,
     guildId,

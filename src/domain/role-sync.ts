@@ -28,6 +28,8 @@ export interface ReconcileOptions {
    * the user is not in that guild (Discord dropped their roles when they left).
    */
   memberRoles?: { guildId: string; roleIds: readonly string[] | null } | undefined;
+  /** Roles of removed rules to take back as well, when nothing else entitles the customer to them. */
+  takeBack?: ReadonlySet<string> | undefined;
 }
 
 export interface ReconcileResult {
@@ -45,7 +47,7 @@ type Key = string;
 const keyOf = (guildId: string, discordUserId: string, roleId: string): Key => `${guildId}:${discordUserId}:${roleId}`;
 
 interface CustomerRoleFacts {
-  customer: { id: number; name: string; discordId: string | null };
+  customer: { id: number; name: string; discordId: string | null; erased: boolean };
   rules: RoleRule[];
   orders: PlanOrder[];
   subscriptions: PlanSubscription[];
@@ -116,7 +118,7 @@ async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<Cust
     .execute();
 
   return {
-    customer: { id: customer.id, name: customer.name, discordId },
+    customer: { id: customer.id, name: customer.name, discordId, erased: customer.erased_at !== null },
     rules,
     orders: [...orders.values()],
     subscriptions,
@@ -193,8 +195,10 @@ function toPlanRules(rules: readonly RoleRule[]): PlanRule[] {
   }));
 }
 
-function planFor(facts: CustomerRoleFacts, clock: Clock): RolePlan {
+function planFor(facts: CustomerRoleFacts, clock: Clock, takeBack?: ReadonlySet<string>): RolePlan {
   const input: PlanInput = {
+    // Erasure takes back every role the bot gave, including those of rules removed since.
+    takeBack: facts.customer.erased ? 'all' : takeBack,
     rules: toPlanRules(facts.rules),
     orders: facts.orders,
     subscriptions: facts.subscriptions,
@@ -303,7 +307,7 @@ export async function reconcileCustomerRoles(db: Db, clock: Clock, customerId: n
         .execute();
     }
     if (options.memberRoles) await correctFromMember(trx, now, facts, planFor(facts, clock).desired, options.memberRoles);
-    const plan = planFor(facts, clock);
+    const plan = planFor(facts, clock, options.takeBack);
 
     const open = new Map(facts.openJobs.map((j) => [keyOf(j.guild_id, j.discord_user_id, j.role_id), j]));
     let enqueued = 0;

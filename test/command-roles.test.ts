@@ -7,7 +7,8 @@ import { processRoleJobs, startRoleQueueWorker } from '../src/jobs/role-queue.js
 import type { Worker } from '../src/jobs/worker.js';
 import type { LocalMessage } from '../src/sandbox/local-discord/index.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
-import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
+import { upsertOrder } from '../src/store/order.repository.js';
+import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
 import { seedSmallStore, type SmallStore } from './support/fixtures.js';
 
 const VIP = '2200000000000000020';
@@ -174,7 +175,8 @@ describe('/customer role-rule', () => {
 
     const removed = await roleRule('remove', { id: rule!.id });
     expect(removed.message.content).toContain(`Rule #${rule!.id} removed`);
-    expect(removed.message.content).toContain('keep it');
+    expect(removed.message.content).toContain('No member holds @VIP because of it');
+    expect(removed.message.components).toEqual([]);
     expect(await listRoleRules(h.db)).toEqual([]);
     expect((await listActivity(h.db, { targetType: 'role_rule' })).map((e) => e.action)).toEqual(['role_rule.remove', 'role_rule.add']);
   });
@@ -213,5 +215,86 @@ describe('/customer role-rule', () => {
     expect(message.content).toContain('Only store admins');
     expect(await listRoleRules(h.db)).toEqual([]);
     expect((await roleRule('list', {}, STAFF_ID)).message.content).toContain('Only store admins');
+  });
+});
+
+describe('removing a role rule', () => {
+  /**
+   * Alice holds VIP through product 5 only; Bob through product 5 and, when `secondRule`, product 7
+   * too; a visitor got VIP by hand.
+   */
+  async function twoBuyersWithVip(secondRule = true): Promise<{ ruleFor5: number }> {
+    await h.db.updateTable('customers').set({ discord_id: MODERATOR_ID }).where('id', '=', store.bob.id).execute();
+    await upsertOrder(h.db, h.clock, {
+      id: 7001,
+      orderNumber: 'ORD-2026-07001',
+      customerId: store.bob.id,
+      status: 'completed',
+      totalCents: 500,
+      currency: 'USD',
+      createdAt: '2026-11-01T12:00:00.000Z',
+      completedAt: '2026-11-01T12:00:00.000Z',
+      items: [{ productId: 7, productName: 'Legacy VIP', quantity: 1, priceCents: 500 }],
+    });
+    const rule = await addRoleRule(h.db, h.clock, { productId: 5, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    if (secondRule) await addRoleRule(h.db, h.clock, { productId: 7, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    for (const customer of [store.alice, store.bob]) await reconcileCustomerRoles(h.db, h.clock, customer.id, { eventType: 'order.completed' });
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    h.discord.setMemberRoles(GUILD_ID, OUTSIDER_ID, [VIP]);
+    expect([LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID].map((id) => h.discord.memberRoles(GUILD_ID, id))).toEqual([[VIP], [VIP], [VIP]]);
+    return { ruleFor5: rule.id };
+  }
+
+  it('offers to take the role back from the members who hold it because of that rule alone, and confirming does it through the queue', async () => {
+    const { ruleFor5 } = await twoBuyersWithVip();
+    startRoleWorker();
+    const { handle, message } = await roleRule('remove', { id: ruleFor5 });
+    expect(message.content).toContain(`Rule #${ruleFor5} removed`);
+    expect(message.content).toContain('1 member holds @VIP because of this rule alone');
+    const take = buttonByLabel(message, 'Take @VIP back from 1 member');
+
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: take.customId, userId: ADMIN_ID });
+    const done = (await click.settled()) as LocalMessage;
+    expect(done.content).toContain('1 removal queued');
+    expect(done.components).toEqual([]);
+    await expect.poll(() => h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([]);
+    expect(h.discord.memberRoles(GUILD_ID, MODERATOR_ID)).toEqual([VIP]);
+    expect(h.discord.memberRoles(GUILD_ID, OUTSIDER_ID)).toEqual([VIP]);
+    const removal = h.discord.auditLog.find((e) => e.action === 'member_role_remove');
+    expect(removal?.reason).toContain('rule that gave this role was removed');
+    expect((await listActivity(h.db, { targetType: 'role_rule' }))[0]).toMatchObject({ action: 'role_rule.take_back', actor: { id: ADMIN_ID } });
+  });
+
+  it('leaves the role with its holders when staff choose so, and later syncs leave it alone too', async () => {
+    const { ruleFor5 } = await twoBuyersWithVip(false);
+    const { handle, message } = await roleRule('remove', { id: ruleFor5 });
+    expect(message.content).toContain('2 members hold @VIP because of this rule alone');
+    const keep = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Let them keep it').customId, userId: ADMIN_ID });
+    expect(((await keep.settled()) as LocalMessage).content).toContain('keep @VIP');
+    for (const customer of [store.alice, store.bob]) await reconcileCustomerRoles(h.db, h.clock, customer.id, { eventType: 'staff.resync' });
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    expect([LINKED_MEMBER_ID, MODERATOR_ID].map((id) => h.discord.memberRoles(GUILD_ID, id))).toEqual([[VIP], [VIP]]);
+  });
+
+  it('offers again when the rule is removed a second time, after the first offer expired', async () => {
+    const { ruleFor5 } = await twoBuyersWithVip(false);
+    await roleRule('remove', { id: ruleFor5 });
+    const { handle, message } = await roleRule('remove', { id: ruleFor5 });
+    expect(message.content).toContain(`Rule #${ruleFor5} was removed already. 2 members hold @VIP`);
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Take @VIP back from 2 members').customId, userId: ADMIN_ID });
+    expect(((await click.settled()) as LocalMessage).content).toContain('2 removals queued');
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    expect([LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID].map((id) => h.discord.memberRoles(GUILD_ID, id))).toEqual([[], [], [VIP]]);
+    const again = await roleRule('remove', { id: ruleFor5 });
+    expect(again.message.content).toContain('No member holds @VIP because of it');
+  });
+
+  it('takes nothing back when the offer is confirmed by someone else', async () => {
+    const { ruleFor5 } = await twoBuyersWithVip();
+    const { handle, message } = await roleRule('remove', { id: ruleFor5 });
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, /^Take @VIP back/).customId, userId: STAFF_ID });
+    await click.settled();
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    expect(h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([VIP]);
   });
 });

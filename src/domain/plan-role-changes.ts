@@ -186,9 +186,10 @@ export function planRoleChanges(input: PlanInput): RolePlan {
         guildId: a.guildId,
         discordUserId: a.discordUserId,
         roleId: a.roleId,
-        reason: guildOf.has(a.roleId)
-          ? 'No purchase entitles the customer to this role any more (refund, chargeback or subscription end)'
-          : 'The store rule that gave this role was removed',
+        reason:
+          takeBack !== 'all' && takeBack?.has(a.roleId)
+            ? 'The store rule that gave this role was removed'
+            : 'No purchase entitles the customer to this role any more (refund, chargeback or subscription end)',
       });
     }
   }

@@ -102,6 +102,18 @@ export async function getRoleRule(db: Db, id: number): Promise<RoleRule | undefi
   return row && toRoleRule(row);
 }
 
+/** A rule whether or not it was removed, with when and by whom it was. */
+export async function findRoleRuleEvenRemoved(db: Db, id: number): Promise<(RoleRule & { removedAt: string | null }) | undefined> {
+  const row = await db
+    .selectFrom('role_rules')
+    .leftJoin('products', 'products.id', 'role_rules.product_id')
+    .selectAll('role_rules')
+    .select('products.name as product_name')
+    .where('role_rules.id', '=', id)
+    .executeTakeFirst();
+  return row && { ...toRoleRule(row), removedAt: row.removed_at };
+}
+
 /**
  * Maps a product to a role. Customers who bought the product before are given the role in the
  * background (the sweep worker's backfill). A rule that was removed earlier is revived with the
@@ -171,7 +183,8 @@ export async function addRoleRule(db: Db, clock: Clock, input: AddRoleRuleInput)
 
 /**
  * Stops a product granting a role. Nobody loses the role because of the removal itself: members
- * who hold it keep it, unless another rule for the same role later decides otherwise.
+ * who hold it keep it, unless staff then take it back ({@link takeBackRemovedRuleRole} in
+ * role-sync.ts) or another rule for the same role later decides otherwise.
  */
 export async function removeRoleRule(db: Db, clock: Clock, input: { id: number; actor: Actor }): Promise<RoleRule> {
   return inTransaction(db, async (trx) => {

@@ -1,8 +1,11 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../../domain/errors.js';
-import { addRoleRule, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
+import { addRoleRule, findRoleRuleEvenRemoved, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
+import { findRoleTakeBack, takeBackRemovedRuleRole } from '../../domain/role-sync.js';
 import type { Actor } from '../../domain/types.js';
+import { confirmRow } from '../components.js';
 import type { BotDeps } from '../context.js';
+import { customId } from '../custom-ids.js';
 import { BRAND_COLOR, SUCCESS_COLOR, WARNING_COLOR, clip, escapeText, field, fitEmbed, type View } from '../view.js';
 import { roleText, type RoleInspector } from './roles.js';
 
@@ -78,14 +81,53 @@ export async function runRoleRuleAdd(deps: BotDeps, inspector: RoleInspector, gu
   return { content: '', embeds: [fitEmbed(embed)], components: [] };
 }
 
+/**
+ * Removes the rule, then offers to take its role back from the members who hold it because of
+ * that rule alone. Run again on a rule removed earlier, it only makes the offer again (the one
+ * before may have expired).
+ */
 export async function runRoleRuleRemove(deps: BotDeps, inspector: RoleInspector, actor: Actor, options: { id: number }): Promise<View> {
-  const rule = await removeRoleRule(deps.db, deps.clock, { id: options.id, actor });
+  const earlier = await findRoleRuleEvenRemoved(deps.db, options.id);
+  const rule = earlier?.removedAt ? earlier : await removeRoleRule(deps.db, deps.clock, { id: options.id, actor });
+  const role = roleText(inspector, rule.guildId, rule.roleId);
+  const removed = earlier?.removedAt ? `Rule #${rule.id} was removed already.` : `Rule #${rule.id} removed: ${productText(rule)} no longer gives ${role}.`;
+  const { members } = await findRoleTakeBack(deps.db, deps.clock, rule.guildId, rule.roleId);
+  if (members === 0) return { content: `${removed} No member holds ${role} because of it.`, embeds: [], components: [] };
+  const token = deps.pending.put(actor.id, { ruleId: rule.id });
+  const who = members === 1 ? '1 member holds' : `${members} members hold`;
+  return {
+    content:
+      `${removed} ${who} ${role} because of this rule alone (members who also get it from another rule, or were given it by hand, are not counted). ` +
+      'Take it back from them? They keep it unless you do.',
+    embeds: [],
+    components: [confirmRow({ confirm: customId.ruleTakeBack(token), cancel: customId.ruleKeep(token) }, `Take ${role} back from ${members === 1 ? '1 member' : `${members} members`}`, 'Let them keep it')],
+  };
+}
+
+interface TakeBackRequest {
+  ruleId: number;
+}
+
+export async function runRoleRuleTakeBack(deps: BotDeps, inspector: RoleInspector, actor: Actor, token: string): Promise<View> {
+  const request = deps.pending.take<TakeBackRequest>(token, actor.id);
+  if (!request) {
+    throw new UserError('confirmation_expired', 'This confirmation has expired or belongs to someone else. Run /customer role-rule remove with the same id to be asked again.');
+  }
+  const { rule, removals } = await takeBackRemovedRuleRole(deps.db, deps.clock, { ruleId: request.ruleId, actor });
+  deps.wakeRoleWorker?.();
   const role = roleText(inspector, rule.guildId, rule.roleId);
   return {
-    content: `Rule #${rule.id} removed: ${productText(rule)} no longer gives ${role}. Members who hold ${role} keep it.`,
+    content: `Taking ${role} back: ${removals === 1 ? '1 removal' : `${removals} removals`} queued. \`/customer roles\` shows each member's progress.`,
     embeds: [],
     components: [],
   };
+}
+
+export async function runRoleRuleKeep(deps: BotDeps, inspector: RoleInspector, actor: Actor, token: string): Promise<View> {
+  const request = deps.pending.take<TakeBackRequest>(token, actor.id);
+  const rule = request && (await findRoleRuleEvenRemoved(deps.db, request.ruleId));
+  const role = rule ? roleText(inspector, rule.guildId, rule.roleId) : 'the role';
+  return { content: `Nothing taken back: its holders keep ${role}.`, embeds: [], components: [] };
 }
 
 export async function runRoleRuleList(deps: BotDeps, inspector: RoleInspector): Promise<View> {

@@ -204,6 +204,17 @@ describe('/customer role-rule', () => {
     expect(await listRoleRules(h.db)).toEqual([]);
   });
 
+  it('marks, in the list, a rule from the rules file whose role the bot refuses to give, and why', async () => {
+    // The rules file is read before the bot connects, so such a rule can only be stored unchecked.
+    await addRoleRule(h.db, h.clock, { productId: 5, roleId: MODS, guildId: GUILD_ID, actor: ADMIN });
+    await addRoleRule(h.db, h.clock, { productId: 6, roleId: LEGEND, guildId: GUILD_ID, actor: ADMIN });
+    await addRoleRule(h.db, h.clock, { productId: 7, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    const lines = (await roleRule('list')).message.embeds[0]!.description!.split('\n');
+    expect(lines[0]).toContain('@Moderators · ⚠️ **never given**: it carries Ban Members and Manage Server');
+    expect(lines[1]).toContain('@Legend · ⚠️ **not given yet**: it is at or above the bot’s own highest role');
+    expect(lines[2]).not.toContain('⚠️');
+  });
+
   it('refuses a duplicate rule and an unknown rule id with a clear message', async () => {
     await roleRule('add', { product_id: 5, role: VIP });
     expect((await roleRule('add', { product_id: 5, role: VIP })).message.content).toContain('already grants that role');

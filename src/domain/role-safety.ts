@@ -69,6 +69,10 @@ export function dangerousRoleProblem(role: GuildRoleFacts): string | null {
   );
 }
 
+function atOrAboveBot(role: GuildRoleFacts, bot: BotStanding | undefined): bot is BotStanding {
+  return bot !== undefined && !bot.ownsServer && role.position >= bot.highestPosition;
+}
+
 /**
  * Why the bot may not make `role` something buyers get, as a sentence staff can act on; null
  * when it may. A role at the bot's own position counts as above it: Discord refuses both.
@@ -76,11 +80,22 @@ export function dangerousRoleProblem(role: GuildRoleFacts): string | null {
 export function roleGrantProblem(role: GuildRoleFacts, bot: BotStanding | undefined): string | null {
   const dangerous = dangerousRoleProblem(role);
   if (dangerous) return dangerous;
-  if (bot && !bot.ownsServer && role.position >= bot.highestPosition) {
+  if (atOrAboveBot(role, bot)) {
     return (
       `@${role.name} is at or above the bot’s own highest role (@${bot.highestRoleName}), so Discord would not let the bot give it. ` +
       `Drag @${bot.highestRoleName} above @${role.name} in Server Settings → Roles, then add the rule again.`
     );
   }
+  return null;
+}
+
+/**
+ * {@link roleGrantProblem} in a few words, for a list: "it carries Administrator". `lasting` is
+ * false when moving the bot's role would fix it.
+ */
+export function roleGrantProblemBrief(role: GuildRoleFacts, bot: BotStanding | undefined): { lasting: boolean; why: string } | null {
+  const names = dangerousPermissionNames(role.permissions);
+  if (names.length > 0) return { lasting: true, why: `it carries ${listText(names)}` };
+  if (atOrAboveBot(role, bot)) return { lasting: false, why: 'it is at or above the bot’s own highest role' };
   return null;
 }

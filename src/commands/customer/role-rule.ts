@@ -1,6 +1,7 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../../domain/errors.js';
 import { addRoleRule, findRoleRuleEvenRemoved, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
+import { roleGrantProblemBrief } from '../../domain/role-safety.js';
 import { findRoleTakeBack, takeBackRemovedRuleRole } from '../../domain/role-sync.js';
 import type { Actor } from '../../domain/types.js';
 import { confirmRow } from '../components.js';
@@ -132,7 +133,13 @@ export async function runRoleRuleKeep(deps: BotDeps, inspector: RoleInspector, a
 
 export async function runRoleRuleList(deps: BotDeps, inspector: RoleInspector): Promise<View> {
   const rules = await listRoleRules(deps.db);
-  const lines = rules.map((r) => `**#${r.id}** ${productText(r)} → ${roleText(inspector, r.guildId, r.roleId)} · ${revocationText(r)}`);
+  // Rules from the rules file were stored before the bot could see the roles: the list says which the bot refuses.
+  const refusal = (r: RoleRule) => {
+    const facts = inspector.roleFacts(r.guildId, r.roleId);
+    const problem = facts && roleGrantProblemBrief(facts, inspector.botStanding(r.guildId));
+    return problem ? ` · ⚠️ **${problem.lasting ? 'never given' : 'not given yet'}**: ${problem.why}` : '';
+  };
+  const lines = rules.map((r) => `**#${r.id}** ${productText(r)} → ${roleText(inspector, r.guildId, r.roleId)}${refusal(r)} · ${revocationText(r)}`);
   const embed: APIEmbed = {
     title: `Role rules (${rules.length})`,
     color: BRAND_COLOR,

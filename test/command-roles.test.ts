@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordRoleGateway } from '../src/discord/role-gateway.js';
+import { reportRefusedRoleRules } from '../src/discord/role-rule-check.js';
 import { listActivity } from '../src/domain/activity-log.js';
 import { addRoleRule, listRoleRules } from '../src/domain/role-rules.js';
 import { reconcileCustomerRoles } from '../src/domain/role-sync.js';
@@ -213,6 +214,20 @@ describe('/customer role-rule', () => {
     expect(lines[0]).toContain('@Moderators · ⚠️ **never given**: it carries Ban Members and Manage Server');
     expect(lines[1]).toContain('@Legend · ⚠️ **not given yet**: it is at or above the bot’s own highest role');
     expect(lines[2]).not.toContain('⚠️');
+  });
+
+  it('once connected, logs one line and tells staff once about each stored rule whose role it refuses', async () => {
+    await addRoleRule(h.db, h.clock, { productId: 5, roleId: MODS, guildId: GUILD_ID, actor: ADMIN });
+    await addRoleRule(h.db, h.clock, { productId: 7, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    const before = h.logs.length;
+    expect(await reportRefusedRoleRules(h.deps, h.client)).toBe(1);
+    expect(await reportRefusedRoleRules(h.deps, h.client)).toBe(1);
+    const lines = h.logs.slice(before).map((l) => String(l.msg));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^role rule #1 is not applied: @Moderators carries Ban Members and Manage Server/);
+    const alerts = await h.db.selectFrom('staff_alerts').select('message').execute();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.message).toContain('Role rule #1 (product #5) is not applied');
   });
 
   it('refuses a duplicate rule and an unknown rule id with a clear message', async () => {

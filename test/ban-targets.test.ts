@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatAddressCount, formatIpHex, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from '../src/domain/ban-targets.js';
 import { UserError } from '../src/domain/errors.js';
@@ -300,5 +301,26 @@ describe('measureIpRange', () => {
     expect(formatAddressCount(measure('203.0.113.7'))).toBe('1 address');
     expect(formatAddressCount(measure('10.0.0.0/8'))).toBe('16,777,216 addresses');
     expect(formatAddressCount(measure('::/0'))).toBe('2^128 addresses (about 3.4 × 10^38)');
+  });
+});
+
+describe('measureIpRange over every prefix', () => {
+  it('gives an IPv4 /n 2^(32-n) addresses, wide exactly below /16', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (address, prefix) => {
+        const size = measureIpRange(parseIpOrCidr(`${address}/${prefix}`));
+        expect(size).toMatchObject({ version: 4, prefix, addresses: 2n ** BigInt(32 - prefix), wide: prefix < 16 });
+      }),
+    );
+  });
+
+  it('gives an IPv6 /n outside the IPv4-mapped block 2^(128-n) addresses, wide exactly below /32', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (address, prefix) => {
+        const range = parseIpOrCidr(`${address}/${prefix}`);
+        fc.pre(!range.value.includes('.'));
+        expect(measureIpRange(range)).toMatchObject({ version: 6, prefix, addresses: 2n ** BigInt(128 - prefix), wide: prefix < 32 });
+      }),
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { PermissionFlagsBits } from 'discord.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DANGEROUS_PERMISSIONS, dangerousPermissionNames, roleGrantProblem } from '../src/domain/role-safety.js';
 
@@ -30,6 +31,17 @@ describe('which roles buyers may get', () => {
       'View Creator Monetization Analytics': 'ViewCreatorMonetizationAnalytics',
     };
     for (const { name, bit } of DANGEROUS_PERMISSIONS) expect(flags[byName[name] ?? name], name).toBe(bit);
+  });
+
+  it('refuses exactly the roles with a dangerous bit or a position not below the bot’s', () => {
+    const dangerous = DANGEROUS_PERMISSIONS.reduce((all, p) => all | p.bit, 0n);
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 53n) - 1n }), fc.integer({ min: 0, max: 250 }), fc.integer({ min: 1, max: 250 }), fc.boolean(), (permissions, position, botPosition, ownsServer) => {
+        const problem = roleGrantProblem(role(permissions, position), { ...BOT, highestPosition: botPosition, ownsServer });
+        const expected = (permissions & dangerous) !== 0n || (!ownsServer && position >= botPosition);
+        expect(problem !== null).toBe(expected);
+      }),
+    );
   });
 
   it('lets a role with everyday permissions through', () => {

@@ -319,7 +319,7 @@ describe('removing a role rule', () => {
     const { ruleFor5 } = await twoBuyersWithVip();
     const { handle, message } = await roleRule('remove', { id: ruleFor5 });
     const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, /^Take @VIP back/).customId, userId: STAFF_ID });
-    await click.settled();
+    expect(((await click.settled()) as LocalMessage).content).toContain('Only store admins');
     await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
     expect(h.discord.memberRoles(GUILD_ID, LINKED_MEMBER_ID)).toEqual([VIP]);
   });

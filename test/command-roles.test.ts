@@ -315,6 +315,19 @@ describe('removing a role rule', () => {
     expect(again.message.content).toContain('No member holds @VIP because of it');
   });
 
+  it('keeps the offer’s button within Discord’s 80-character label for a role with a long name', async () => {
+    const { ruleFor5 } = await twoBuyersWithVip(false);
+    const name = `Founders ${'★'.repeat(91)}`;
+    h.discord.updateRole(GUILD_ID, VIP, { name });
+    await expect.poll(() => h.client.guilds.cache.get(GUILD_ID)?.roles.cache.get(VIP)?.name).toBe(name);
+    const { handle, message } = await roleRule('remove', { id: ruleFor5 });
+    const take = buttonByLabel(message, /^Take @Founders/);
+    expect([...take.label].length).toBeLessThanOrEqual(80);
+    expect(take.label).toMatch(/back from 2 members$/);
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: take.customId, userId: ADMIN_ID });
+    expect(((await click.settled()) as LocalMessage).content).toContain('2 removals queued');
+  });
+
   it('takes nothing back when the offer is confirmed by someone else', async () => {
     const { ruleFor5 } = await twoBuyersWithVip();
     const { handle, message } = await roleRule('remove', { id: ruleFor5 });

@@ -3,6 +3,7 @@ import { UserError } from '../../domain/errors.js';
 import { addRoleRule, findRoleRuleEvenRemoved, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
 import { roleGrantProblemBrief } from '../../domain/role-safety.js';
 import { findRoleTakeBack, takeBackRemovedRuleRole } from '../../domain/role-sync.js';
+import { clipText } from '../../domain/text.js';
 import type { Actor } from '../../domain/types.js';
 import { confirmRow } from '../components.js';
 import type { BotDeps } from '../context.js';
@@ -82,6 +83,8 @@ export async function runRoleRuleAdd(deps: BotDeps, inspector: RoleInspector, gu
   return { content: '', embeds: [fitEmbed(embed)], components: [] };
 }
 
+const BUTTON_LABEL_MAX = 80;
+
 /**
  * Removes the rule, then offers to take its role back from the members who hold it because of
  * that rule alone. Run again on a rule removed earlier, it only makes the offer again (the one
@@ -96,12 +99,16 @@ export async function runRoleRuleRemove(deps: BotDeps, inspector: RoleInspector,
   if (members === 0) return { content: `${removed} No member holds ${role} because of it.`, embeds: [], components: [] };
   const token = deps.pending.put(actor.id, { ruleId: rule.id });
   const who = members === 1 ? '1 member holds' : `${members} members hold`;
+  const count = members === 1 ? '1 member' : `${members} members`;
+  // Button labels are plain text (no markdown) and Discord caps them at 80 characters: the count must survive.
+  const tail = ` back from ${count}`;
+  const label = `${clipText(`Take @${inspector.roleName(rule.guildId, rule.roleId) ?? 'the role'}`, BUTTON_LABEL_MAX - tail.length)}${tail}`;
   return {
     content:
       `${removed} ${who} ${role} because of this rule alone (members who also get it from another rule, or were given it by hand, are not counted). ` +
       'Take it back from them? They keep it unless you do.',
     embeds: [],
-    components: [confirmRow({ confirm: customId.ruleTakeBack(token), cancel: customId.ruleKeep(token) }, `Take ${role} back from ${members === 1 ? '1 member' : `${members} members`}`, 'Let them keep it')],
+    components: [confirmRow({ confirm: customId.ruleTakeBack(token), cancel: customId.ruleKeep(token) }, label, 'Let them keep it')],
   };
 }
 

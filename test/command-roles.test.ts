@@ -277,6 +277,7 @@ describe('removing a role rule', () => {
     const { handle, message } = await roleRule('remove', { id: ruleFor5 });
     expect(message.content).toContain(`Rule #${ruleFor5} removed`);
     expect(message.content).toContain('1 member holds @VIP because of this rule alone');
+    expect(message.content).toContain(`Rule #${ruleFor5 + 1} also gives @VIP, so they lose it at their next role sync either way`);
     const take = buttonByLabel(message, 'Take @VIP back from 1 member');
 
     const click = await h.discord.clickButton({ message: handle.original()!, customId: take.customId, userId: ADMIN_ID });
@@ -295,6 +296,7 @@ describe('removing a role rule', () => {
     const { ruleFor5 } = await twoBuyersWithVip(false);
     const { handle, message } = await roleRule('remove', { id: ruleFor5 });
     expect(message.content).toContain('2 members hold @VIP because of this rule alone');
+    expect(message.content).toContain('They keep it unless you do');
     const keep = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Let them keep it').customId, userId: ADMIN_ID });
     expect(((await keep.settled()) as LocalMessage).content).toContain('keep @VIP');
     for (const customer of [store.alice, store.bob]) await reconcileCustomerRoles(h.db, h.clock, customer.id, { eventType: 'staff.resync' });

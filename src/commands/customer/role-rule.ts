@@ -103,10 +103,14 @@ export async function runRoleRuleRemove(deps: BotDeps, inspector: RoleInspector,
   // Button labels are plain text (no markdown) and Discord caps them at 80 characters: the count must survive.
   const tail = ` back from ${count}`;
   const label = `${clipText(`Take @${inspector.roleName(rule.guildId, rule.roleId) ?? 'the role'}`, BUTTON_LABEL_MAX - tail.length)}${tail}`;
+  // Assignments do not record which rule gave a role: while another rule maps it, the planner
+  // takes it from whoever that rule does not entitle at their next sync.
+  const sameRole = (await listRoleRules(deps.db)).filter((r) => r.guildId === rule.guildId && r.roleId === rule.roleId);
+  const keeping = sameRole.length
+    ? `${sameRole.map((r) => `Rule #${r.id}`).join(', ')} also ${sameRole.length === 1 ? 'gives' : 'give'} ${role}, so they lose it at their next role sync either way; take it back now?`
+    : 'Take it back from them? They keep it unless you do.';
   return {
-    content:
-      `${removed} ${who} ${role} because of this rule alone (members who also get it from another rule, or were given it by hand, are not counted). ` +
-      'Take it back from them? They keep it unless you do.',
+    content: `${removed} ${who} ${role} because of this rule alone (members who also get it from another rule, or were given it by hand, are not counted). ${keeping}`,
     embeds: [],
     components: [confirmRow({ confirm: customId.ruleTakeBack(token), cancel: customId.ruleKeep(token) }, label, 'Let them keep it')],
   };

@@ -102,7 +102,7 @@ export async function getRoleRule(db: Db, id: number): Promise<RoleRule | undefi
   return row && toRoleRule(row);
 }
 
-/** A rule whether or not it was removed, with when and by whom it was. */
+/** A rule whether or not it was removed; `removedAt` is null while it is active. */
 export async function findRoleRuleEvenRemoved(db: Db, id: number): Promise<(RoleRule & { removedAt: string | null }) | undefined> {
   const row = await db
     .selectFrom('role_rules')

@@ -330,6 +330,16 @@ describe('removing a role rule', () => {
     expect(((await click.settled()) as LocalMessage).content).toContain('2 removals queued');
   });
 
+  it('takes nothing back when the rule was added again before the offer was confirmed', async () => {
+    const { ruleFor5 } = await twoBuyersWithVip(false);
+    const { handle, message } = await roleRule('remove', { id: ruleFor5 });
+    await addRoleRule(h.db, h.clock, { productId: 5, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
+    const click = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, /^Take @VIP back/).customId, userId: ADMIN_ID });
+    expect(((await click.settled()) as LocalMessage).content).toContain(`Rule #${ruleFor5} was added again, so nothing was taken back`);
+    await processRoleJobs(h.db, h.clock, createDiscordRoleGateway(h.client));
+    expect([LINKED_MEMBER_ID, MODERATOR_ID].map((id) => h.discord.memberRoles(GUILD_ID, id))).toEqual([[VIP], [VIP]]);
+  });
+
   it('takes nothing back when the offer is confirmed by someone else', async () => {
     const { ruleFor5 } = await twoBuyersWithVip();
     const { handle, message } = await roleRule('remove', { id: ruleFor5 });

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIpHex, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from '../src/domain/ban-targets.js';
+import { formatAddressCount, formatIpHex, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from '../src/domain/ban-targets.js';
 import { UserError } from '../src/domain/errors.js';
 
 const MINUTE = 60_000;
@@ -277,5 +278,49 @@ describe('normaliseBanTarget', () => {
     expect(normaliseBanTarget('ip', ' 10.1.2.3/8 ')).toBe('10.0.0.0/8');
     expect(normaliseBanTarget('ip', '2001:DB8::1')).toBe('2001:db8::1');
     expect(refusal(() => normaliseBanTarget('ip', 'nope')).code).toBe('bad_ip');
+  });
+});
+
+describe('measureIpRange', () => {
+  const measure = (text: string) => measureIpRange(parseIpOrCidr(text));
+
+  it('calls IPv4 ranges wider than /16 and IPv6 ranges wider than /32 wide, and no narrower ones', () => {
+    expect(measure('10.0.0.0/15')).toMatchObject({ version: 4, prefix: 15, wide: true });
+    expect(measure('10.0.0.0/16')).toMatchObject({ version: 4, prefix: 16, wide: false, addresses: 65_536n });
+    expect(measure('2001:db8::/31')).toMatchObject({ version: 6, prefix: 31, wide: true });
+    expect(measure('2001:db8::/32')).toMatchObject({ version: 6, prefix: 32, wide: false });
+  });
+
+  it('measures the whole of IPv4 written either way as IPv4 /0', () => {
+    expect(measure('0.0.0.0/0')).toMatchObject({ version: 4, prefix: 0, hostBits: 32, wide: true });
+    expect(measure('::ffff:0:0/96')).toMatchObject({ version: 4, prefix: 0, wide: true });
+    expect(measure('::/0')).toMatchObject({ version: 6, prefix: 0, hostBits: 128, wide: true });
+  });
+
+  it('writes counts a person can read', () => {
+    expect(formatAddressCount(measure('203.0.113.7'))).toBe('1 address');
+    expect(formatAddressCount(measure('10.0.0.0/8'))).toBe('16,777,216 addresses');
+    expect(formatAddressCount(measure('::/0'))).toBe('2^128 addresses (about 3.4 × 10^38)');
+  });
+});
+
+describe('measureIpRange over every prefix', () => {
+  it('gives an IPv4 /n 2^(32-n) addresses, wide exactly below /16', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (address, prefix) => {
+        const size = measureIpRange(parseIpOrCidr(`${address}/${prefix}`));
+        expect(size).toMatchObject({ version: 4, prefix, addresses: 2n ** BigInt(32 - prefix), wide: prefix < 16 });
+      }),
+    );
+  });
+
+  it('gives an IPv6 /n outside the IPv4-mapped block 2^(128-n) addresses, wide exactly below /32', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (address, prefix) => {
+        const range = parseIpOrCidr(`${address}/${prefix}`);
+        fc.pre(!range.value.includes('.'));
+        expect(measureIpRange(range)).toMatchObject({ version: 6, prefix, addresses: 2n ** BigInt(128 - prefix), wide: prefix < 32 });
+      }),
+    );
   });
 });

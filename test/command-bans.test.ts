@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PendingActions } from '../src/commands/pending-actions.js';
 import { listActivity } from '../src/domain/activity-log.js';
 import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
-import { STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from './support/bot-harness.js';
+import { STAFF_ID, buttonByLabel, controls, embedFields, startHarness, type Harness } from './support/bot-harness.js';
 import { seedSmallStore, type SmallStore } from './support/fixtures.js';
 
 let h: Harness;
@@ -35,6 +35,39 @@ describe('/customer ban', () => {
     expect(embedFields(lookup.message)['Active bans (1)']).toContain('Chargeback abuse');
     const log = await listActivity(h.db, { action: 'ban.create' });
     expect(log[0]?.actor).toEqual({ id: STAFF_ID, name: 'Sam Staff' });
+  });
+
+  it('says how many addresses a wide IP range covers and how many known customers fall in it before it can be confirmed', async () => {
+    const ips: [number, string][] = [
+      [store.alice.id, '10.1.2.3'],
+      [store.bob.id, '10.200.0.9'],
+      [store.dormant.id, '11.0.0.1'],
+    ];
+    for (const [id, ip] of ips) await h.db.updateTable('customers').set({ last_ip: ip }).where('id', '=', id).execute();
+    const { handle, message } = await h.customer('ban', { type: 'ip', target: '10.0.0.0/8', duration: 'permanent', reason: 'Card testing' });
+    const f = embedFields(message);
+    expect(f['⚠️ Very wide range']).toContain('16,777,216 addresses');
+    expect(f['⚠️ Very wide range']).toContain('2 known customers');
+    expect(controls(message).map((c) => c.label)).toEqual(['Ban all 16,777,216 addresses', 'Cancel']);
+    expect(await banCount()).toBe(0);
+    const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Ban all 16,777,216 addresses').customId, userId: STAFF_ID });
+    expect(((await confirm.settled()) as LocalMessage).embeds[0]!.title).toMatch(/^Ban #\d+ created$/);
+    expect(await banCount()).toBe(1);
+  });
+
+  it('counts an IPv6 range wider than /32 in powers of two, with the customers seen in it', async () => {
+    await h.db.updateTable('customers').set({ last_ip: '2001:db8:ffff::1' }).where('id', '=', store.alice.id).execute();
+    const { message } = await h.customer('ban', { type: 'ip', target: '2001:db8::/16', duration: '7d', reason: 'Abuse' });
+    const wide = embedFields(message)['⚠️ Very wide range'];
+    expect(wide).toContain('2^112 addresses');
+    expect(wide).toContain('1 known customer');
+  });
+
+  it('shows a narrow range plainly, with the usual Confirm button', async () => {
+    const { message } = await h.customer('ban', { type: 'ip', target: '198.51.100.0/24', duration: 'permanent', reason: 'Card testing' });
+    expect(embedFields(message)['Covers']).toBe('256 addresses · 0 known customers');
+    expect(embedFields(message)['⚠️ Very wide range']).toBeUndefined();
+    expect(controls(message).map((c) => c.label)).toEqual(['Confirm ban', 'Cancel']);
   });
 
   it('writes nothing when the ban is cancelled', async () => {

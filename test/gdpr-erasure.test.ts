@@ -9,6 +9,7 @@ import { ManualClock } from '../src/domain/clock.js';
 import { ERASED_VALUE_PREFIX } from '../src/domain/erased-identifiers.js';
 import { eraseCustomer, purgeErasedRoleTraces } from '../src/domain/gdpr-erasure.js';
 import { loadDataSubject, scrubEventPayload } from '../src/domain/gdpr-subject.js';
+import { listRoleRules, removeRoleRule } from '../src/domain/role-rules.js';
 import { parseStoredEvent } from '../src/domain/purchase-events.js';
 import { getStoreStatistics } from '../src/domain/statistics.js';
 import { processRoleJobs } from '../src/jobs/role-queue.js';
@@ -125,6 +126,15 @@ describe('erasing a customer', () => {
     expect(result.counts.staffAlertsScrubbed).toBeGreaterThanOrEqual(1);
     expect(result.counts.activityEntriesRedacted).toBeGreaterThanOrEqual(3);
     expect(result.logTruncated).toBe(true);
+  });
+
+  it('takes back a role their purchase gave even when the rule that gave it was removed since', async () => {
+    const [rule] = await listRoleRules(db);
+    await removeRoleRule(db, clock, { id: rule!.id, actor: ADMIN });
+    const result = await eraseCustomer(db, clock, { customerId: subject.customerId, actor: ADMIN, reason: 'Asked by email' });
+    expect(result.counts.roleRemovalsQueued).toBe(1);
+    await processRoleJobs(db, clock, subject.gateway);
+    expect(subject.gateway.calls.at(-1)).toMatchObject({ action: 'remove', userId: PERSON.discordId, roleId: VIP_ROLE });
   });
 
   it('takes the Discord role back, then forgets the Discord id once the removal is done', async () => {

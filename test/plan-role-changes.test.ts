@@ -240,3 +240,23 @@ describe('properties over every combination', () => {
     }
   });
 });
+
+describe('taking back roles no rule maps any more', () => {
+  it('leaves a role whose rule is gone unless it is named for take-back', () => {
+    const assignments = [granted(UNMANAGED), granted(VIP)];
+    const orders = [{ id: 1, status: 'completed' as const, productIds: [5] }];
+    expect(plan({ assignments, orders }).revokes).toEqual([]);
+    const taken = plan({ assignments, orders, takeBack: new Set([UNMANAGED]) });
+    expect(taken.revokes).toEqual([{ action: 'remove', guildId: GUILD, discordUserId: ME, roleId: UNMANAGED, reason: 'The store rule that gave this role was removed' }]);
+  });
+
+  it('keeps a role named for take-back when a remaining rule still entitles the customer to it', () => {
+    const result = plan({ assignments: [granted(VIP)], orders: [{ id: 1, status: 'paid', productIds: [5] }], takeBack: new Set([VIP]) });
+    expect(result.revokes).toEqual([]);
+  });
+
+  it("takes back every granted role of an erased customer, mapped or not, and nothing they do not hold", () => {
+    const result = plan({ rules: [rule()], assignments: [granted(VIP), granted(UNMANAGED), revoked(SUPPORTER)], takeBack: 'all' });
+    expect(result.revokes.map((r) => r.roleId).sort()).toEqual([VIP, UNMANAGED].sort());
+  });
+});

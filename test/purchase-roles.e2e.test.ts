@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { completeLink } from '../src/domain/linking/link-account.js';
 import { createLinkUrl, openLinkSession } from '../src/domain/linking/link-sessions.js';
 import { rateLimitFault } from '../src/sandbox/local-discord/index.js';
 import { applyRolesOnLink } from '../src/services.js';
-import { BUYER_IDS, SHOP_GUILD_ID, VIP_ROLE_ID, orderEvent, startShop, type ShopHarness } from './support/services-harness.js';
+import { ALERT_CHANNEL_ID, BUYER_IDS, SHOP_GUILD_ID, VIP_ROLE_ID, orderEvent, startShop, type ShopHarness } from './support/services-harness.js';
 
 let shop: ShopHarness | undefined;
 afterEach(async () => {
@@ -12,6 +15,37 @@ afterEach(async () => {
 });
 
 const [ana, ben, cy] = BUYER_IDS;
+
+describe('a rules file that maps a product to a powerful role', () => {
+  const MODS_ROLE_ID = '3300000000000000012';
+
+  it('says so in one log line and one staff alert once connected, and the bot never gives the role', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-file-'));
+    try {
+      const file = join(dir, 'role-rules.json');
+      writeFileSync(file, JSON.stringify({ rules: [{ product_id: 9, role_id: MODS_ROLE_ID }] }));
+      shop = await startShop({
+        env: { ROLE_RULES_FILE: file },
+        roles: [{ id: MODS_ROLE_ID, name: 'Mods', position: 3, permissions: String((1n << 2n) | (1n << 3n)) }],
+      });
+      await expect.poll(() => shop!.logs.map((l) => String(l.msg)).filter((m) => m.startsWith('role rule #')), { timeout: 10_000 }).toEqual([
+        expect.stringMatching(/^role rule #1 is not applied: @Mods carries Ban Members and Administrator/),
+      ]);
+      await expect
+        .poll(() => shop!.discord.channelMessages(ALERT_CHANNEL_ID).map((m) => m.content).join('\n'), { timeout: 10_000 })
+        .toContain('Role rule #1 (product #9) is not applied');
+
+      await shop.send(orderEvent('order.paid', { id: 41, email: 'ana@example.com', discordId: ana, productId: 9 }));
+      await expect
+        .poll(async () => (await shop!.db.selectFrom('role_jobs').select(['status', 'last_error']).execute()), { timeout: 10_000 })
+        .toEqual([{ status: 'needs_attention', last_error: expect.stringContaining('@Mods carries Ban Members and Administrator') }]);
+      expect(shop.roleCalls(ana, MODS_ROLE_ID)).toEqual([]);
+      expect(shop.discord.memberRoles(SHOP_GUILD_ID, ana)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('purchases reach Discord roles end to end', () => {
   it('grants the role once for a signed order.paid, with an audit-log reason', async () => {

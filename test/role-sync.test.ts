@@ -84,7 +84,7 @@ describe('reconciling a customer after a purchase', () => {
   it('queues one grant for the linked member, naming the order in the audit-log reason', async () => {
     const order = await buy(alice);
     const result = await reconcileCustomerRoles(db, clock, alice.id, { eventType: 'order.paid', orderId: order.id });
-    expect(result).toEqual({ enqueued: 1, blockedByBan: [] });
+    expect(result).toEqual({ enqueued: 1, removals: [], blockedByBan: [] });
     const [job] = await jobs();
     expect(job).toMatchObject({ discord_user_id: ALICE_DISCORD, role_id: VIP, action: 'add', status: 'pending' });
     expect(job!.reason).toContain(order.orderNumber);
@@ -163,7 +163,7 @@ describe('banned customers', () => {
     const order = await buy(alice);
     const first = await reconcileCustomerRoles(db, clock, alice.id, { eventType: 'order.paid', orderId: order.id });
     await reconcileCustomerRoles(db, clock, alice.id, { eventType: 'order.completed', orderId: order.id });
-    expect(first).toEqual({ enqueued: 0, blockedByBan: [VIP] });
+    expect(first).toEqual({ enqueued: 0, removals: [], blockedByBan: [VIP] });
     expect(await jobs()).toEqual([]);
     const alerts = await listStaffAlerts(db);
     expect(alerts).toHaveLength(1);
@@ -185,7 +185,7 @@ describe('banned customers', () => {
     await reconcileCustomerRoles(db, clock, alice.id);
     await markApplied(ALICE_DISCORD, VIP, 'granted');
     await createBan(db, clock, { type: 'customer', target: String(alice.id), duration: 'permanent', reason: 'fraud', actor: STAFF });
-    expect(await reconcileCustomerRoles(db, clock, alice.id)).toEqual({ enqueued: 0, blockedByBan: [] });
+    expect(await reconcileCustomerRoles(db, clock, alice.id)).toEqual({ enqueued: 0, removals: [], blockedByBan: [] });
     expect(await openJobs()).toEqual([]);
   });
 
@@ -311,7 +311,7 @@ describe('the time-based sweep', () => {
     await markApplied(ALICE_DISCORD, SUPPORTER, 'granted');
     await subscribe(alice, 'payment_failed', '2026-11-22T11:00:00.000Z');
     await sweepTimedRoleChanges(db, clock);
-    expect(await reconcileCustomerRoles(db, clock, alice.id)).toEqual({ enqueued: 0, blockedByBan: [] });
+    expect(await reconcileCustomerRoles(db, clock, alice.id)).toEqual({ enqueued: 0, removals: [], blockedByBan: [] });
     clock.advance(47 * HOUR);
     await sweepTimedRoleChanges(db, clock);
     expect(await openJobs()).toEqual([]);

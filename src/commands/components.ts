@@ -36,12 +36,12 @@ export function pagerRow(
 }
 
 /** A destructive action's Confirm (red) and Cancel buttons. */
-export function confirmRow(ids: { confirm: string; cancel: string }, confirmLabel: string): APIActionRowComponent<APIComponentInMessageActionRow> {
+export function confirmRow(ids: { confirm: string; cancel: string }, confirmLabel: string, cancelLabel = 'Cancel'): APIActionRowComponent<APIComponentInMessageActionRow> {
   return {
     type: ComponentType.ActionRow,
     components: [
       { type: ComponentType.Button, style: ButtonStyle.Danger, custom_id: ids.confirm, label: confirmLabel },
-      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: ids.cancel, label: 'Cancel' },
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: ids.cancel, label: cancelLabel },
     ],
   };
 }

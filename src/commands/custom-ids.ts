@@ -15,7 +15,9 @@ export type ComponentAction =
   | { kind: 'roles-view'; customerId: number }
   | { kind: 'role-resync'; customerId: number }
   | { kind: 'erase-confirm'; token: string }
-  | { kind: 'erase-cancel'; token: string };
+  | { kind: 'erase-cancel'; token: string }
+  | { kind: 'rule-take-back'; token: string }
+  | { kind: 'rule-keep'; token: string };
 
 export type ModalAction = { kind: 'note-modal'; customerId: number } | { kind: 'ban-modal'; customerId: number };
 
@@ -34,6 +36,8 @@ export const customId = {
   roleResync: (customerId: number) => `r:sync:${customerId}`,
   eraseConfirm: (token: string) => `g:erase:${token}`,
   eraseCancel: (token: string) => `g:keep:${token}`,
+  ruleTakeBack: (token: string) => `t:ok:${token}`,
+  ruleKeep: (token: string) => `t:no:${token}`,
   noteModal: (customerId: number) => `m:note:${customerId}`,
   banModal: (customerId: number) => `m:ban:${customerId}`,
 };
@@ -75,6 +79,11 @@ export function parseComponentId(id: string): ComponentAction | undefined {
   if (ns === 'g' && a) {
     if (verb === 'erase') return { kind: 'erase-confirm', token: a };
     if (verb === 'keep') return { kind: 'erase-cancel', token: a };
+    return undefined;
+  }
+  if (ns === 't' && a) {
+    if (verb === 'ok') return { kind: 'rule-take-back', token: a };
+    if (verb === 'no') return { kind: 'rule-keep', token: a };
     return undefined;
   }
   if (ns === 'b' && a) {

@@ -17,7 +17,7 @@ import { addNoteAndShowProfile, parseNoteOptions, runNote } from './customer/not
 import { runProfileMenu } from './customer/profile-menu.js';
 import { parseStatsOptions, runStats } from './customer/stats.js';
 import { parseUnbanOptions, runUnban } from './customer/unban.js';
-import { parseRoleRuleAddOptions, parseRoleRuleRemoveOptions, runRoleRuleAdd, runRoleRuleList, runRoleRuleRemove } from './customer/role-rule.js';
+import { parseRoleRuleAddOptions, parseRoleRuleRemoveOptions, runRoleRuleAdd, runRoleRuleKeep, runRoleRuleList, runRoleRuleRemove, runRoleRuleTakeBack } from './customer/role-rule.js';
 import { buildRolesView, parseRolesOptions, runRoleResync, runRoles } from './customer/roles.js';
 import { createRoleInspector } from '../discord/role-inspector.js';
 import type { View } from './view.js';
@@ -152,6 +152,10 @@ export function planInteraction(interaction: Interaction, deps: BotDeps, actor: 
         return { ack: 'update', admin: true, run: () => runDeleteConfirm(deps, actor, action.token) };
       case 'erase-cancel':
         return { ack: 'update', run: () => Promise.resolve(runDeleteCancel(deps, actor, action.token)) };
+      case 'rule-take-back':
+        return { ack: 'update', admin: true, run: () => runRoleRuleTakeBack(deps, createRoleInspector(interaction.client), actor, action.token) };
+      case 'rule-keep':
+        return { ack: 'update', admin: true, run: () => runRoleRuleKeep(deps, createRoleInspector(interaction.client), actor, action.token) };
       case 'roles-view': {
         const guildId = storeGuildId(interaction, deps);
         return { ack: 'update', run: () => buildRolesView(deps, createRoleInspector(interaction.client), guildId, action.customerId) };

@@ -1,4 +1,5 @@
 import { DiscordAPIError, HTTPError, PermissionFlagsBits, RESTJSONErrorCodes, Routes, type Client, type Guild, type Role } from 'discord.js';
+import { dangerousRoleProblem, type BotStanding, type GuildRoleFacts } from '../domain/role-safety.js';
 import type { RoleCallResult, RoleGateway } from '../jobs/role-queue.js';
 
 function roleLabel(guild: Guild | undefined, roleId: string): string {
@@ -12,11 +13,26 @@ function botLabel(guild: Guild): string {
   return own && own.id !== guild.id ? `@${own.name}` : 'the bot';
 }
 
+/** The plain facts the domain's role checks read, from the cache. */
+export function roleFactsOf(role: Role): GuildRoleFacts {
+  return { id: role.id, name: role.name, permissions: role.permissions.bitfield, position: role.rawPosition };
+}
+
+/** Where the bot stands in the guild, from the cache; undefined when it is not there (yet). */
+export function botStandingIn(guild: Guild): BotStanding | undefined {
+  const me = guild.members.me;
+  if (!me) return undefined;
+  const highest = me.roles.highest;
+  return { highestPosition: highest.rawPosition, highestRoleName: highest.id === guild.id ? 'the bot' : highest.name, ownsServer: guild.ownerId === me.id };
+}
+
 /**
  * What Discord would refuse, read from the client's cache first: asking anyway would only earn
- * a 403, and 10,000 of those in ten minutes get the bot banned from the API for a while.
+ * a 403, and 10,000 of those in ten minutes get the bot banned from the API for a while. A grant
+ * of a role that carries dangerous permissions is refused here too, whichever rule asked for it;
+ * taking such a role back is always allowed.
  */
-function precheck(client: Client, guildId: string, roleId: string): RoleCallResult | undefined {
+function precheck(client: Client, guildId: string, roleId: string, action: 'add' | 'remove' = 'remove'): RoleCallResult | undefined {
   const guild = client.guilds.cache.get(guildId);
   if (!guild) {
     if (!client.isReady()) return { ok: false, kind: 'retry', message: 'The bot is not connected to Discord yet.' };
@@ -29,6 +45,10 @@ function precheck(client: Client, guildId: string, roleId: string): RoleCallResu
       kind: 'unknown_role',
       message: `The role ${roleId} no longer exists in the server: remove its rule with \`/customer role-rule remove\` and map the product to the new role.`,
     };
+  }
+  if (action === 'add') {
+    const dangerous = dangerousRoleProblem(roleFactsOf(role));
+    if (dangerous) return { ok: false, kind: 'dangerous_role', message: dangerous };
   }
   const me = guild.members.me;
   if (!me || guild.ownerId === me.id) return undefined;
@@ -47,7 +67,7 @@ function precheck(client: Client, guildId: string, roleId: string): RoleCallResu
 
 /** Why the bot cannot give or take this role, as an actionable sentence; null when it can (as far as the cache shows). */
 export function roleManageProblem(client: Client, guildId: string, roleId: string): string | null {
-  const refused = precheck(client, guildId, roleId);
+  const refused = precheck(client, guildId, roleId, 'add');
   return refused && !refused.ok ? refused.message : null;
 }
 
@@ -116,7 +136,7 @@ export function createPacer(limit: number, windowMs = 1_000, now: () => number =
 export function createDiscordRoleGateway(client: Client): RoleGateway {
   const pace = createPacer(ROLE_CALLS_PER_SECOND);
   const call = async (method: 'put' | 'delete', guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult> => {
-    const refused = precheck(client, guildId, roleId);
+    const refused = precheck(client, guildId, roleId, method === 'put' ? 'add' : 'remove');
     if (refused) return refused;
     try {
       await pace();

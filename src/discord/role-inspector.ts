@@ -1,6 +1,6 @@
 import { DiscordAPIError, RESTJSONErrorCodes, type Client } from 'discord.js';
 import type { RoleInspector } from '../commands/customer/roles.js';
-import { roleManageProblem } from './role-gateway.js';
+import { botStandingIn, roleFactsOf, roleManageProblem } from './role-gateway.js';
 
 /** What staff commands read about roles, from the live client. */
 export function createRoleInspector(client: Client): RoleInspector {
@@ -19,5 +19,13 @@ export function createRoleInspector(client: Client): RoleInspector {
     },
     roleName: (guildId, roleId) => client.guilds.cache.get(guildId)?.roles.cache.get(roleId)?.name,
     manageProblem: (guildId, roleId) => roleManageProblem(client, guildId, roleId),
+    roleFacts(guildId, roleId) {
+      const role = client.guilds.cache.get(guildId)?.roles.cache.get(roleId);
+      return role && roleFactsOf(role);
+    },
+    botStanding(guildId) {
+      const guild = client.guilds.cache.get(guildId);
+      return guild && botStandingIn(guild);
+    },
   };
 }

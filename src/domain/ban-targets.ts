@@ -305,6 +305,39 @@ export function parseIpOrCidr(text: string): ParsedIpRange {
   return { value, start: toHex(start), end: toHex(end) };
 }
 
+/** IPv4 ranges wider than this prefix (more than 65,536 addresses) are called out before a ban. */
+export const WIDE_IPV4_PREFIX = 16;
+/** IPv6 ranges wider than this prefix (more than a typical provider's allocation) are called out. */
+export const WIDE_IPV6_PREFIX = 32;
+
+export interface IpRangeSize {
+  version: 4 | 6;
+  prefix: number;
+  /** Bits left for hosts: the range holds 2^hostBits addresses. */
+  hostBits: number;
+  addresses: bigint;
+  /** Wider than /16 for IPv4 or /32 for IPv6. */
+  wide: boolean;
+}
+
+/** How much of the address space a parsed range covers. */
+export function measureIpRange(range: Pick<ParsedIpRange, 'start' | 'end'>): IpRangeSize {
+  const start = BigInt(`0x${range.start}`);
+  const addresses = BigInt(`0x${range.end}`) - start + 1n;
+  const hostBits = addresses.toString(2).length - 1;
+  const version = isIpv4Mapped(start) && hostBits <= 32 ? 4 : 6;
+  const prefix = (version === 4 ? 32 : 128) - hostBits;
+  return { version, prefix, hostBits, addresses, wide: prefix < (version === 4 ? WIDE_IPV4_PREFIX : WIDE_IPV6_PREFIX) };
+}
+
+/** "16,777,216 addresses"; beyond what a person can read, "2^112 addresses (about 5.2 × 10^33)". */
+export function formatAddressCount(size: IpRangeSize): string {
+  if (size.addresses === 1n) return '1 address';
+  if (size.hostBits <= 48) return `${size.addresses.toLocaleString('en-US')} addresses`;
+  const digits = size.addresses.toString();
+  return `2^${size.hostBits} addresses (about ${digits[0] ?? ''}.${digits[1] ?? '0'} × 10^${digits.length - 1})`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ban targets
 

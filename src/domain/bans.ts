@@ -16,7 +16,7 @@ import {
 import { inTransaction, type Db } from '../store/database.js';
 import type { BanRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
-import { formatDurationMs, isBanType, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './ban-targets.js';
+import { formatAddressCount, formatDurationMs, isBanType, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './ban-targets.js';
 import type { Clock } from './clock.js';
 import { withErasedForms } from './erased-identifiers.js';
 import { GENERIC_REFUSAL, UserError } from './errors.js';
@@ -62,6 +62,17 @@ export interface BanPreview {
   /** The reason, trimmed. */
   reason: string;
   customer: BanCustomer | null;
+  /** For an IP range (not a single address): how much it covers, in the preview only. */
+  ipCoverage?: IpCoverage;
+}
+
+export interface IpCoverage {
+  /** e.g. "16,777,216 addresses". */
+  addresses: string;
+  /** Wider than /16 (IPv4) or /32 (IPv6): staff are warned before they confirm. */
+  wide: boolean;
+  /** Customers last seen from an address in the range (a count only: no one is named). */
+  knownCustomers: number;
 }
 
 export interface LiftBanInput {
@@ -231,8 +242,44 @@ async function prepareBan(db: Db, now: Date, input: BanInput): Promise<PreparedB
  * Accepts the same input as createBan; the actor is not needed to preview.
  */
 export async function previewBan(db: Db, clock: Clock, input: BanInput & { actor?: Actor | undefined }): Promise<BanPreview> {
-  const { preview } = await prepareBan(db, clock.now(), input);
-  return preview;
+  const { preview, ipRange } = await prepareBan(db, clock.now(), input);
+  if (!ipRange || ipRange.start === ipRange.end) return preview;
+  const size = measureIpRange(ipRange);
+  return { ...preview, ipCoverage: { addresses: formatAddressCount(size), wide: size.wide, knownCustomers: await countCustomersSeenInRange(db, ipRange) } };
+}
+
+const IP_SCAN_BATCH = 5_000;
+
+/**
+ * Customers whose last address falls in the range. last_ip is stored as the text it arrived in,
+ * so each is parsed here, a batch at a time; an address that does not parse is no one's.
+ */
+async function countCustomersSeenInRange(db: Db, range: { start: string; end: string }): Promise<number> {
+  let count = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('customers')
+      .select(['id', 'last_ip'])
+      .where('last_ip', 'is not', null)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(IP_SCAN_BATCH)
+      .execute();
+    for (const row of rows) {
+      if (row.last_ip === null) continue;
+      let hex: string;
+      try {
+        hex = parseIp(row.last_ip).hex;
+      } catch {
+        continue;
+      }
+      if (hex >= range.start && hex <= range.end) count++;
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < IP_SCAN_BATCH) return count;
+    after = last.id;
+  }
 }
 
 /**

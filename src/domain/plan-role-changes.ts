@@ -46,6 +46,12 @@ export interface PlanInput {
   discordUserId: string | null;
   /** Every assignment of this customer, on any Discord account it was ever linked to. */
   assignments: readonly PlanAssignment[];
+  /**
+   * Roles no rule maps any more that are still taken back when nothing entitles the customer to
+   * them: a removed rule's role whose take-back staff confirmed, or `'all'` for an erased customer
+   * (every role the bot gave them goes).
+   */
+  takeBack?: ReadonlySet<string> | 'all' | undefined;
 }
 
 export interface RoleChange {
@@ -118,8 +124,8 @@ function orderLabel(order: PlanOrder): string {
  * customer has a subscription to it that still runs (active, cancelled before its period end,
  * payment failed within the grace period; any at all when the rule keeps the role past the end).
  *
- * Only roles some rule maps are ever revoked from the linked account: a role whose last rule was
- * removed is left as it is. Every role held by another Discord account of the customer (an old
+ * Only roles some rule maps (or `takeBack` names) are ever revoked from the linked account: a role
+ * whose last rule was removed is left as it is unless staff asked for it back. Every role held by another Discord account of the customer (an old
  * link) is revoked. A banned customer gets no new grant; what they already hold follows the
  * rules as usual.
  */
@@ -163,6 +169,8 @@ export function planRoleChanges(input: PlanInput): RolePlan {
     }
   }
 
+  const takeBack = input.takeBack;
+  const revocable = (roleId: string) => guildOf.has(roleId) || takeBack === 'all' || (takeBack?.has(roleId) ?? false);
   const revoked = new Set<string>();
   for (const a of input.assignments) {
     if (a.state !== 'granted') continue;
@@ -171,14 +179,17 @@ export function planRoleChanges(input: PlanInput): RolePlan {
     if (a.discordUserId !== current) {
       revoked.add(key);
       revokes.push({ action: 'remove', guildId: a.guildId, discordUserId: a.discordUserId, roleId: a.roleId, reason: 'The store account is now linked to another Discord account' });
-    } else if (guildOf.has(a.roleId) && !desired.has(a.roleId)) {
+    } else if (revocable(a.roleId) && !desired.has(a.roleId)) {
       revoked.add(key);
       revokes.push({
         action: 'remove',
         guildId: a.guildId,
         discordUserId: a.discordUserId,
         roleId: a.roleId,
-        reason: 'No purchase entitles the customer to this role any more (refund, chargeback or subscription end)',
+        reason:
+          takeBack !== 'all' && takeBack?.has(a.roleId)
+            ? 'The store rule that gave this role was removed'
+            : 'No purchase entitles the customer to this role any more (refund, chargeback or subscription end)',
       });
     }
   }

@@ -6,6 +6,7 @@ import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import type { Clock } from './clock.js';
 import { UserError } from './errors.js';
 import type { PlanRule } from './plan-role-changes.js';
+import { roleGrantProblem, type BotStanding, type GuildRoleFacts } from './role-safety.js';
 import type { Actor } from './types.js';
 
 export interface RoleRule extends PlanRule {
@@ -25,6 +26,11 @@ export interface AddRoleRuleInput {
   revokeOnSubscriptionEnd?: boolean | undefined;
   gracePeriodHours?: number | undefined;
   actor: Actor;
+  /**
+   * What Discord shows of the role and the bot, when it can be asked (the command can; the rules
+   * file is read before the bot connects, and the role queue refuses such grants instead).
+   */
+  grantCheck?: { role: GuildRoleFacts; bot: BotStanding | undefined } | undefined;
 }
 
 export const DEFAULT_GRACE_PERIOD_HOURS = 72;
@@ -63,6 +69,10 @@ function validate(input: AddRoleRuleInput): void {
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_HOURS)) {
     throw new UserError('role_rule_invalid', `The grace period must be a whole number of hours from 0 to ${MAX_GRACE_PERIOD_HOURS}.`);
   }
+  if (input.grantCheck) {
+    const problem = roleGrantProblem(input.grantCheck.role, input.grantCheck.bot);
+    if (problem) throw new UserError('role_rule_refused', problem);
+  }
 }
 
 const flag = (value: boolean | undefined) => (value === false ? 0 : 1);
@@ -90,6 +100,18 @@ export async function getRoleRule(db: Db, id: number): Promise<RoleRule | undefi
     .where('role_rules.removed_at', 'is', null)
     .executeTakeFirst();
   return row && toRoleRule(row);
+}
+
+/** A rule whether or not it was removed; `removedAt` is null while it is active. */
+export async function findRoleRuleEvenRemoved(db: Db, id: number): Promise<(RoleRule & { removedAt: string | null }) | undefined> {
+  const row = await db
+    .selectFrom('role_rules')
+    .leftJoin('products', 'products.id', 'role_rules.product_id')
+    .selectAll('role_rules')
+    .select('products.name as product_name')
+    .where('role_rules.id', '=', id)
+    .executeTakeFirst();
+  return row && { ...toRoleRule(row), removedAt: row.removed_at };
 }
 
 /**
@@ -161,7 +183,8 @@ export async function addRoleRule(db: Db, clock: Clock, input: AddRoleRuleInput)
 
 /**
  * Stops a product granting a role. Nobody loses the role because of the removal itself: members
- * who hold it keep it, unless another rule for the same role later decides otherwise.
+ * who hold it keep it, unless staff then take it back ({@link takeBackRemovedRuleRole} in
+ * role-sync.ts) or another rule for the same role later decides otherwise.
  */
 export async function removeRoleRule(db: Db, clock: Clock, input: { id: number; actor: Actor }): Promise<RoleRule> {
   return inTransaction(db, async (trx) => {

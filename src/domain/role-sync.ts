@@ -4,7 +4,10 @@ import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../store/tables-r
 import { findActiveBansForCustomer } from './bans.js';
 import type { Clock } from './clock.js';
 import { planRoleChanges, type PlanAssignment, type PlanInput, type PlanOrder, type PlanRule, type PlanSubscription, type RoleChange, type RolePlan } from './plan-role-changes.js';
-import { listRoleRules, type RoleRule } from './role-rules.js';
+import { recordActivity } from './activity-log.js';
+import { UserError } from './errors.js';
+import { findRoleRuleEvenRemoved, listRoleRules, type RoleRule } from './role-rules.js';
+import type { Actor } from './types.js';
 import { raiseStaffAlert } from './staff-alerts.js';
 
 /**
@@ -28,10 +31,14 @@ export interface ReconcileOptions {
    * the user is not in that guild (Discord dropped their roles when they left).
    */
   memberRoles?: { guildId: string; roleIds: readonly string[] | null } | undefined;
+  /** Roles of removed rules to take back as well, when nothing else entitles the customer to them. */
+  takeBack?: ReadonlySet<string> | undefined;
 }
 
 export interface ReconcileResult {
   enqueued: number;
+  /** The role removals among them, as guild, member and role. */
+  removals: Array<{ guildId: string; discordUserId: string; roleId: string }>;
   /** Roles withheld because the customer is banned. */
   blockedByBan: string[];
 }
@@ -45,7 +52,7 @@ type Key = string;
 const keyOf = (guildId: string, discordUserId: string, roleId: string): Key => `${guildId}:${discordUserId}:${roleId}`;
 
 interface CustomerRoleFacts {
-  customer: { id: number; name: string; discordId: string | null };
+  customer: { id: number; name: string; discordId: string | null; erased: boolean };
   rules: RoleRule[];
   orders: PlanOrder[];
   subscriptions: PlanSubscription[];
@@ -116,7 +123,7 @@ async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<Cust
     .execute();
 
   return {
-    customer: { id: customer.id, name: customer.name, discordId },
+    customer: { id: customer.id, name: customer.name, discordId, erased: customer.erased_at !== null },
     rules,
     orders: [...orders.values()],
     subscriptions,
@@ -193,8 +200,10 @@ function toPlanRules(rules: readonly RoleRule[]): PlanRule[] {
   }));
 }
 
-function planFor(facts: CustomerRoleFacts, clock: Clock): RolePlan {
+function planFor(facts: CustomerRoleFacts, clock: Clock, takeBack?: ReadonlySet<string>): RolePlan {
   const input: PlanInput = {
+    // Erasure takes back every role the bot gave, including those of rules removed since.
+    takeBack: facts.customer.erased ? 'all' : takeBack,
     rules: toPlanRules(facts.rules),
     orders: facts.orders,
     subscriptions: facts.subscriptions,
@@ -289,7 +298,7 @@ export function bannedOrderAlertKey(orderId: number): string {
 export async function reconcileCustomerRoles(db: Db, clock: Clock, customerId: number, cause?: RoleSyncCause, options: ReconcileOptions = {}): Promise<ReconcileResult> {
   return inTransaction(db, async (trx) => {
     const facts = await loadFacts(trx, clock, customerId);
-    if (!facts) return { enqueued: 0, blockedByBan: [] };
+    if (!facts) return { enqueued: 0, removals: [], blockedByBan: [] };
     const now = clock.now().toISOString();
     const current = facts.customer.discordId;
 
@@ -303,10 +312,11 @@ export async function reconcileCustomerRoles(db: Db, clock: Clock, customerId: n
         .execute();
     }
     if (options.memberRoles) await correctFromMember(trx, now, facts, planFor(facts, clock).desired, options.memberRoles);
-    const plan = planFor(facts, clock);
+    const plan = planFor(facts, clock, options.takeBack);
 
     const open = new Map(facts.openJobs.map((j) => [keyOf(j.guild_id, j.discord_user_id, j.role_id), j]));
     let enqueued = 0;
+    const removals: ReconcileResult['removals'] = [];
     for (const change of [...plan.grants, ...plan.revokes]) {
       const job = open.get(keyOf(change.guildId, change.discordUserId, change.roleId));
       if (job?.action === change.action) continue;
@@ -315,6 +325,7 @@ export async function reconcileCustomerRoles(db: Db, clock: Clock, customerId: n
       if (job) await supersede(trx, now, job);
       await enqueue(trx, now, change, customerId, cause);
       enqueued++;
+      if (change.action === 'remove') removals.push({ guildId: change.guildId, discordUserId: change.discordUserId, roleId: change.roleId });
     }
     if (current !== null) {
       for (const roleId of plan.blockedByBan) {
@@ -324,8 +335,91 @@ export async function reconcileCustomerRoles(db: Db, clock: Clock, customerId: n
       }
     }
     if (facts.banned && cause?.orderId !== undefined) await alertBannedOrder(trx, clock, facts, cause.orderId, plan.blockedByBan);
-    return { enqueued, blockedByBan: plan.blockedByBan };
+    return { enqueued, removals, blockedByBan: plan.blockedByBan };
   });
+}
+
+/** Customers the bot gave the role to (or is about to), whatever rule did it. */
+async function customersGivenRole(db: Db, guildId: string, roleId: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('role_assignments')
+    .select('customer_id')
+    .where('guild_id', '=', guildId)
+    .where('role_id', '=', roleId)
+    .where('state', '=', 'granted')
+    .union(
+      db
+        .selectFrom('role_jobs')
+        .select('customer_id')
+        .where('guild_id', '=', guildId)
+        .where('role_id', '=', roleId)
+        .where('action', '=', 'add')
+        .where('status', 'in', OPEN_JOB_STATUSES),
+    )
+    .execute();
+  return rows.map((r) => r.customer_id).filter((id): id is number => id !== null).sort((a, b) => a - b);
+}
+
+export interface RoleTakeBack {
+  /** Customers who would lose the role. */
+  customerIds: number[];
+  /** Discord members who would lose it (a customer may have held it on an old account too). */
+  members: number;
+}
+
+/**
+ * Who holds the role because the bot gave it and no rule entitles them to it any more: what
+ * taking back a removed rule's role would remove. Members entitled through another rule for the
+ * same role keep it, and a role staff gave by hand is not the bot's, so it is not counted.
+ * Reads one customer at a time; changes nothing.
+ */
+export async function findRoleTakeBack(db: Db, clock: Clock, guildId: string, roleId: string): Promise<RoleTakeBack> {
+  const customerIds: number[] = [];
+  let members = 0;
+  const takeBack = new Set([roleId]);
+  for (const id of await customersGivenRole(db, guildId, roleId)) {
+    const facts = await loadFacts(db, clock, id);
+    if (!facts) continue;
+    const losing = planFor(facts, clock, takeBack).revokes.filter((r) => r.guildId === guildId && r.roleId === roleId).length;
+    if (losing === 0) continue;
+    customerIds.push(id);
+    members += losing;
+  }
+  return { customerIds, members };
+}
+
+/** Customers reconciled per transaction while taking a role back, so a big store never holds the database long. */
+const TAKE_BACK_BATCH = 100;
+
+/**
+ * Staff confirmed it: the role of a removed rule is taken back, through the role queue, from
+ * every member who holds it because of the bot and whom no remaining rule entitles to it.
+ * Refused when the rule was added again meanwhile. Safe to repeat: a second run queues nothing.
+ * Returns how many removals were queued.
+ */
+export async function takeBackRemovedRuleRole(db: Db, clock: Clock, input: { ruleId: number; actor: Actor }): Promise<{ rule: RoleRule; removals: number }> {
+  const rule = await findRoleRuleEvenRemoved(db, input.ruleId);
+  if (!rule) throw new UserError('role_rule_not_found', `There is no rule #${input.ruleId}. /customer role-rule list shows the rules.`);
+  if (rule.removedAt === null) throw new UserError('role_rule_active', `Rule #${rule.id} was added again, so nothing was taken back.`);
+  const { customerIds } = await findRoleTakeBack(db, clock, rule.guildId, rule.roleId);
+  const takeBack = new Set([rule.roleId]);
+  let removals = 0;
+  for (let i = 0; i < customerIds.length; i += TAKE_BACK_BATCH) {
+    await inTransaction(db, async (trx) => {
+      for (const id of customerIds.slice(i, i + TAKE_BACK_BATCH)) {
+        const result = await reconcileCustomerRoles(trx, clock, id, { eventType: 'role_rule.take_back' }, { takeBack });
+        removals += result.removals.filter((r) => r.guildId === rule.guildId && r.roleId === rule.roleId).length;
+      }
+    });
+  }
+  await recordActivity(db, clock, {
+    actor: input.actor,
+    action: 'role_rule.take_back',
+    targetType: 'role_rule',
+    targetId: rule.id,
+    details: { roleId: rule.roleId, guildId: rule.guildId, customers: customerIds.length, removals },
+  });
+  return { rule, removals };
 }
 
 export interface CustomerRolesView {

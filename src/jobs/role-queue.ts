@@ -7,7 +7,7 @@ import { inTransaction, type Db } from '../store/database.js';
 import type { RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
 import { startWorker, type Worker } from './worker.js';
 
-export type RoleProblemKind = 'unknown_member' | 'missing_permissions' | 'role_above_bot' | 'unknown_role' | 'retry';
+export type RoleProblemKind = 'unknown_member' | 'missing_permissions' | 'role_above_bot' | 'unknown_role' | 'dangerous_role' | 'retry';
 
 /** What one role call came to, in the queue's terms; `message` is meant for staff. */
 export type RoleCallResult = { ok: true } | { ok: false; kind: RoleProblemKind; message: string };
@@ -54,7 +54,7 @@ export function roleAlertKey(kind: RoleProblemKind | 'retry_exhausted', roleId: 
   return `role:${kind}:${roleId}`;
 }
 
-const ALERTED_KINDS = ['missing_permissions', 'role_above_bot', 'unknown_role', 'retry_exhausted'] as const;
+const ALERTED_KINDS = ['missing_permissions', 'role_above_bot', 'unknown_role', 'dangerous_role', 'retry_exhausted'] as const;
 
 function describe(job: RoleJobRow): string {
   return job.action === 'add' ? `give <@&${job.role_id}> to <@${job.discord_user_id}>` : `take <@&${job.role_id}> from <@${job.discord_user_id}>`;
@@ -190,7 +190,8 @@ async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRo
         return;
       case 'missing_permissions':
       case 'role_above_bot':
-      case 'unknown_role': {
+      case 'unknown_role':
+      case 'dangerous_role': {
         const held = await settle(trx, job, lease, { status: 'needs_attention', attempts, next_attempt_at: later(ATTENTION_RETRY_MS), last_error: result.message }, nowIso);
         if (!held) return;
         logger?.warn({ job: job.id, roleId: job.role_id, kind: result.kind }, 'role change needs staff attention');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock, systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
-import { startLocalDiscord, type LocalDiscord } from '../../src/sandbox/local-discord/index.js';
+import { startLocalDiscord, type LocalDiscord, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
 import { startServices, type RunningServices } from '../../src/services.js';
 import { openMigratedDatabase, type Db } from '../../src/store/database.js';
 import { openTestDatabase } from './database.js';
@@ -47,6 +47,8 @@ export async function startShop(
     eventsThread?: boolean;
     /** With eventsThread: this store file instead of a new one. */
     databasePath?: string;
+    /** More guild roles besides Supporter and VIP. */
+    roles?: LocalRoleSeed[];
   } = {},
 ): Promise<ShopHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'shop-test-'));
@@ -81,6 +83,7 @@ export async function startShop(
         roles: [
           { id: SUPPORTER_ROLE_ID, name: 'Supporter', position: 1 },
           { id: VIP_ROLE_ID, name: 'VIP', position: 2 },
+          ...(options.roles ?? []),
         ],
         channels: [
           { id: SHOP_CHANNEL_ID, name: 'general' },

@@ -37,6 +37,13 @@ export async function runBanPreview(deps: BotDeps, actor: Actor, request: BanReq
   const preview = await previewBan(deps.db, deps.clock, { ...resolved, actor });
   const token = deps.pending.put(actor.id, resolved);
   const covered = preview.customer ? `#${preview.customer.id} ${escapeText(preview.customer.name)} (${escapeText(preview.customer.email)})` : 'No known customer';
+  const coverage = preview.ipCoverage;
+  const seen = coverage && `${coverage.knownCustomers} known customer${coverage.knownCustomers === 1 ? '' : 's'}`;
+  const coverageFields = !coverage
+    ? []
+    : coverage.wide
+      ? [field('⚠️ Very wide range', `This bans **${coverage.addresses}**, and ${seen} ${coverage.knownCustomers === 1 ? 'was' : 'were'} last seen from one of them. A whole provider or country may sit in a range this wide.`)]
+      : [field('Covers', `${coverage.addresses} · ${seen}`)];
   const embed: APIEmbed = {
     title: 'Confirm ban',
     color: DANGER_COLOR,
@@ -45,6 +52,7 @@ export async function runBanPreview(deps: BotDeps, actor: Actor, request: BanReq
       field('Target', `\`${preview.value}\``, true),
       field('Duration', preview.expiresAt ? `${preview.durationLabel} (until ${discordDate(preview.expiresAt, 'f')})` : preview.durationLabel, true),
       field('Customer', covered),
+      ...coverageFields,
       field('Reason (internal)', escapeText(resolved.reason)),
     ],
     footer: {
@@ -57,7 +65,7 @@ export async function runBanPreview(deps: BotDeps, actor: Actor, request: BanReq
   return {
     content: '',
     embeds: [fitEmbed(embed)],
-    components: [confirmRow({ confirm: customId.banConfirm(token), cancel: customId.banCancel(token) }, 'Confirm ban')],
+    components: [confirmRow({ confirm: customId.banConfirm(token), cancel: customId.banCancel(token) }, coverage?.wide ? `Ban all ${coverage.addresses}` : 'Confirm ban')],
   };
 }
 

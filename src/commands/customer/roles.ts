@@ -2,6 +2,7 @@ import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInterac
 import { recordActivity } from '../../domain/activity-log.js';
 import { UserError } from '../../domain/errors.js';
 import { describeCustomerRoles, reconcileCustomerRoles, retryCustomerRoleJobs, type RoleJob } from '../../domain/role-sync.js';
+import type { BotStanding, GuildRoleFacts } from '../../domain/role-safety.js';
 import type { Actor } from '../../domain/types.js';
 import { findCustomerById } from '../../store/customer.repository.js';
 import { inTransaction } from '../../store/database.js';
@@ -18,6 +19,10 @@ export interface RoleInspector {
   roleName(guildId: string, roleId: string): string | undefined;
   /** Why the bot cannot give or take the role (an actionable sentence), or null. */
   manageProblem(guildId: string, roleId: string): string | null;
+  /** The role's permissions and position, when the bot can see it. */
+  roleFacts(guildId: string, roleId: string): GuildRoleFacts | undefined;
+  /** The bot's highest role in the guild, when the bot is there. */
+  botStanding(guildId: string): BotStanding | undefined;
 }
 
 export interface RolesOptions {

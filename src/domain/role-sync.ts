@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import { planRoleChanges, type PlanAssignment, type PlanInput, type PlanOrder, type PlanRule, type PlanSubscription, type RoleChange, type RolePlan } from './plan-role-changes.js';
 import { listRoleRules, type RoleRule } from './role-rules.js';
 import { raiseStaffAlert } from './staff-alerts.js';
+import { clipText } from './text.js';
 
 /**
  * What made the customer's roles worth a look; carried into job reasons and alerts. Shaped like
@@ -207,7 +208,8 @@ function planFor(facts: CustomerRoleFacts, clock: Clock): RolePlan {
 }
 
 function clipReason(text: string): string {
-  return text.length > REASON_MAX ? text.slice(0, REASON_MAX - 1) + '…' : text;
+  // discord.js percent-encodes the reason into a header, which throws on half a surrogate pair.
+  return clipText(text, REASON_MAX);
 }
 
 async function supersede(db: Db, now: string, job: RoleJobRow): Promise<void> {

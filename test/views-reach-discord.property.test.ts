@@ -4,6 +4,9 @@ import type { APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBanPreview } from '../src/commands/customer/ban.js';
 import { runBans } from '../src/commands/customer/bans.js';
+import { runDeletePreview } from '../src/commands/customer/delete.js';
+import { addNoteAndShowProfile } from '../src/commands/customer/note.js';
+import { runUnban } from '../src/commands/customer/unban.js';
 import { suggestChoices } from '../src/commands/customer/autocomplete.js';
 import { buildMatchesView, buildNotesView, buildOrderView, buildOrdersView, buildProfileView } from '../src/commands/customer/customer-views.js';
 import { runDigestPreview } from '../src/commands/customer/digest.js';
@@ -14,11 +17,11 @@ import { runStats } from '../src/commands/customer/stats.js';
 import { customId } from '../src/commands/custom-ids.js';
 import type { View } from '../src/commands/view.js';
 import { createRoleInspector } from '../src/discord/role-inspector.js';
-import { createBan } from '../src/domain/bans.js';
+import { createBan, listBans } from '../src/domain/bans.js';
 import { addNote } from '../src/domain/notes.js';
 import { addRoleRule } from '../src/domain/role-rules.js';
 import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
-import { clipText, codePointLength } from '../src/domain/text.js';
+import { clipText, codePointLength, isWellFormed } from '../src/domain/text.js';
 import type { Customer } from '../src/domain/types.js';
 import type { LocalMessage, UploadedFile } from '../src/sandbox/local-discord/index.js';
 import { validateAutocompleteChoices, validateMessageBody, validateModal } from '../src/sandbox/local-discord/validation.js';
@@ -193,6 +196,8 @@ describe('every view is a body Discord accepts, whatever the customer is called'
         expectView('order detail', await buildOrderView(deps, id, orderId));
         expectView('matches menu', buildMatchesView(input.typed, [customer, { ...customer, id: id + 100_000 }], 40));
         expectView('bans list', await runBans(deps, actor, { status: 'all', type: undefined, search: undefined }));
+        expectView('delete preview', await runDeletePreview(deps, actor, { customer: `id:${id}` }));
+        expectView('note added', await addNoteAndShowProfile(deps, { id: STAFF_ID, name: input.authorName }, id, input.notes[0] ?? 'x'));
         expectView('customer stats', await runStats(deps, { customer: `id:${id}` }));
         expectView('store stats', await runStats(deps, { customer: undefined }));
         expectView('digest', await runDigestPreview(deps));
@@ -204,6 +209,8 @@ describe('every view is a body Discord accepts, whatever the customer is called'
         }
         expectAccepted('note modal', () => validateModal(noteModal(id) as unknown as Record<string, unknown>));
         expectAccepted('ban modal', () => validateModal(banModal(id) as unknown as Record<string, unknown>));
+        const [ban] = (await listBans(deps.db, deps.clock, { status: 'active', search: String(id), limit: 1 })).items;
+        if (ban) expectView('unban', await runUnban(deps, actor, { ban: `#${ban.id}`, reason: input.banReason }));
         await raiseStaffAlert(deps.db, deps.clock, { kind: 'hostile', message: `Customer ${input.name}: ${input.alert}` });
         for (const alert of await listStaffAlerts(deps.db, { kind: 'hostile' })) {
           expectAccepted('staff alert', () => validateMessageBody({ content: alert.message, allowed_mentions: { parse: [] } }, [], true));
@@ -235,5 +242,12 @@ describe('through the real discord.js client', () => {
     expect(choices.map((choice) => choice.value)).toContain(`id:${customer.id}`);
 
     expect(harness.discord.requests.filter((request) => request.status >= 400).slice(refusedBefore)).toEqual([]);
+  });
+
+  it('quotes what staff typed in a refusal without cutting an emoji in half', async () => {
+    const typed = `a${'😀'.repeat(99)}`;
+    const { message } = await harness.customer('unban', { ban: typed });
+    expect(message.content).toMatch(/^❌ No active ban matches "a😀+…"\.$/u);
+    expect(isWellFormed(message.content)).toBe(true);
   });
 });

@@ -162,7 +162,10 @@ describe('interaction callbacks', () => {
 });
 
 describe('through the discord.js client', () => {
-  const commands: RESTPostAPIApplicationCommandsJSONBody[] = [{ name: 'ping', description: 'Answers' }];
+  const commands: RESTPostAPIApplicationCommandsJSONBody[] = [
+    { name: 'ping', description: 'Answers' },
+    { name: 'find', description: 'Suggests', options: [{ type: 3, name: 'query', description: 'What to find', autocomplete: true }] },
+  ];
   let discord: LocalDiscord;
   let client: Client;
   let reply: (interaction: Interaction) => Promise<void> = () => Promise.resolve();
@@ -196,5 +199,22 @@ describe('through the discord.js client', () => {
     const handle = await discord.invokeSlash({ name: 'ping', userId: DEFAULT_IDS.users.staff });
     const shown = await handle.settled();
     expect(shown && 'content' in shown ? shown.content : undefined).toBe(emoji(2000));
+  });
+
+  it('refuses autocomplete choices and a modal that break Discord limits, so the bot sees the error', async () => {
+    const refused: unknown[] = [];
+    reply = async (interaction) => {
+      if (interaction.isAutocomplete()) await interaction.respond([{ name: `Ann ${LONE}`, value: 'x' }]).catch((error: unknown) => void refused.push(error));
+      if (interaction.isChatInputCommand()) {
+        await interaction
+          .showModal({ title: 't'.repeat(46), custom_id: 'm', components: [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.TextInput, custom_id: 'x', label: 'X', style: 1 }] }] })
+          .catch((error: unknown) => void refused.push(error));
+      }
+    };
+    const choices = await discord.autocomplete({ userId: DEFAULT_IDS.users.staff, name: 'find', options: { query: 'an' }, focused: 'query', timeoutMs: 1000 }).catch(() => []);
+    expect(choices).toEqual([]);
+    await discord.invokeSlash({ name: 'ping', userId: DEFAULT_IDS.users.staff });
+    await expect.poll(() => refused.length).toBe(2);
+    expect(refused).toMatchObject([{ code: 50035 }, { code: 50035 }]);
   });
 });

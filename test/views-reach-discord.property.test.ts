@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import fc from 'fast-check';
 import type { APIEmbed } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBanPreview } from '../src/commands/customer/ban.js';
+import { runBanConfirm, runBanPreview } from '../src/commands/customer/ban.js';
 import { runBans } from '../src/commands/customer/bans.js';
 import { runDeletePreview } from '../src/commands/customer/delete.js';
 import { addNoteAndShowProfile } from '../src/commands/customer/note.js';
@@ -11,13 +11,13 @@ import { suggestChoices } from '../src/commands/customer/autocomplete.js';
 import { buildMatchesView, buildNotesView, buildOrderView, buildOrdersView, buildProfileView } from '../src/commands/customer/customer-views.js';
 import { runDigestPreview } from '../src/commands/customer/digest.js';
 import { banModal, noteModal } from '../src/commands/customer/modals.js';
-import { runRoleRuleList } from '../src/commands/customer/role-rule.js';
+import { runRoleRuleAdd, runRoleRuleList } from '../src/commands/customer/role-rule.js';
 import { buildRolesView } from '../src/commands/customer/roles.js';
 import { runStats } from '../src/commands/customer/stats.js';
 import { customId } from '../src/commands/custom-ids.js';
 import type { View } from '../src/commands/view.js';
 import { createRoleInspector } from '../src/discord/role-inspector.js';
-import { createBan, listBans } from '../src/domain/bans.js';
+import { createBan } from '../src/domain/bans.js';
 import { addNote } from '../src/domain/notes.js';
 import { addRoleRule } from '../src/domain/role-rules.js';
 import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
@@ -82,6 +82,7 @@ interface HostileCustomer {
   banReason: string;
   alert: string;
   typed: string;
+  extraItems: number;
 }
 
 const hostileCustomer: fc.Arbitrary<HostileCustomer> = fc.record({
@@ -93,6 +94,7 @@ const hostileCustomer: fc.Arbitrary<HostileCustomer> = fc.record({
   banReason: hostileText(500).filter((text) => text.trim().length <= 500),
   alert: hostileText(2500),
   typed: hostileText(120),
+  extraItems: fc.integer({ min: 0, max: 40 }),
 });
 
 type MessageBody = { content?: string; embeds?: APIEmbed[]; components?: unknown[]; flags?: number };
@@ -116,6 +118,14 @@ function bodyOf(view: View): MessageBody {
   if (view.embeds) body.embeds = view.embeds.map((embed) => asJson<APIEmbed>(embed as APIEmbed));
   if (view.components) body.components = view.components.map((row) => asJson(row as object));
   return body;
+}
+
+/** The pending-action token behind a confirmation's Confirm button. */
+function confirmToken(view: View): string {
+  const rows = (view.components ?? []).map((row) => asJson(row as object)) as { components?: { custom_id?: string }[] }[];
+  const confirm = rows.flatMap((row) => row.components ?? []).find((c) => c.custom_id?.startsWith('b:ok:'));
+  if (!confirm?.custom_id) throw new Error('the ban preview has no Confirm button');
+  return confirm.custom_id.slice('b:ok:'.length);
 }
 
 function expectAccepted(label: string, check: () => void): void {
@@ -168,7 +178,7 @@ async function seedCustomer(input: HostileCustomer): Promise<{ customer: Custome
     completedAt: placed,
     items: [
       { productId: 50, productName: input.productName, quantity: 1, priceCents: 999 },
-      { productId: 51, productName: `${input.productName} ×2`, quantity: 2, priceCents: 500 },
+      ...Array.from({ length: input.extraItems }, (_, index) => ({ productId: 51, productName: `${input.productName} ×${index + 2}`, quantity: index + 2, priceCents: 500 })),
     ],
   });
   for (const body of input.notes) await addNote(db, clock, { customerId: customer.id, author: { id: STAFF_ID, name: input.authorName }, body });
@@ -188,8 +198,9 @@ describe('every view is a body Discord accepts, whatever the customer is called'
       fc.asyncProperty(hostileCustomer, async (input) => {
         const { customer, orderId } = await seedCustomer(input);
         const id = customer.id;
-        expectView('ban preview', await runBanPreview(deps, actor, { type: 'customer', target: `id:${id}`, duration: 'permanent', reason: input.banReason }));
-        await banCustomer(customer, input);
+        const preview = await runBanPreview(deps, actor, { type: 'customer', target: `id:${id}`, duration: 'permanent', reason: input.banReason });
+        expectView('ban preview', preview);
+        expectView('ban confirmed', await runBanConfirm(deps, actor, confirmToken(preview)));
         expectView('profile', await buildProfileView(deps, id, `Note added to ${input.name}`));
         expectView('orders', await buildOrdersView(deps, id, 0));
         expectView('notes', await buildNotesView(deps, id, 0));
@@ -202,6 +213,9 @@ describe('every view is a body Discord accepts, whatever the customer is called'
         expectView('store stats', await runStats(deps, { customer: undefined }));
         expectView('digest', await runDigestPreview(deps));
         expectView('roles', await buildRolesView(deps, inspector, GUILD_ID, id, `Re-synced ${input.name}`));
+        const role = { id: ROLE_IDS[0] ?? '', name: roleNames[0] ?? 'Role', managed: false };
+        const rule = { productId: 50, role, revokeOnRefund: true, revokeOnChargeback: undefined, revokeOnSubscriptionEnd: undefined, graceHours: undefined };
+        expectView('role rule added', await runRoleRuleAdd(deps, inspector, GUILD_ID, actor, { ...rule, productId: 1000 + serial }));
         expectView('role rules', await runRoleRuleList(deps, inspector));
         for (const name of ['query', 'customer', 'target', 'duration', 'ban']) {
           const choices = await suggestChoices(deps, { name, value: input.typed, type: name === 'target' ? 'email' : null });
@@ -209,8 +223,8 @@ describe('every view is a body Discord accepts, whatever the customer is called'
         }
         expectAccepted('note modal', () => validateModal(noteModal(id) as unknown as Record<string, unknown>));
         expectAccepted('ban modal', () => validateModal(banModal(id) as unknown as Record<string, unknown>));
-        const [ban] = (await listBans(deps.db, deps.clock, { status: 'active', search: String(id), limit: 1 })).items;
-        if (ban) expectView('unban', await runUnban(deps, actor, { ban: `#${ban.id}`, reason: input.banReason }));
+        const ban = await deps.db.selectFrom('bans').select('id').where('customer_id', '=', id).executeTakeFirstOrThrow();
+        expectView('unban', await runUnban(deps, actor, { ban: `#${ban.id}`, reason: input.banReason }));
         await raiseStaffAlert(deps.db, deps.clock, { kind: 'hostile', message: `Customer ${input.name}: ${input.alert}` });
         for (const alert of await listStaffAlerts(deps.db, { kind: 'hostile' })) {
           expectAccepted('staff alert', () => validateMessageBody({ content: alert.message, allowed_mentions: { parse: [] } }, [], true));

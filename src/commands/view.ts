@@ -105,6 +105,11 @@ export function fitEmbed(embed: APIEmbed, budget: number = EMBED_LIMITS.total): 
   return fitted;
 }
 
+/** Nothing left to show: the embed's texts had no room under the message's total. */
+function isEmptyEmbed(embed: APIEmbed): boolean {
+  return !embed.title && !embed.description && !embed.footer && !embed.author && !embed.image && !embed.thumbnail && (embed.fields ?? []).length === 0;
+}
+
 type MessageEmbed = NonNullable<View['embeds']>[number];
 
 function embedJson(embed: MessageEmbed): APIEmbed {
@@ -120,11 +125,14 @@ export function fitMessage<T extends Pick<View, 'content' | 'embeds'>>(view: T):
   if (view.content !== undefined) fitted.content = clip(view.content, MESSAGE_LIMITS.content);
   if (view.embeds) {
     let budget: number = EMBED_LIMITS.total;
-    fitted.embeds = view.embeds.slice(0, MESSAGE_LIMITS.embeds).map((embed) => {
-      const one = fitEmbed(embedJson(embed), Math.max(0, budget));
-      budget -= embedLength(one);
-      return one;
-    });
+    fitted.embeds = view.embeds
+      .slice(0, MESSAGE_LIMITS.embeds)
+      .map((embed) => {
+        const one = fitEmbed(embedJson(embed), Math.max(0, budget));
+        budget -= embedLength(one);
+        return one;
+      })
+      .filter((embed) => !isEmptyEmbed(embed));
   }
   return fitted;
 }

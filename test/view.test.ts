@@ -40,7 +40,7 @@ describe('text clipped for Discord', () => {
   });
 
   it('leaves out an embed that has no room left under the 6,000 total instead of sending it empty', () => {
-    const full = { title: 'Profile', description: 'x'.repeat(4096), footer: { text: 'y'.repeat(1648) } };
+    const full = { title: 'Profile', description: 'x'.repeat(4096), footer: { text: 'y'.repeat(1897) } };
     const message = fitMessage({ embeds: [full, { title: 'More', description: 'z'.repeat(100) }] });
     expect(message.embeds).toHaveLength(1);
     expect(() => validateMessageBody({ embeds: message.embeds }, [], true)).not.toThrow();

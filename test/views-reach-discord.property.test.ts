@@ -263,5 +263,8 @@ describe('through the real discord.js client', () => {
     const { message } = await harness.customer('unban', { ban: typed });
     expect(message.content).toMatch(/^❌ No active ban matches "a😀+…"\.$/u);
     expect(isWellFormed(message.content)).toBe(true);
+
+    const ip = await harness.customer('ban', { type: 'ip', target: typed, duration: '24h', reason: 'test' });
+    expect(ip.message.content).toMatch(/^❌ "a😀+…" is not an IP address/u);
   });
 });

@@ -165,6 +165,7 @@ describe('through the discord.js client', () => {
   const commands: RESTPostAPIApplicationCommandsJSONBody[] = [
     { name: 'ping', description: 'Answers' },
     { name: 'find', description: 'Suggests', options: [{ type: 3, name: 'query', description: 'What to find', autocomplete: true }] },
+    { name: 'say', description: 'Echoes', options: [{ type: 3, name: 'text', description: 'What to say', max_length: 5 }] },
   ];
   let discord: LocalDiscord;
   let client: Client;
@@ -216,5 +217,24 @@ describe('through the discord.js client', () => {
     await discord.invokeSlash({ name: 'ping', userId: DEFAULT_IDS.users.staff });
     await expect.poll(() => refused.length).toBe(2);
     expect(refused).toMatchObject([{ code: 50035 }, { code: 50035 }]);
+  });
+
+  it('lets a member type as many emoji as a max_length allows, counted in code points as Discord does', async () => {
+    reply = async (interaction) => {
+      if (interaction.isChatInputCommand() && interaction.commandName === 'say') {
+        await interaction.showModal({
+          title: 'Say more',
+          custom_id: 'more',
+          components: [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.TextInput, custom_id: 'x', label: 'X', style: 2, max_length: 10 }] }],
+        });
+      } else if (interaction.isModalSubmit()) {
+        await interaction.reply({ content: interaction.fields.getTextInputValue('x') });
+      }
+    };
+    const command = await discord.invokeSlash({ name: 'say', userId: DEFAULT_IDS.users.staff, options: { text: emoji(5) } });
+    await command.settled();
+    const submitted = await discord.submitModal({ customId: 'more', fields: { x: emoji(10) }, userId: DEFAULT_IDS.users.staff });
+    const shown = await submitted.settled();
+    expect(shown && 'content' in shown ? shown.content : undefined).toBe(emoji(10));
   });
 });

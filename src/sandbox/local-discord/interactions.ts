@@ -34,6 +34,7 @@ import type {
 } from './types.js';
 import { MAX_UPLOAD_BYTES, validateCallback, validateMessageBody } from './validation.js';
 import { channelJson, interactionMemberJson, messageJson, userJson } from './wire.js';
+import { codePointLength } from '../../domain/text.js';
 
 type InteractionKind = 'command' | 'autocomplete' | 'component' | 'modal';
 
@@ -636,8 +637,8 @@ export class InteractionDesk {
         if (Array.isArray(given)) throw new Error(`local-discord: ${where} is a text input and takes a string`);
         const value = given ?? '';
         if (value === '' && input.required !== false) throw new Error(`local-discord: ${where} is required`);
-        if (value !== '' && typeof input.min_length === 'number' && value.length < input.min_length) throw new Error(`local-discord: ${where} needs at least ${input.min_length} characters`);
-        if (typeof input.max_length === 'number' && value.length > input.max_length) throw new Error(`local-discord: ${where} takes at most ${input.max_length} characters`);
+        if (value !== '' && typeof input.min_length === 'number' && codePointLength(value) < input.min_length) throw new Error(`local-discord: ${where} needs at least ${input.min_length} characters`);
+        if (typeof input.max_length === 'number' && codePointLength(value) > input.max_length) throw new Error(`local-discord: ${where} takes at most ${input.max_length} characters`);
         return { type: ComponentType.TextInput, ...(input.id === undefined ? {} : { id: input.id }), custom_id: customId, value };
       }
       const values = given === undefined ? [] : Array.isArray(given) ? given : [given];

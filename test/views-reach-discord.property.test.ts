@@ -255,6 +255,16 @@ describe('through the real discord.js client', () => {
     const choices = await harness.discord.autocomplete({ guildId: GUILD_ID, userId: STAFF_ID, name: 'customer', subcommand: 'lookup', options: { query: customer.name }, focused: 'query' });
     expect(choices.map((choice) => choice.value)).toContain(`id:${customer.id}`);
 
+    // A note of 1,000 code points typed into the profile's form is kept whole and shown.
+    const longNote = `${'👨‍👩‍👧‍👦'.repeat(142)}🇫🇷😀`;
+    const form = await harness.discord.clickButton({ message, customId: customId.addNote(customer.id), userId: STAFF_ID });
+    await form.settled();
+    const saved = await harness.discord.submitModal({ customId: customId.noteModal(customer.id), fields: { note: longNote }, userId: STAFF_ID });
+    const profile = (await saved.settled()) as LocalMessage;
+    expect(profile.embeds[0]?.title).toBe(customer.name);
+    const stored = await harness.db.selectFrom('notes').select('body').where('customer_id', '=', customer.id).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(stored.body).toBe(longNote);
+
     expect(harness.discord.requests.filter((request) => request.status >= 400).slice(refusedBefore)).toEqual([]);
   });
 

@@ -237,4 +237,10 @@ describe('through the discord.js client', () => {
     const shown = await submitted.settled();
     expect(shown && 'content' in shown ? shown.content : undefined).toBe(emoji(10));
   });
+
+  it('registers a context-menu command named with 32 emoji and refuses 33, as Discord counts names', async () => {
+    const created = await client.application?.commands.create({ type: 2, name: emoji(32) }, DEFAULT_IDS.guild);
+    expect(created?.name).toBe(emoji(32));
+    await expect(client.application?.commands.create({ type: 2, name: emoji(33) }, DEFAULT_IDS.guild)).rejects.toMatchObject({ code: 50035 });
+  });
 });

@@ -380,7 +380,7 @@ export function normalizeCommands(
       throw new DiscordHttpError(400, 30032, 'Maximum number of application commands reached');
     }
     const nameOk =
-      type === ApplicationCommandType.ChatInput ? COMMAND_NAME.test(name) && name === name.toLowerCase() : name.length >= 1 && name.length <= 32;
+      type === ApplicationCommandType.ChatInput ? COMMAND_NAME.test(name) && name === name.toLowerCase() : codePointLength(name) >= 1 && codePointLength(name) <= 32;
     if (!nameOk) throw invalidFormBody(`${index}.name`, 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
     if (seen.has(`${type}:${name}`)) {
       throw invalidFormBody(`${index}.name`, 'APPLICATION_COMMANDS_DUPLICATE_NAME', `Application command names must be unique`);

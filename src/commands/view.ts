@@ -82,7 +82,7 @@ export function fitEmbed(embed: APIEmbed, budget: number = EMBED_LIMITS.total): 
   if (author !== undefined && embed.author) fitted.author = { ...embed.author, name: author };
   fitted.fields = (embed.fields ?? []).slice(0, EMBED_LIMITS.fields).map((f) => field(f.name, f.value, f.inline));
   while (embedLength(fitted) > budget && fitted.fields.length > 0) fitted.fields.pop();
-  // Still too large: shorten the longest texts first, least important last.
+  // Still too large: shorten the description first, then the footer, the author and the title.
   for (const key of ['description', 'footer', 'author', 'title'] as const) {
     const over = embedLength(fitted) - budget;
     if (over <= 0) break;

@@ -4,6 +4,7 @@ import { discordDate, EMBED_LIMITS, escapeText, field, fitEmbed, clip, WARNING_C
 import { DAY_MS } from '../domain/customer-profile.js';
 import { CHART_FILE_NAME, renderSegmentChart } from '../domain/digest-chart.js';
 import type { AtRiskCustomer, AtRiskListFile, SegmentCounts, WeeklyDigest } from '../domain/digest.js';
+import { codePointLength } from '../domain/text.js';
 
 /** One attachment: a file on disk (the CSV) or bytes (the chart). */
 export interface DigestFile {
@@ -106,12 +107,12 @@ function listField(title: string, customers: AtRiskCustomer[], total: number, cu
   const lines: string[] = [];
   let length = 0;
   // Room kept for the closing "…and N more" line, sized for the largest N it could say.
-  const closing = `\n…and ${count(total)} more${where}`.length;
+  const closing = codePointLength(`\n…and ${count(total)} more${where}`);
   for (const [index, customer] of customers.entries()) {
     const line = `${index + 1}. **${escapeText(clip(customer.name, 48))}** · ${displayMoney(customer.ltvCents, currency)} · last order ${discordDate(customer.lastOrderAt)} · #${customer.id}`;
-    if (length + line.length + 1 + closing > EMBED_LIMITS.fieldValue) break;
+    if (length + codePointLength(line) + 1 + closing > EMBED_LIMITS.fieldValue) break;
     lines.push(line);
-    length += line.length + 1;
+    length += codePointLength(line) + 1;
   }
   const more = total - lines.length;
   if (more > 0) lines.push(`…and ${count(more)} more${where}`);

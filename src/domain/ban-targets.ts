@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { UserError } from './errors.js';
 import type { BanType } from './types.js';
+import { clipText } from './text.js';
 
 // Pure parsing and normalisation of what staff type into `/customer ban`: durations and targets.
 // Everything here either returns a canonical value or throws a UserError a staff member can act on.
@@ -139,7 +140,7 @@ export interface ParsedIpRange {
 }
 
 function badIp(text: string): UserError {
-  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const shown = clipText(text, 60);
   return new UserError(
     'bad_ip',
     `"${shown}" is not an IP address or CIDR range. Use e.g. 203.0.113.7, 2001:db8::1, 10.0.0.0/8 or 2001:db8::/32.`,

@@ -9,6 +9,7 @@ import { UserError } from './errors.js';
 import { findRoleRuleEvenRemoved, listRoleRules, type RoleRule } from './role-rules.js';
 import type { Actor } from './types.js';
 import { raiseStaffAlert } from './staff-alerts.js';
+import { clipText } from './text.js';
 
 /**
  * What made the customer's roles worth a look; carried into job reasons and alerts. Shaped like
@@ -216,7 +217,8 @@ function planFor(facts: CustomerRoleFacts, clock: Clock, takeBack?: ReadonlySet<
 }
 
 function clipReason(text: string): string {
-  return text.length > REASON_MAX ? text.slice(0, REASON_MAX - 1) + '…' : text;
+  // discord.js percent-encodes the reason into a header, which throws on half a surrogate pair.
+  return clipText(text, REASON_MAX);
 }
 
 async function supersede(db: Db, now: string, job: RoleJobRow): Promise<void> {

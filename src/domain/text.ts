@@ -26,6 +26,11 @@ export function wellFormed(text: string): string {
   return (text as string & { toWellFormed(): string }).toWellFormed();
 }
 
+/** Whether `text` holds no lone surrogate, so a receiver that checks Unicode accepts it as it is. */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** Whether `text` is empty or holds only white space (Discord refuses such a field). */
 export function isBlank(text: string): boolean {
   return text.trim() === '';

@@ -3,7 +3,7 @@ import { assertAdmin, assertStaff, type Invoker } from '../commands/access.js';
 import type { BotDeps } from '../commands/context.js';
 import { suggest } from '../commands/customer/autocomplete.js';
 import { planInteraction, type Plan } from '../commands/router.js';
-import type { View } from '../commands/view.js';
+import { clip, fitMessage, MESSAGE_LIMITS, type View } from '../commands/view.js';
 import { UserError } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
 import { newReference } from '../logger.js';
@@ -23,7 +23,7 @@ function actorOf(interaction: Interaction): Actor {
 async function show(interaction: RepliableInteraction, view: View): Promise<void> {
   const { cleanup, ...message } = view;
   try {
-    await interaction.editReply({ ...message, content: message.content ?? '' });
+    await interaction.editReply(fitMessage({ ...message, content: message.content ?? '' }));
   } finally {
     await cleanup?.().catch(() => undefined);
   }
@@ -64,7 +64,7 @@ export async function handleInteraction(interaction: Interaction, deps: BotDeps)
     }
     if (plan.ack === 'update' && (interaction.isMessageComponent() || interaction.isModalSubmit())) await interaction.deferUpdate();
     else await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const view = await plan.run((text) => interaction.editReply({ content: text }).then(() => undefined));
+    const view = await plan.run((text) => interaction.editReply({ content: clip(text, MESSAGE_LIMITS.content) }).then(() => undefined));
     await show(interaction, view);
   } catch (error) {
     await reportFailure(interaction, deps, plan, error);
@@ -80,15 +80,17 @@ async function reportFailure(interaction: RepliableInteraction, deps: BotDeps, p
     deps.logger.error({ err: error, ref, interaction: interaction.id, user: interaction.user.id }, 'interaction failed');
     text = `Something went wrong (ref ${ref}). Staff can quote this reference to the bot's operator.`;
   }
+  // A refusal may quote what staff typed; it must still be a message Discord accepts.
+  text = clip(`❌ ${text}`, MESSAGE_LIMITS.content);
   try {
     if (!interaction.deferred && !interaction.replied) {
-      await interaction.reply({ content: `❌ ${text}`, flags: MessageFlags.Ephemeral });
+      await interaction.reply({ content: text, flags: MessageFlags.Ephemeral });
     } else if (plan?.ack === 'update') {
       // The message being edited is the staff member's profile view: keep it, and say what
       // went wrong beside it.
-      await interaction.followUp({ content: `❌ ${text}`, flags: MessageFlags.Ephemeral });
+      await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral });
     } else {
-      await interaction.editReply({ content: `❌ ${text}`, embeds: [], components: [], files: [], attachments: [] });
+      await interaction.editReply({ content: text, embeds: [], components: [], files: [], attachments: [] });
     }
   } catch (replyError) {
     deps.logger.warn({ err: replyError, interaction: interaction.id }, 'could not tell the user about a failure');

@@ -2,6 +2,7 @@ import { lookupCustomer } from '../../domain/customer-lookup.js';
 import { UserError } from '../../domain/errors.js';
 import type { Customer } from '../../domain/types.js';
 import type { Db } from '../../store/database.js';
+import { clipText } from '../../domain/text.js';
 
 /**
  * For options that must name exactly one customer (note, stats, ban type customer): the
@@ -14,5 +15,5 @@ export async function resolveOneCustomer(db: Db, query: string): Promise<Custome
     .slice(0, 5)
     .map((c) => `#${c.id} ${c.name}`)
     .join(', ');
-  throw new UserError('ambiguous_customer', `${result.total} customers match "${query.slice(0, 80)}" (${names}${result.total > 5 ? ', …' : ''}). Pick one from the suggestions or use its id.`);
+  throw new UserError('ambiguous_customer', `${result.total} customers match "${clipText(query, 80)}" (${names}${result.total > 5 ? ', …' : ''}). Pick one from the suggestions or use its id.`);
 }

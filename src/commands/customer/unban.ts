@@ -4,6 +4,7 @@ import { UserError } from '../../domain/errors.js';
 import type { Actor } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { SUCCESS_COLOR, escapeText, fitEmbed, type View } from '../view.js';
+import { clipText } from '../../domain/text.js';
 
 export interface UnbanOptions {
   ban: string;
@@ -24,7 +25,7 @@ async function findBanId(deps: BotDeps, text: string): Promise<number> {
   const matches = exact.length ? exact : candidates.items;
   const only = matches.length === 1 ? matches[0] : undefined;
   if (only) return only.id;
-  if (matches.length === 0) throw new UserError('ban_not_found', `No active ban matches "${trimmed.slice(0, 80)}".`);
+  if (matches.length === 0) throw new UserError('ban_not_found', `No active ban matches "${clipText(trimmed, 80)}".`);
   throw new UserError('ambiguous_ban', `Several active bans match: ${matches.slice(0, 5).map((b) => `#${b.id} ${b.type} ${b.value}`).join(', ')}. Give the ban's #id.`);
 }
 

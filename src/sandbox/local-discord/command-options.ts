@@ -9,6 +9,7 @@ import type {
 import type { GuildRecord, LocalDiscordState } from './state.js';
 import type { InvokeSlashArgs, JsonObject } from './types.js';
 import { channelJson, interactionMemberJson, roleJson, userJson } from './wire.js';
+import { codePointLength } from '../../domain/text.js';
 
 /** The `resolved` block Discord attaches to interactions that mention users, roles or channels. */
 export class ResolvedBuilder {
@@ -165,8 +166,8 @@ function convertValue(
     case ApplicationCommandOptionType.String: {
       const value = String(raw);
       checkChoices(option.choices, value, where);
-      if (option.min_length !== undefined && value.length < option.min_length) throw new Error(`local-discord: ${where} must be at least ${option.min_length} characters`);
-      if (option.max_length !== undefined && value.length > option.max_length) throw new Error(`local-discord: ${where} must be at most ${option.max_length} characters`);
+      if (option.min_length !== undefined && codePointLength(value) < option.min_length) throw new Error(`local-discord: ${where} must be at least ${option.min_length} characters`);
+      if (option.max_length !== undefined && codePointLength(value) > option.max_length) throw new Error(`local-discord: ${where} must be at most ${option.max_length} characters`);
       return value;
     }
     case ApplicationCommandOptionType.Integer:

@@ -32,8 +32,9 @@ import type {
   SubmitModalArgs,
   UploadedFile,
 } from './types.js';
-import { MAX_UPLOAD_BYTES, validateAutocompleteChoices, validateMessageBody, validateModal } from './validation.js';
+import { MAX_UPLOAD_BYTES, validateCallback, validateMessageBody } from './validation.js';
 import { channelJson, interactionMemberJson, messageJson, userJson } from './wire.js';
+import { codePointLength } from '../../domain/text.js';
 
 type InteractionKind = 'command' | 'autocomplete' | 'component' | 'modal';
 
@@ -303,10 +304,11 @@ export class InteractionDesk {
       throw invalidFormBody('type', 'INTERACTION_RESPONSE_TYPE_INVALID', `Interaction response type ${type} is invalid for this interaction`);
     }
 
+    validateCallback(type, data, files);
+
     let message: MessageRecord | undefined;
     switch (type) {
       case InteractionResponseType.ChannelMessageWithSource:
-        validateMessageBody(data, files, true);
         message = this.#createResponse(record, data, files, 0);
         record.originalId = message.id;
         break;
@@ -321,7 +323,6 @@ export class InteractionDesk {
       case InteractionResponseType.UpdateMessage: {
         const source = this.messageRecord(record.sourceMessageId);
         if (!source) throw unknownMessage();
-        validateMessageBody(data, files, false);
         this.deps.messages.edit(source, data, files);
         record.originalId = source.id;
         message = source;
@@ -329,14 +330,12 @@ export class InteractionDesk {
         break;
       }
       case InteractionResponseType.ApplicationCommandAutocompleteResult:
-        validateAutocompleteChoices(data);
         record.choices = asArray(data.choices).map((raw) => {
           const choice = asObject(raw);
           return { name: asString(choice.name) ?? '', value: typeof choice.value === 'number' ? choice.value : String(choice.value) };
         });
         break;
       case InteractionResponseType.Modal:
-        validateModal(data);
         record.modal = {
           customId: asString(data.custom_id) ?? '',
           title: asString(data.title) ?? '',
@@ -638,8 +637,8 @@ export class InteractionDesk {
         if (Array.isArray(given)) throw new Error(`local-discord: ${where} is a text input and takes a string`);
         const value = given ?? '';
         if (value === '' && input.required !== false) throw new Error(`local-discord: ${where} is required`);
-        if (value !== '' && typeof input.min_length === 'number' && value.length < input.min_length) throw new Error(`local-discord: ${where} needs at least ${input.min_length} characters`);
-        if (typeof input.max_length === 'number' && value.length > input.max_length) throw new Error(`local-discord: ${where} takes at most ${input.max_length} characters`);
+        if (value !== '' && typeof input.min_length === 'number' && codePointLength(value) < input.min_length) throw new Error(`local-discord: ${where} needs at least ${input.min_length} characters`);
+        if (typeof input.max_length === 'number' && codePointLength(value) > input.max_length) throw new Error(`local-discord: ${where} takes at most ${input.max_length} characters`);
         return { type: ComponentType.TextInput, ...(input.id === undefined ? {} : { id: input.id }), custom_id: customId, value };
       }
       const values = given === undefined ? [] : Array.isArray(given) ? given : [given];

@@ -213,7 +213,7 @@ describe('every view is a body Discord accepts, whatever the customer is called'
         expectView('store stats', await runStats(deps, { customer: undefined }));
         expectView('digest', await runDigestPreview(deps));
         expectView('roles', await buildRolesView(deps, inspector, GUILD_ID, id, `Re-synced ${input.name}`));
-        const role = { id: ROLE_IDS[0] ?? '', name: roleNames[0] ?? 'Role', managed: false };
+        const role = { id: ROLE_IDS[0] ?? '', name: roleNames[0] ?? 'Role', managed: false, permissions: 0n, position: 1 };
         const rule = { productId: 50, role, revokeOnRefund: true, revokeOnChargeback: undefined, revokeOnSubscriptionEnd: undefined, graceHours: undefined };
         expectView('role rule added', await runRoleRuleAdd(deps, inspector, GUILD_ID, actor, { ...rule, productId: 1000 + serial }));
         expectView('role rules', await runRoleRuleList(deps, inspector));

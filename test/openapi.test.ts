@@ -6,6 +6,7 @@ import { ApiRouteRegistry, type OpenApiDocument, type OpenApiOperation } from '.
 import { API_BASE_PATH, apiRoutes } from '../src/http/routes/api.js';
 import { buildFixtureStore } from './support/api-customer-fixture.js';
 import { startApiTestApp, type ApiTestApp } from './support/api-app.js';
+import { validateOpenApiDocument } from './support/openapi-check.js';
 
 const BASE = '/api/external/v1';
 const staff = { id: '111111111111111111', name: 'Sam' };
@@ -193,6 +194,26 @@ describe('the OpenAPI document', () => {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     });
     expect((doc.components.securitySchemes!.bearerAuth as { description: string }).description).toContain(API_SCOPES.join(', '));
+  });
+
+  it('passes an independent OpenAPI validator', async () => {
+    await expect(validateOpenApiDocument(doc)).resolves.toBeUndefined();
+    // The same validator refuses a fault, so the pass above means something.
+    const broken = { ...doc, paths: { ...doc.paths, '/broken': { get: { responses: { 200: { content: {} } } } } } };
+    await expect(validateOpenApiDocument(broken)).rejects.toThrow();
+  });
+
+  it('is what every API answer in the tests is held to: an undocumented status, media type or field is reported', () => {
+    const url = `${BASE}/customers/${ids.id}`;
+    const envelope = JSON.stringify({ success: false, error: 'Not Found', message: 'No customer has id 45.' });
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'application/json; charset=utf-8', body: envelope })).toEqual([]);
+    expect(t.openApi.problems({ method: 'GET', url, status: 418, contentType: 'application/json', body: envelope }).join()).toContain('status 418 is not documented');
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'text/html', body: '<p>gone</p>' }).join()).toContain('media type text/html is not documented');
+    const extra = JSON.stringify({ success: false, error: 'Not Found', message: 'x', stack: 'at …' });
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'application/json', body: extra }).join()).toContain('must NOT have additional properties');
+    expect(t.openApi.problems({ method: 'GET', url: `${BASE}/customers/${ids.id}/export?format=csv`, status: 200, contentType: 'text/csv; charset=utf-8', body: 'a,b\r\n' })).toEqual([]);
+    expect(t.openApi.problems({ method: 'GET', url: `${BASE}/no-such-route`, status: 200, contentType: 'application/json', body: '{}' }).join()).toContain('no operation');
+    expect(t.openApi.problems({ method: 'GET', url: '/downloads/abc', status: 200, contentType: 'text/csv', body: 'a' })).toEqual([]);
   });
 
   it('describes every route, and nothing the app does not serve', () => {

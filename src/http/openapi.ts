@@ -37,7 +37,13 @@ export interface ApiRouteSpec {
   response: {
     status: 200 | 201 | 202;
     description: string;
+    /** The answer as JSON (`application/json`). */
     schema: z.ZodType;
+    /**
+     * Other media types the route may answer with instead, by media type (`text/csv` for a file):
+     * the handler returns the body as a string and sets the Content-Type itself.
+     */
+    alternatives?: Record<string, z.ZodString>;
     /** Extra response headers: name → description. */
     headers?: Record<string, string>;
   };
@@ -54,8 +60,10 @@ export interface ApiRouteInput<S extends ApiRouteSpec> {
   reply: FastifyReply;
 }
 
+type AlternativeBody<S extends ApiRouteSpec> = S['response'] extends { alternatives: Record<string, z.ZodString> } ? string : never;
+
 /** Returns the whole response body; the status is the spec's. */
-export type ApiRouteHandler<S extends ApiRouteSpec> = (input: ApiRouteInput<S>) => Promise<z.output<S['response']['schema']>>;
+export type ApiRouteHandler<S extends ApiRouteSpec> = (input: ApiRouteInput<S>) => Promise<z.output<S['response']['schema']> | AlternativeBody<S>>;
 
 /** Declares a route; `const` keeps the literal types the handler's input is derived from. */
 export function defineApiRoute<const S extends ApiRouteSpec>(spec: S): S {
@@ -426,7 +434,10 @@ function operationOf(spec: ApiRouteSpec): OpenApiOperation {
     [String(spec.response.status)]: {
       description: spec.response.description,
       ...(Object.keys(successHeaders).length > 0 ? { headers: successHeaders } : {}),
-      content: { 'application/json': { schema: jsonSchemaOf(spec.response.schema, 'output') } },
+      content: {
+        'application/json': { schema: jsonSchemaOf(spec.response.schema, 'output') },
+        ...Object.fromEntries(Object.entries(spec.response.alternatives ?? {}).map(([media, schema]) => [media, { schema: jsonSchemaOf(schema, 'output') }])),
+      },
     },
   };
   for (const status of [...errorStatuses].sort((a, b) => a - b)) responses[String(status)] = errorRef(status);

@@ -90,7 +90,8 @@ export const gdprRouteSpecs = {
     response: {
       status: 200,
       description: 'The data (JSON), or with format=csv a CSV file (text/csv, one section per table)',
-      schema: z.union([successEnvelope(dataExportSchema), z.string().meta({ description: 'format=csv: the CSV file' })]),
+      schema: successEnvelope(dataExportSchema),
+      alternatives: { 'text/csv': z.string().meta({ description: 'format=csv: the CSV file (UTF-8)' }) },
       headers: { 'Content-Disposition': 'format=csv: attachment with the file name', 'Cache-Control': 'no-store' },
     },
     errors: [404],

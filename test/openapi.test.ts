@@ -299,6 +299,45 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the document matches what the routes accept', () => {
+  it('documents every refusal each operation really gives, with the error envelope', async () => {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const bodyMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+    const limited = await t.bearer([...API_SCOPES], { rateLimitPerMinute: 1 });
+    // Spend the one request now, so every probe with this token is over the limit and does nothing.
+    await send('GET', `${BASE}/customers`).then(() => t.app.inject({ method: 'GET', url: `${BASE}/customers`, headers: { authorization: limited } }));
+    const otherScope = (scope: string) => t.bearer([API_SCOPES.find((s) => s !== scope)!]);
+    for (const { method, path, op } of operations()) {
+      const scope = op['x-required-scope'];
+      const probes: Array<[label: string, url: string, headers: Record<string, string>, payload?: string]> = [];
+      if (scope) {
+        probes.push(['no token', urlOf(path), {}]);
+        probes.push(['another scope', urlOf(path), { authorization: await otherScope(scope) }]);
+        probes.push(['over the rate limit', urlOf(path), { authorization: limited }]);
+      }
+      if (bodyMethods.has(method)) {
+        probes.push(['malformed JSON', urlOf(path), { authorization, 'content-type': 'application/json' }, '{"name":']);
+        probes.push(['an XML body', urlOf(path), { authorization, 'content-type': 'application/xml' }, '<a/>']);
+        probes.push(['a body over 1 MiB', urlOf(path), { authorization, 'content-type': 'application/json' }, JSON.stringify({ name: 'x'.repeat(1024 * 1024) })]);
+      }
+      if (op.parameters?.some((p) => p.in === 'query')) probes.push(['an unknown query parameter', urlOf(path, 'surprise=1'), { authorization }]);
+      if (path.includes('{id}')) {
+        for (const id of ['abc', '0', 'x'.repeat(200), '%E0%A4%A']) probes.push([`id ${id.slice(0, 10)}`, `${BASE}${path.replace('{id}', id).replace('{deliveryId}', String(ids.delivery))}`, { authorization }]);
+      }
+      for (const [label, url, headers, payload] of probes) {
+        try {
+          const response = await t.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+          seen.add(`${method} ${path} ${label}: ${response.statusCode}`);
+        } catch (error) {
+          problems.push(`${label}: ${(error as Error).message.split('\n').slice(1).join(' ')}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // The probes did reach each kind of refusal.
+    for (const status of [400, 401, 403, 404, 413, 414, 415, 422, 429]) expect([...seen].join('\n'), String(status)).toContain(`: ${status}`);
+  });
+
   it('documents request bodies whose examples fit their schema and that the route accepts', async () => {
     let checked = 0;
     for (const { method, path, op } of operations()) {

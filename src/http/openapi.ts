@@ -382,12 +382,12 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
   },
   413: {
     name: 'PayloadTooLarge',
-    description: 'The body is over 1 MiB.',
+    description: 'The body is over 1 MiB (read even where the operation takes no body).',
     example: { success: false, error: 'Payload Too Large', message: 'Request body is too large' },
   },
   415: {
     name: 'UnsupportedMediaType',
-    description: 'The body is not `application/json`.',
+    description: 'The body is neither `application/json` nor `text/plain` (read even where the operation takes no body).',
     example: { success: false, error: 'Unsupported Media Type', message: 'Unsupported Media Type' },
   },
   422: {
@@ -411,6 +411,8 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
   },
 };
 
+const METHODS_WITH_BODY = new Set<ApiMethod>(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 function errorRef(status: number): { $ref: string } {
   const response = ERROR_RESPONSES[status];
   if (!response) throw new Error(`no documented error response for ${status}`);
@@ -424,7 +426,10 @@ function operationOf(spec: ApiRouteSpec): OpenApiOperation {
 
   const errorStatuses = new Set<number>(spec.errors ?? []);
   if (spec.scope !== null) for (const status of [401, 403, 429]) errorStatuses.add(status);
-  if (spec.body) for (const status of [400, 413, 415, 422]) errorStatuses.add(status);
+  // The body is read and parsed before any route runs, on every method that may carry one, so a
+  // route that takes none still answers malformed JSON, an unknown media type or a huge body.
+  if (spec.body || METHODS_WITH_BODY.has(spec.method)) for (const status of [400, 413, 415]) errorStatuses.add(status);
+  if (spec.body) errorStatuses.add(422);
   if (spec.query) errorStatuses.add(422);
   // The router refuses a path parameter that is not valid UTF-8 or is too long before the route runs.
   if (spec.params) for (const status of [400, 404, 414]) errorStatuses.add(status);

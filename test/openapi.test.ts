@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCOPES } from '../src/domain/api-tokens.js';
 import { createWebhookEndpoint, enqueueTestDelivery } from '../src/domain/outbound-webhooks.js';
-import { ApiRouteRegistry, type OpenApiDocument, type OpenApiOperation } from '../src/http/openapi.js';
+import { ApiRouteRegistry, idParam, type OpenApiDocument, type OpenApiOperation } from '../src/http/openapi.js';
 import { API_BASE_PATH, apiRoutes } from '../src/http/routes/api.js';
 import { buildFixtureStore } from './support/api-customer-fixture.js';
 import { startApiTestApp, type ApiTestApp } from './support/api-app.js';
@@ -354,16 +354,41 @@ describe('the document matches what the routes accept', () => {
     expect(checked).toBe(5);
   });
 
+  it('documents whole-number parameters as integers with the bounds the route accepts', async () => {
+    const checked: string[] = [];
+    for (const { method, path, op } of operations()) {
+      for (const parameter of op.parameters ?? []) {
+        if (!['id', 'page', 'per_page'].includes(parameter.name)) continue;
+        const where = `${method} ${path} ${parameter.name}`;
+        expect(parameter.schema, where).toMatchObject({ type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) });
+        const { minimum, maximum } = parameter.schema as { minimum: number; maximum: number };
+        if (parameter.in === 'path') {
+          // Any id outside the bounds is answered like an unknown one (404), so ask the parser.
+          expect(idParam.safeParse(String(minimum)).success && idParam.safeParse(String(maximum)).success, where).toBe(true);
+          expect(idParam.safeParse(String(minimum - 1)).success || idParam.safeParse(String(BigInt(maximum) + 1n)).success, where).toBe(false);
+        } else if (method === 'GET') {
+          for (const value of [minimum, maximum]) expect((await send(method, urlOf(path, `${parameter.name}=${value}`))).statusCode, `${where}=${value}`).toBe(200);
+          for (const value of [BigInt(minimum) - 1n, BigInt(maximum) + 1n]) {
+            const response = await send(method, urlOf(path, `${parameter.name}=${value}`));
+            expect([response.statusCode, Object.keys(response.json<{ errors?: object }>().errors ?? {})], `${where}=${value}`).toEqual([422, [parameter.name]]);
+          }
+        }
+        checked.push(where);
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(14);
+  });
+
   it('documents query parameters whose examples the route accepts', async () => {
     const checked: string[] = [];
     for (const { method, path, op } of operations()) {
       const query = new URLSearchParams();
       for (const parameter of op.parameters ?? []) {
         if (parameter.in !== 'query') continue;
-        const example = (parameter.schema.examples as string[] | undefined)?.[0] ?? (parameter.schema.enum as string[] | undefined)?.[0];
+        const example = (parameter.schema.examples as Array<string | number> | undefined)?.[0] ?? (parameter.schema.enum as string[] | undefined)?.[0];
         if (example === undefined) continue;
         expect(schemaProblems(parameter.schema, example), `${path} ${parameter.name}`).toEqual([]);
-        query.set(parameter.name, example);
+        query.set(parameter.name, String(example));
       }
       if ([...query.keys()].length === 0) continue;
       const response = await send(method, urlOf(path, query.toString()));
@@ -411,6 +436,11 @@ describe('the document matches what the routes accept', () => {
     expect(checked).toBeGreaterThan(150);
   });
 
+  /** A query string's value as OpenAPI reads it for the parameter's type (form style: digits are an integer). */
+  function queryValue(schema: Schema, text: string): unknown {
+    return schema.type === 'integer' && /^-?\d+$/.test(text) ? Number(text) : text;
+  }
+
   it('refuses with 422 every query value the document calls invalid, and unknown parameters', async () => {
     const problems: string[] = [];
     let checked = 0;
@@ -422,7 +452,7 @@ describe('the document matches what the routes accept', () => {
       if (unknown.statusCode !== 422) problems.push(`${path}?surprise=1: ${unknown.statusCode}`);
       for (const parameter of parameters) {
         for (const value of candidates) {
-          if (schemaProblems(parameter.schema, value).length === 0) continue;
+          if (schemaProblems(parameter.schema, queryValue(parameter.schema, value)).length === 0) continue;
           const response = await send(method, urlOf(path, `${parameter.name}=${encodeURIComponent(value)}`));
           checked++;
           const named = Object.keys(response.json<{ errors?: object }>().errors ?? {});

@@ -102,13 +102,40 @@ export const errorEnvelopeSchema = z
   })
   .meta({ description: 'Every refusal has this shape.' });
 
+// Path and query parameters are text on the wire, but the document describes what they mean: a
+// parameter parsed from digits is shown as the integer it is, with its bounds, instead of as the
+// string schema zod derives from the parser's input side.
+const parameterSchemas = z.registry<JsonSchema, z.core.$ZodType>();
+
 /** A positive database id in a path: digits only, no sign, no leading zero, within 2^53. */
 export const idParam = z
   .string()
   .regex(/^[1-9]\d{0,15}$/)
   .transform(Number)
   .refine((n) => Number.isSafeInteger(n))
-  .meta({ description: 'A positive whole number; anything else is answered 404', examples: ['45'] });
+  .meta({ description: 'A positive whole number; anything else is answered 404' });
+parameterSchemas.add(idParam, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [45] });
+
+/**
+ * A whole number from `min` to `max` in a query string: digits only (no sign, point, exponent or
+ * space), documented as an integer with those bounds.
+ */
+export function wholeNumberParam(bounds: { min: number; max: number; example: number }) {
+  const schema = z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform((digits, ctx) => {
+      // More digits than any bound has is out of range, and must not round on the way to a number.
+      const value = digits.length > 15 ? Infinity : Number(digits);
+      if (value < bounds.min || value > bounds.max) {
+        ctx.addIssue({ code: 'custom', message: value < bounds.min ? `must be at least ${bounds.min}` : `must be at most ${bounds.max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+  parameterSchemas.add(schema, { type: 'integer', minimum: bounds.min, maximum: bounds.max, examples: [bounds.example] });
+  return schema;
+}
 
 // No C0 control characters or DEL: they have no place in a name, an email or a search, and a NUL
 // byte means something different to every layer between here and the disk.
@@ -311,7 +338,17 @@ function parseParams(spec: ApiRouteSpec, schema: z.ZodType, raw: unknown): unkno
 // The document
 
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+  const converted = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      const parameter = parameterSchemas.get(zodSchema);
+      if (!parameter) return;
+      for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+      Object.assign(jsonSchema, parameter);
+    },
+  }) as JsonSchema;
   delete converted.$schema;
   return converted;
 }

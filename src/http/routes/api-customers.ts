@@ -22,7 +22,7 @@ import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order
 import { ApiError, fieldError, notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
 
 /** How many orders the detail shows, newest first (every status; the figures count completed ones). */
 export const RECENT_ORDERS_LIMIT = 50;
@@ -39,6 +39,8 @@ const SORT_OF_FIELD: Record<SortField, CustomerSort> = {
 };
 const FILTERS = ['all', 'has_orders', 'repeat', 'loyal', 'at_risk'] as const satisfies readonly CustomerFilter[];
 
+// A page past the end is empty; past this one it is refused, before any arithmetic on it.
+const MAX_PAGE = 999_999_999;
 const DISCORD_ID = /^\d{17,20}$/;
 const STEAM_ID64 = /^7656119\d{10}$/;
 const REFERRAL_CODE = /^[A-Za-z0-9_-]{4,32}$/;
@@ -84,10 +86,6 @@ const dateParam = z
     return { at: new Date(time).toISOString(), nextDay: null };
   });
 
-/** A whole number in a query string. The example sits on the string: zod documents a pipe's input side only. */
-function integerParam(example: string) {
-  return z.string().regex(/^\d{1,9}$/, 'must be a whole number').meta({ examples: [example] }).transform(Number);
-}
 
 export const listCustomersQuery = z
   .strictObject({
@@ -117,12 +115,10 @@ export const listCustomersQuery = z
       .enum(FILTERS)
       .optional()
       .meta({ description: 'has_orders = 1+ completed orders, repeat = 2+, loyal = 5+, at_risk = orders but none in AT_RISK_DAYS (90)' }),
-    page: integerParam('1')
-      .pipe(z.number().min(1))
+    page: wholeNumberParam({ min: 1, max: MAX_PAGE, example: 1 })
       .optional()
       .meta({ description: 'Page number, from 1 (a page past the end is empty)' }),
-    per_page: integerParam('15')
-      .pipe(z.number().min(1).max(MAX_PER_PAGE))
+    per_page: wholeNumberParam({ min: 1, max: MAX_PER_PAGE, example: DEFAULT_PER_PAGE })
       .optional()
       .meta({ description: `Items per page, 1–${MAX_PER_PAGE} (default ${DEFAULT_PER_PAGE}); more than ${MAX_PER_PAGE} is refused with 422` }),
   })

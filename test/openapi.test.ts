@@ -284,6 +284,32 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('marks every timestamp an answer carries as format date-time', () => {
+    const timestamps: string[] = [];
+    const unmarked: string[] = [];
+    const walk = (schema: Schema, where: string) => {
+      for (const [key, property] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
+        if (/(_at|_date)$/.test(key)) {
+          timestamps.push(`${where}.${key}`);
+          const options = [property, ...((property.anyOf ?? []) as Schema[])];
+          if (!options.some((o) => o.format === 'date-time')) unmarked.push(`${where}.${key}`);
+        }
+        walk(property, `${where}.${key}`);
+        if (property.items) walk(property.items as Schema, `${where}.${key}[]`);
+        for (const option of (property.anyOf ?? []) as Schema[]) walk(option, `${where}.${key}`);
+      }
+      for (const option of (schema.anyOf ?? []) as Schema[]) walk(option, where);
+    };
+    for (const { method, path, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const schema = (resolve(response) as { content: { 'application/json': { schema: Schema } } }).content['application/json'].schema;
+        walk(resolve(schema), `${method} ${path} ${status}`);
+      }
+    }
+    expect(timestamps.length).toBeGreaterThan(20);
+    expect(unmarked).toEqual([]);
+  });
+
   it('documents every error envelope, the seed messages and the rate-limit headers', () => {
     const responses = doc.components.responses as Record<string, { content: { 'application/json': { schema: Schema; example: unknown } }; headers?: Record<string, unknown> }>;
     const error = doc.components.schemas!.Error as Schema;

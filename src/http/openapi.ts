@@ -102,6 +102,9 @@ export const errorEnvelopeSchema = z
   })
   .meta({ description: 'Every refusal has this shape.' });
 
+/** An instant in an answer: ISO-8601 in UTC, as `Date.prototype.toISOString` writes it. */
+export const timestampSchema = z.string().meta({ format: 'date-time', description: 'ISO-8601, UTC', examples: ['2025-01-10T08:00:00.000Z'] });
+
 // Path and query parameters are text on the wire, but the document describes what they mean: a
 // parameter parsed from digits is shown as the integer it is, with its bounds, instead of as the
 // string schema zod derives from the parser's input side.

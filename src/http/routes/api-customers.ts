@@ -22,7 +22,7 @@ import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order
 import { ApiError, fieldError, notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
 
 /** How many orders the detail shows, newest first (every status; the figures count completed ones). */
 export const RECENT_ORDERS_LIMIT = 50;
@@ -234,7 +234,6 @@ export const checkoutCheckBody = z
 // Response schemas and mapping
 
 const money = z.string().regex(/^-?\d+\.\d{2}$/).meta({ description: 'Decimal amount in the store currency', examples: ['29.99'] });
-const timestamp = z.string().meta({ description: 'ISO-8601, UTC', examples: ['2025-01-10T08:00:00.000Z'] });
 const linkedAccount = z.object({ id: z.string(), username: z.string().nullable(), avatar: z.string().nullable() }).nullable();
 
 export const customerSummarySchema = z.object({
@@ -243,11 +242,11 @@ export const customerSummarySchema = z.object({
   email: z.string(),
   orders_count: z.number().int().meta({ description: 'Completed (paid or completed) orders' }),
   support_tickets_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
   country: z.string().nullable(),
   total_spent: money,
-  last_order_at: timestamp.nullable(),
+  last_order_at: timestampSchema.nullable(),
   discord_username: z.string().nullable(),
   steam_username: z.string().nullable(),
 });
@@ -265,7 +264,7 @@ export const customerDetailSchema = z.object({
         order_number: z.string(),
         total: money,
         status: z.enum(['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed']),
-        created_at: timestamp,
+        created_at: timestampSchema,
       }),
     )
     .meta({ description: `The ${RECENT_ORDERS_LIMIT} most recent orders of any status, newest first` }),
@@ -273,10 +272,10 @@ export const customerDetailSchema = z.object({
     total_spent: money,
     total_orders: z.number().int().meta({ description: 'Completed (paid or completed) orders' }),
     average_order_value: money,
-    last_order_date: timestamp.nullable(),
+    last_order_date: timestampSchema.nullable(),
   }),
-  created_at: timestamp,
-  updated_at: timestamp,
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
   country: z.string().nullable(),
   game_user_id: z.string().nullable(),
   discord: linkedAccount,
@@ -446,7 +445,7 @@ export const customerLinkUrlDoc = defineApiRoute({
   response: {
     status: 201,
     description: 'The link',
-    schema: successEnvelope(z.object({ url: z.string(), expires_at: timestamp })),
+    schema: successEnvelope(z.object({ url: z.string(), expires_at: timestampSchema })),
     headers: { 'Cache-Control': 'no-store' },
   },
   errors: [404, 422],

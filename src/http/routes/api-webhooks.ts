@@ -19,7 +19,7 @@ import {
 import { ApiError, fieldError } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
 
 const url = z.string().trim().min(1).max(WEBHOOK_URL_MAX_LENGTH).meta({ description: 'A public https:// (or http://) URL', examples: ['https://crm.example.com/hooks/store'] });
 const events = z
@@ -49,8 +49,8 @@ const endpointSchema = z.object({
   enabled: z.boolean(),
   disabled_reason: z.string().nullable().meta({ description: 'Why it was disabled (a 410 from the receiver, or a person), when it is' }),
   allow_private: z.boolean(),
-  created_at: z.string(),
-  updated_at: z.string(),
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
 });
 const deliverySchema = z.object({
   id: z.string(),
@@ -59,12 +59,12 @@ const deliverySchema = z.object({
   event_type: z.string(),
   status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
   attempts: z.number().int(),
-  next_attempt_at: z.string().nullable(),
+  next_attempt_at: timestampSchema.nullable(),
   last_status_code: z.number().int().nullable(),
   last_error: z.string().nullable(),
   redelivery_of: z.string().nullable(),
-  created_at: z.string(),
-  delivered_at: z.string().nullable(),
+  created_at: timestampSchema,
+  delivered_at: timestampSchema.nullable(),
 });
 const noEndpoint = (params: Record<string, string>) => `No webhook endpoint has id ${(params.id ?? '').slice(0, 40)}.`;
 

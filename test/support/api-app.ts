@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.js';
 import { createApiToken, type ApiScope } from '../../src/domain/api-tokens.js';
 import { ManualClock } from '../../src/domain/clock.js';
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { API_BASE_PATH } from '../../src/http/routes/api.js';
 import type { HttpDeps } from '../../src/http/deps.js';
@@ -43,7 +43,7 @@ export async function startApiTestApp(env: Record<string, string> = {}): Promise
     },
   };
   const app = await createHttpApp(deps);
-  const openApi = await OpenApiResponseChecker.create((await app.inject({ method: 'GET', url: `${API_BASE_PATH}/openapi.json` })).json());
+  const openApi = await openApiCheckerOf(app);
   checkEveryInjectedAnswer(app, openApi);
   return {
     app,
@@ -63,7 +63,19 @@ export async function startApiTestApp(env: Record<string, string> = {}): Promise
   };
 }
 
-function checkEveryInjectedAnswer(app: HttpApp, checker: OpenApiResponseChecker): void {
+/** Any Fastify instance, whatever its logger type. */
+type Injectable = Pick<FastifyInstance, 'inject'>;
+
+/** A checker over the OpenAPI document `app` serves. */
+export async function openApiCheckerOf(app: Injectable): Promise<OpenApiResponseChecker> {
+  return OpenApiResponseChecker.create((await app.inject({ method: 'GET', url: `${API_BASE_PATH}/openapi.json` })).json());
+}
+
+/**
+ * From now on `app.inject` fails the call when an answer under the API's base path is not what
+ * the document describes (status, media type, body).
+ */
+export function checkEveryInjectedAnswer(app: Injectable, checker: OpenApiResponseChecker): void {
   const inject = app.inject.bind(app);
   const checked = async (options: InjectOptions | string) => {
     const response = await inject(options);

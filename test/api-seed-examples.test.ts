@@ -130,6 +130,7 @@ beforeAll(async () => {
       status: response.status,
       contentType: response.headers.get('content-type') ?? undefined,
       body: await response.clone().text(),
+      headers: Object.fromEntries(response.headers),
     });
     return response;
   };

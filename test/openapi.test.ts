@@ -214,6 +214,8 @@ describe('the OpenAPI document', () => {
     expect(t.openApi.problems({ method: 'GET', url: `${BASE}/customers/${ids.id}/export?format=csv`, status: 200, contentType: 'text/csv; charset=utf-8', body: 'a,b\r\n' })).toEqual([]);
     expect(t.openApi.problems({ method: 'GET', url: `${BASE}/no-such-route`, status: 200, contentType: 'application/json', body: '{}' }).join()).toContain('no operation');
     expect(t.openApi.problems({ method: 'GET', url: '/downloads/abc', status: 200, contentType: 'text/csv', body: 'a' })).toEqual([]);
+    const limited = { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': 'many', 'x-ratelimit-reset': '1795435200' };
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'application/json', body: envelope, headers: limited }).join()).toContain('header X-RateLimit-Remaining');
   });
 
   it('describes every route, and nothing the app does not serve', () => {

@@ -88,6 +88,7 @@ export function checkEveryInjectedAnswer(app: Injectable, checker: OpenApiRespon
       status: response.statusCode,
       contentType: contentType === undefined ? undefined : String(contentType),
       body: response.body,
+      headers: response.headers,
     });
     return response;
   };

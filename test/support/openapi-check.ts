@@ -13,11 +13,14 @@ export interface ApiAnswer {
   status: number;
   contentType: string | undefined;
   body: string;
+  /** The answer's headers, names in lower case; the documented ones present are checked too. */
+  headers?: Record<string, unknown>;
 }
 
 // Just what this module reads of a dereferenced OpenAPI 3.1 document.
 interface Response {
   description: string;
+  headers?: Record<string, { schema?: { type?: string } }>;
   content?: Record<string, { schema?: object }>;
 }
 interface Operation {
@@ -113,6 +116,9 @@ export class OpenApiResponseChecker {
       response = { description: 'refusal', content: { 'application/json': { schema: this.document.components!.schemas!.Error! } } };
     }
 
+    const headerProblems = this.headerProblems(response, answer, where);
+    if (headerProblems.length > 0) return headerProblems;
+
     const media = mediaTypeOf(answer.contentType);
     const content = response.content ?? {};
     if (Object.keys(content).length === 0) {
@@ -141,6 +147,20 @@ export class OpenApiResponseChecker {
   assertDocumented(answer: ApiAnswer): void {
     const problems = this.problems(answer);
     if (problems.length > 0) throw new Error(`The API answered what its OpenAPI document does not describe:\n${problems.join('\n')}`);
+  }
+
+  private headerProblems(response: Response, answer: ApiAnswer, where: string): string[] {
+    const problems: string[] = [];
+    for (const [name, header] of Object.entries(response.headers ?? {})) {
+      const raw = answer.headers?.[name.toLowerCase()];
+      if (raw === undefined || !header.schema) continue;
+      const text = Array.isArray(raw) ? raw.join(', ') : typeof raw === 'number' ? String(raw) : (raw as string);
+      // A header is text; one documented as an integer must be the digits of one.
+      const value = header.schema.type === 'integer' && /^-?\d+$/.test(text) ? Number(text) : text;
+      const validate = this.validatorFor(header.schema);
+      if (!validate(value)) problems.push(`${where}: header ${name}: ${JSON.stringify(text)} ${validate.errors?.[0]?.message ?? 'is invalid'}`);
+    }
+    return problems;
   }
 
   private validatorFor(schema: object): ValidateFunction {

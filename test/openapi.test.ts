@@ -13,116 +13,13 @@ const staff = { id: '111111111111111111', name: 'Sam' };
 type Schema = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
-// A JSON Schema (2020-12) checker for exactly the keywords the document uses. It throws on any
-// other keyword, so a schema it cannot judge fails the test instead of passing unchecked.
-
-const ANNOTATIONS = new Set(['description', 'examples', 'default', 'format', 'writeOnly', 'readOnly', 'title']);
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  return typeof value;
-}
-
-/** The problems of `value` against `schema` (empty when valid). */
-function schemaProblems(schema: Schema, value: unknown, path = '$'): string[] {
-  const problems: string[] = [];
-  for (const [keyword, arg] of Object.entries(schema)) {
-    if (ANNOTATIONS.has(keyword)) continue;
-    const num = arg as number;
-    const sub = arg as Schema;
-    switch (keyword) {
-      case 'type': {
-        const types = [arg as string | string[]].flat();
-        const actual = typeOf(value);
-        if (!types.some((t) => t === actual || (t === 'number' && actual === 'integer'))) problems.push(`${path}: ${actual} is not ${types.join('|')}`);
-        break;
-      }
-      case 'enum':
-        if (!(arg as unknown[]).some((v) => v === value)) problems.push(`${path}: not one of the enum`);
-        break;
-      case 'const':
-        if (value !== arg) problems.push(`${path}: not the const`);
-        break;
-      case 'pattern':
-        if (typeof value === 'string' && !new RegExp(arg as string, 'u').test(value)) problems.push(`${path}: does not match ${String(arg)}`);
-        break;
-      case 'minLength':
-        if (typeof value === 'string' && [...value].length < num) problems.push(`${path}: shorter than ${num}`);
-        break;
-      case 'maxLength':
-        if (typeof value === 'string' && [...value].length > num) problems.push(`${path}: longer than ${num}`);
-        break;
-      case 'minimum':
-        if (typeof value === 'number' && value < num) problems.push(`${path}: below ${num}`);
-        break;
-      case 'maximum':
-        if (typeof value === 'number' && value > num) problems.push(`${path}: above ${num}`);
-        break;
-      case 'exclusiveMinimum':
-        if (typeof value === 'number' && value <= num) problems.push(`${path}: not above ${num}`);
-        break;
-      case 'minItems':
-        if (Array.isArray(value) && value.length < num) problems.push(`${path}: fewer than ${num} items`);
-        break;
-      case 'maxItems':
-        if (Array.isArray(value) && value.length > num) problems.push(`${path}: more than ${num} items`);
-        break;
-      case 'items':
-        if (Array.isArray(value)) value.forEach((item, i) => problems.push(...schemaProblems(sub, item, `${path}[${i}]`)));
-        break;
-      case 'minProperties':
-        if (typeOf(value) === 'object' && Object.keys(value as object).length < num) problems.push(`${path}: fewer than ${num} properties`);
-        break;
-      case 'maxProperties':
-        if (typeOf(value) === 'object' && Object.keys(value as object).length > num) problems.push(`${path}: more than ${num} properties`);
-        break;
-      case 'required':
-        if (typeOf(value) === 'object') for (const key of arg as string[]) if (!Object.hasOwn(value as object, key)) problems.push(`${path}.${key}: missing`);
-        break;
-      case 'properties':
-        if (typeOf(value) === 'object') {
-          for (const [key, property] of Object.entries(arg as Record<string, Schema>)) {
-            if (Object.hasOwn(value as object, key)) problems.push(...schemaProblems(property, (value as Record<string, unknown>)[key], `${path}.${key}`));
-          }
-        }
-        break;
-      case 'additionalProperties':
-        if (typeOf(value) === 'object') {
-          const known = Object.keys((schema.properties ?? {}));
-          for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-            if (known.includes(key)) continue;
-            if (arg === false) problems.push(`${path}.${key}: not allowed`);
-            else problems.push(...schemaProblems(sub, item, `${path}.${key}`));
-          }
-        }
-        break;
-      case 'propertyNames':
-        if (typeOf(value) === 'object') for (const key of Object.keys(value as object)) problems.push(...schemaProblems(sub, key, `${path}{${key}}`));
-        break;
-      case 'anyOf':
-        if (!(arg as Schema[]).some((option) => schemaProblems(option, value, path).length === 0)) problems.push(`${path}: matches none of anyOf`);
-        break;
-      case 'allOf':
-        for (const part of arg as Schema[]) problems.push(...schemaProblems(part, value, path));
-        break;
-      case 'oneOf':
-        if ((arg as Schema[]).filter((option) => schemaProblems(option, value, path).length === 0).length !== 1) problems.push(`${path}: does not match exactly one of oneOf`);
-        break;
-      case 'not':
-        if (schemaProblems(sub, value, path).length === 0) problems.push(`${path}: matches "not"`);
-        break;
-      default:
-        throw new Error(`the test's schema checker does not know "${keyword}" (at ${path})`);
-    }
-  }
-  return problems;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 let t: ApiTestApp;
+
+/** The problems of `value` against `schema` by ajv, the validator every answer is held to (empty when valid). */
+function schemaProblems(schema: Schema, value: unknown): string[] {
+  return t.openApi.schemaProblems(schema, value);
+}
 let doc: OpenApiDocument;
 let authorization: string;
 const ids: Record<string, number | string> = {};

@@ -143,6 +143,13 @@ export class OpenApiResponseChecker {
     return (validate.errors ?? []).map((e) => `${where}: body${e.instancePath} ${e.message ?? 'is invalid'} ${JSON.stringify(e.params)}`);
   }
 
+  /** What is wrong with `value` by a schema of the document, in ajv's words (empty when valid). */
+  schemaProblems(schema: object, value: unknown): string[] {
+    const validate = this.validatorFor(schema);
+    if (validate(value)) return [];
+    return (validate.errors ?? []).map((e) => `${e.instancePath || '$'} ${e.message ?? 'is invalid'} ${JSON.stringify(e.params)}`);
+  }
+
   /** Throws, naming every problem, when the answer is not as the document says. */
   assertDocumented(answer: ApiAnswer): void {
     const problems = this.problems(answer);

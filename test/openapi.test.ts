@@ -304,6 +304,17 @@ describe('the document matches what the routes accept', () => {
     expect(checked.length).toBeGreaterThanOrEqual(14);
   });
 
+  it('calls valid the international email addresses the routes accept', async () => {
+    const address = 'zoë.müller@bücher.example';
+    const response = await send('POST', `${BASE}/customers`, { name: 'Zoë Müller', email: address });
+    expect(response.statusCode, response.body).toBe(201);
+    for (const [method, path] of [['POST', '/customers'], ['PATCH', '/customers/{id}']] as const) {
+      const schema = doc.paths[path]![method.toLowerCase()]!.requestBody!.content['application/json'].schema as { properties: Record<string, Schema> };
+      expect(schemaProblems(schema.properties.email!, address), `${method} ${path}`).toEqual([]);
+      expect(schemaProblems(schema.properties.email!, 'not an address'), `${method} ${path}`).not.toEqual([]);
+    }
+  });
+
   it('documents query parameters whose examples the route accepts', async () => {
     const checked: string[] = [];
     for (const { method, path, op } of operations()) {

@@ -152,7 +152,8 @@ const email = plainText()
   .min(1, 'must not be empty')
   .max(EMAIL_MAX_LENGTH)
   .regex(EMAIL_SHAPE, 'is not an email address')
-  .meta({ format: 'email', examples: ['player@example.com'] });
+  // No `format: email`: that format is ASCII only (RFC 5321), and international addresses are welcome.
+  .meta({ description: 'An email address (international ones too)', examples: ['player@example.com'] });
 const country = z
   .string()
   .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "US"')

@@ -433,7 +433,8 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
   422: {
     name: 'UnprocessableEntity',
     description:
-      'Validation failed: `message` names the first bad field, `errors` lists every problem by field. Unknown query parameters and body fields are refused too. ' +
+      'Validation failed: `message` names the first bad field, `errors` lists every problem by field. Unknown body fields are refused too, and so are ' +
+      'unknown query parameters on an operation that takes query parameters (elsewhere the query is not read). ' +
       'A refused registration or checkout (a ban) is also a 422, with the generic message and no field.',
     example: { success: false, error: 'Unprocessable Entity', message: 'per_page: must be at most 100', errors: { per_page: ['must be at most 100'] } },
     headers: RATE_LIMIT_HEADERS,

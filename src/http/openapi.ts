@@ -11,7 +11,11 @@ import { UNAUTHORIZED_MESSAGE, type ApiAuth } from './auth.js';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Refusals a route declares; 401, 403, 429 and 500 go with every authenticated route by themselves. */
+/**
+ * Refusals a route declares itself. The rest follow from the spec: 401, 403 and 429 with a scope,
+ * 400, 413 and 415 with a method that carries a body, 422 with a body or query, 400, 404 and 414
+ * with path parameters, 500 always.
+ */
 export type ApiErrorStatus = 404 | 409 | 422;
 
 export interface ApiRouteSpec {

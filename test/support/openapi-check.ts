@@ -108,7 +108,7 @@ export class OpenApiResponseChecker {
     let response: Response | undefined;
     if (found) {
       response = found.operation.responses?.[String(answer.status)];
-      if (!response) return [`${where}: status ${answer.status} is not documented for ${answer.method} ${found.path}`];
+      if (!response) return [`${where}: status ${answer.status} is not documented for ${answer.method} ${found.path} (${answer.body.slice(0, 160)})`];
     } else {
       // No operation: the app's own 404 (or the router's refusal of a malformed URL), which must
       // still be the envelope every refusal has.

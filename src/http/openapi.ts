@@ -428,11 +428,13 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
     name: 'PayloadTooLarge',
     description: 'The body is over 1 MiB (read even where the operation takes no body).',
     example: { success: false, error: 'Payload Too Large', message: 'Request body is too large' },
+    headers: RATE_LIMIT_HEADERS,
   },
   415: {
     name: 'UnsupportedMediaType',
     description: 'The body is neither `application/json` nor `text/plain` (read even where the operation takes no body).',
     example: { success: false, error: 'Unsupported Media Type', message: 'Unsupported Media Type' },
+    headers: RATE_LIMIT_HEADERS,
   },
   422: {
     name: 'UnprocessableEntity',

@@ -119,9 +119,20 @@ beforeAll(async () => {
   const BASE_URL = `http://127.0.0.1:${port}/api/external/v1`;
   const token = (await t.bearer(['customers:read'], { rateLimitPerMinute: 1000 })).replace(/^Bearer /, '');
 
-  const countingFetch = (input: string, init?: RequestInit) => {
+  // Counts every request, and holds every answer to the OpenAPI document as the injected ones are.
+  const countingFetch = async (input: string, init?: RequestInit) => {
     requested.push(input);
-    return fetch(input, init);
+    const response = await fetch(input, init);
+    const { pathname, search } = new URL(input);
+    t.openApi.assertDocumented({
+      method: init?.method ?? 'GET',
+      url: pathname + search,
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? undefined,
+      body: await response.clone().text(),
+      headers: Object.fromEntries(response.headers),
+    });
+    return response;
   };
   const get = async <T>(path: string): Promise<T> => {
     const response = await countingFetch(`${BASE_URL}${path}`, { headers: { Authorization: `Bearer ${token}` } });

@@ -235,7 +235,7 @@ describe('GET /webhooks/:id/deliveries', () => {
 
   it('refuses bad paging with a 422 naming the parameter', async () => {
     const { id } = await createEndpoint();
-    expect((await api('GET', `/webhooks/${id}/deliveries?per_page=500`, read)).json()).toMatchObject({ message: 'per_page: must be between 1 and 100' });
+    expect((await api('GET', `/webhooks/${id}/deliveries?per_page=500`, read)).json()).toMatchObject({ message: 'per_page: must be at most 100' });
     expect((await api('GET', `/webhooks/${id}/deliveries?page=x`, read)).json()).toMatchObject({ message: 'page: must be a whole number' });
     expect((await api('GET', `/webhooks/${id}/deliveries?status=failed`, read)).json()).toMatchObject({ message: 'status: is not allowed' });
   });

@@ -8,12 +8,14 @@ import { UserError } from '../src/domain/errors.js';
 import { createLinkUrl, hashLinkSecret, LINK_TTL_MS } from '../src/domain/linking/link-sessions.js';
 import type { Customer } from '../src/domain/types.js';
 import { handleApiError } from '../src/http/api-envelope.js';
+import { createHttpApp } from '../src/http/app.js';
 import { createApiAuth } from '../src/http/auth.js';
 import type { HttpDeps } from '../src/http/deps.js';
 import { apiLinkRoutes } from '../src/http/routes/api-link.js';
 import { createLogger } from '../src/logger.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
+import { checkEveryInjectedAnswer, openApiCheckerOf } from './support/api-app.js';
 import { APP_SECRET, pageText, startLinkHarness } from './support/link-harness.js';
 import { openTestDatabase } from './support/database.js';
 
@@ -129,6 +131,10 @@ describe('POST /customers/:id/link-url', () => {
       { prefix: '/api/external/v1' },
     );
     await api.ready();
+    // The route's answers are held to the whole app's API document, as those of the full app are.
+    const full = await createHttpApp(deps);
+    checkEveryInjectedAnswer(api, await openApiCheckerOf(full));
+    await full.close();
     return api;
   }
 

@@ -2,126 +2,24 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCOPES } from '../src/domain/api-tokens.js';
 import { createWebhookEndpoint, enqueueTestDelivery } from '../src/domain/outbound-webhooks.js';
-import { ApiRouteRegistry, type OpenApiDocument, type OpenApiOperation } from '../src/http/openapi.js';
+import { ApiRouteRegistry, idParam, type OpenApiDocument, type OpenApiOperation } from '../src/http/openapi.js';
 import { API_BASE_PATH, apiRoutes } from '../src/http/routes/api.js';
 import { buildFixtureStore } from './support/api-customer-fixture.js';
 import { startApiTestApp, type ApiTestApp } from './support/api-app.js';
+import { validateOpenApiDocument } from './support/openapi-check.js';
 
 const BASE = '/api/external/v1';
 const staff = { id: '111111111111111111', name: 'Sam' };
 type Schema = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
-// A JSON Schema (2020-12) checker for exactly the keywords the document uses. It throws on any
-// other keyword, so a schema it cannot judge fails the test instead of passing unchecked.
-
-const ANNOTATIONS = new Set(['description', 'examples', 'default', 'format', 'writeOnly', 'readOnly', 'title']);
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  return typeof value;
-}
-
-/** The problems of `value` against `schema` (empty when valid). */
-function schemaProblems(schema: Schema, value: unknown, path = '$'): string[] {
-  const problems: string[] = [];
-  for (const [keyword, arg] of Object.entries(schema)) {
-    if (ANNOTATIONS.has(keyword)) continue;
-    const num = arg as number;
-    const sub = arg as Schema;
-    switch (keyword) {
-      case 'type': {
-        const types = [arg as string | string[]].flat();
-        const actual = typeOf(value);
-        if (!types.some((t) => t === actual || (t === 'number' && actual === 'integer'))) problems.push(`${path}: ${actual} is not ${types.join('|')}`);
-        break;
-      }
-      case 'enum':
-        if (!(arg as unknown[]).some((v) => v === value)) problems.push(`${path}: not one of the enum`);
-        break;
-      case 'const':
-        if (value !== arg) problems.push(`${path}: not the const`);
-        break;
-      case 'pattern':
-        if (typeof value === 'string' && !new RegExp(arg as string, 'u').test(value)) problems.push(`${path}: does not match ${String(arg)}`);
-        break;
-      case 'minLength':
-        if (typeof value === 'string' && [...value].length < num) problems.push(`${path}: shorter than ${num}`);
-        break;
-      case 'maxLength':
-        if (typeof value === 'string' && [...value].length > num) problems.push(`${path}: longer than ${num}`);
-        break;
-      case 'minimum':
-        if (typeof value === 'number' && value < num) problems.push(`${path}: below ${num}`);
-        break;
-      case 'maximum':
-        if (typeof value === 'number' && value > num) problems.push(`${path}: above ${num}`);
-        break;
-      case 'exclusiveMinimum':
-        if (typeof value === 'number' && value <= num) problems.push(`${path}: not above ${num}`);
-        break;
-      case 'minItems':
-        if (Array.isArray(value) && value.length < num) problems.push(`${path}: fewer than ${num} items`);
-        break;
-      case 'maxItems':
-        if (Array.isArray(value) && value.length > num) problems.push(`${path}: more than ${num} items`);
-        break;
-      case 'items':
-        if (Array.isArray(value)) value.forEach((item, i) => problems.push(...schemaProblems(sub, item, `${path}[${i}]`)));
-        break;
-      case 'minProperties':
-        if (typeOf(value) === 'object' && Object.keys(value as object).length < num) problems.push(`${path}: fewer than ${num} properties`);
-        break;
-      case 'maxProperties':
-        if (typeOf(value) === 'object' && Object.keys(value as object).length > num) problems.push(`${path}: more than ${num} properties`);
-        break;
-      case 'required':
-        if (typeOf(value) === 'object') for (const key of arg as string[]) if (!Object.hasOwn(value as object, key)) problems.push(`${path}.${key}: missing`);
-        break;
-      case 'properties':
-        if (typeOf(value) === 'object') {
-          for (const [key, property] of Object.entries(arg as Record<string, Schema>)) {
-            if (Object.hasOwn(value as object, key)) problems.push(...schemaProblems(property, (value as Record<string, unknown>)[key], `${path}.${key}`));
-          }
-        }
-        break;
-      case 'additionalProperties':
-        if (typeOf(value) === 'object') {
-          const known = Object.keys((schema.properties ?? {}));
-          for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-            if (known.includes(key)) continue;
-            if (arg === false) problems.push(`${path}.${key}: not allowed`);
-            else problems.push(...schemaProblems(sub, item, `${path}.${key}`));
-          }
-        }
-        break;
-      case 'propertyNames':
-        if (typeOf(value) === 'object') for (const key of Object.keys(value as object)) problems.push(...schemaProblems(sub, key, `${path}{${key}}`));
-        break;
-      case 'anyOf':
-        if (!(arg as Schema[]).some((option) => schemaProblems(option, value, path).length === 0)) problems.push(`${path}: matches none of anyOf`);
-        break;
-      case 'allOf':
-        for (const part of arg as Schema[]) problems.push(...schemaProblems(part, value, path));
-        break;
-      case 'oneOf':
-        if ((arg as Schema[]).filter((option) => schemaProblems(option, value, path).length === 0).length !== 1) problems.push(`${path}: does not match exactly one of oneOf`);
-        break;
-      case 'not':
-        if (schemaProblems(sub, value, path).length === 0) problems.push(`${path}: matches "not"`);
-        break;
-      default:
-        throw new Error(`the test's schema checker does not know "${keyword}" (at ${path})`);
-    }
-  }
-  return problems;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 let t: ApiTestApp;
+
+/** The problems of `value` against `schema` by ajv, the validator every answer is held to (empty when valid). */
+function schemaProblems(schema: Schema, value: unknown): string[] {
+  return t.openApi.schemaProblems(schema, value);
+}
 let doc: OpenApiDocument;
 let authorization: string;
 const ids: Record<string, number | string> = {};
@@ -195,6 +93,28 @@ describe('the OpenAPI document', () => {
     expect((doc.components.securitySchemes!.bearerAuth as { description: string }).description).toContain(API_SCOPES.join(', '));
   });
 
+  it('passes an independent OpenAPI validator', async () => {
+    await expect(validateOpenApiDocument(doc)).resolves.toBeUndefined();
+    // The same validator refuses a fault, so the pass above means something.
+    const broken = { ...doc, paths: { ...doc.paths, '/broken': { get: { responses: { 200: { content: {} } } } } } };
+    await expect(validateOpenApiDocument(broken)).rejects.toThrow();
+  });
+
+  it('is what every API answer in the tests is held to: an undocumented status, media type or field is reported', () => {
+    const url = `${BASE}/customers/${ids.id}`;
+    const envelope = JSON.stringify({ success: false, error: 'Not Found', message: 'No customer has id 45.' });
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'application/json; charset=utf-8', body: envelope })).toEqual([]);
+    expect(t.openApi.problems({ method: 'GET', url, status: 418, contentType: 'application/json', body: envelope }).join()).toContain('status 418 is not documented');
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'text/html', body: '<p>gone</p>' }).join()).toContain('media type text/html is not documented');
+    const extra = JSON.stringify({ success: false, error: 'Not Found', message: 'x', stack: 'at …' });
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'application/json', body: extra }).join()).toContain('must NOT have additional properties');
+    expect(t.openApi.problems({ method: 'GET', url: `${BASE}/customers/${ids.id}/export?format=csv`, status: 200, contentType: 'text/csv; charset=utf-8', body: 'a,b\r\n' })).toEqual([]);
+    expect(t.openApi.problems({ method: 'GET', url: `${BASE}/no-such-route`, status: 200, contentType: 'application/json', body: '{}' }).join()).toContain('no operation');
+    expect(t.openApi.problems({ method: 'GET', url: '/downloads/abc', status: 200, contentType: 'text/csv', body: 'a' })).toEqual([]);
+    const limited = { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': 'many', 'x-ratelimit-reset': '1795435200' };
+    expect(t.openApi.problems({ method: 'GET', url, status: 404, contentType: 'application/json', body: envelope, headers: limited }).join()).toContain('header X-RateLimit-Remaining');
+  });
+
   it('describes every route, and nothing the app does not serve', () => {
     expect(operations().map((o) => `${o.method} ${o.path}`).sort()).toEqual(
       [
@@ -263,6 +183,32 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('marks every timestamp an answer carries as format date-time', () => {
+    const timestamps: string[] = [];
+    const unmarked: string[] = [];
+    const walk = (schema: Schema, where: string) => {
+      for (const [key, property] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
+        if (/(_at|_date)$/.test(key)) {
+          timestamps.push(`${where}.${key}`);
+          const options = [property, ...((property.anyOf ?? []) as Schema[])];
+          if (!options.some((o) => o.format === 'date-time')) unmarked.push(`${where}.${key}`);
+        }
+        walk(property, `${where}.${key}`);
+        if (property.items) walk(property.items as Schema, `${where}.${key}[]`);
+        for (const option of (property.anyOf ?? []) as Schema[]) walk(option, `${where}.${key}`);
+      }
+      for (const option of (schema.anyOf ?? []) as Schema[]) walk(option, where);
+    };
+    for (const { method, path, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const schema = (resolve(response) as { content: { 'application/json': { schema: Schema } } }).content['application/json'].schema;
+        walk(resolve(schema), `${method} ${path} ${status}`);
+      }
+    }
+    expect(timestamps.length).toBeGreaterThan(20);
+    expect(unmarked).toEqual([]);
+  });
+
   it('documents every error envelope, the seed messages and the rate-limit headers', () => {
     const responses = doc.components.responses as Record<string, { content: { 'application/json': { schema: Schema; example: unknown } }; headers?: Record<string, unknown> }>;
     const error = doc.components.schemas!.Error as Schema;
@@ -278,6 +224,45 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the document matches what the routes accept', () => {
+  it('documents every refusal each operation really gives, with the error envelope', async () => {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const bodyMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+    const limited = await t.bearer([...API_SCOPES], { rateLimitPerMinute: 1 });
+    // Spend the one request now, so every probe with this token is over the limit and does nothing.
+    await send('GET', `${BASE}/customers`).then(() => t.app.inject({ method: 'GET', url: `${BASE}/customers`, headers: { authorization: limited } }));
+    const otherScope = (scope: string) => t.bearer([API_SCOPES.find((s) => s !== scope)!]);
+    for (const { method, path, op } of operations()) {
+      const scope = op['x-required-scope'];
+      const probes: Array<[label: string, url: string, headers: Record<string, string>, payload?: string]> = [];
+      if (scope) {
+        probes.push(['no token', urlOf(path), {}]);
+        probes.push(['another scope', urlOf(path), { authorization: await otherScope(scope) }]);
+        probes.push(['over the rate limit', urlOf(path), { authorization: limited }]);
+      }
+      if (bodyMethods.has(method)) {
+        probes.push(['malformed JSON', urlOf(path), { authorization, 'content-type': 'application/json' }, '{"name":']);
+        probes.push(['an XML body', urlOf(path), { authorization, 'content-type': 'application/xml' }, '<a/>']);
+        probes.push(['a body over 1 MiB', urlOf(path), { authorization, 'content-type': 'application/json' }, JSON.stringify({ name: 'x'.repeat(1024 * 1024) })]);
+      }
+      if (op.parameters?.some((p) => p.in === 'query')) probes.push(['an unknown query parameter', urlOf(path, 'surprise=1'), { authorization }]);
+      if (path.includes('{id}')) {
+        for (const id of ['abc', '0', 'x'.repeat(200), '%E0%A4%A']) probes.push([`id ${id.slice(0, 10)}`, `${BASE}${path.replace('{id}', id).replace('{deliveryId}', String(ids.delivery))}`, { authorization }]);
+      }
+      for (const [label, url, headers, payload] of probes) {
+        try {
+          const response = await t.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+          seen.add(`${method} ${path} ${label}: ${response.statusCode}`);
+        } catch (error) {
+          problems.push(`${label}: ${(error as Error).message.split('\n').slice(1).join(' ')}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // The probes did reach each kind of refusal.
+    for (const status of [400, 401, 403, 404, 413, 414, 415, 422, 429]) expect([...seen].join('\n'), String(status)).toContain(`: ${status}`);
+  });
+
   it('documents request bodies whose examples fit their schema and that the route accepts', async () => {
     let checked = 0;
     for (const { method, path, op } of operations()) {
@@ -294,16 +279,52 @@ describe('the document matches what the routes accept', () => {
     expect(checked).toBe(5);
   });
 
+  it('documents whole-number parameters as integers with the bounds the route accepts', async () => {
+    const checked: string[] = [];
+    for (const { method, path, op } of operations()) {
+      for (const parameter of op.parameters ?? []) {
+        if (!['id', 'page', 'per_page'].includes(parameter.name)) continue;
+        const where = `${method} ${path} ${parameter.name}`;
+        expect(parameter.schema, where).toMatchObject({ type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) });
+        const { minimum, maximum } = parameter.schema as { minimum: number; maximum: number };
+        if (parameter.in === 'path') {
+          // Any id outside the bounds is answered like an unknown one (404), so ask the parser.
+          expect(idParam.safeParse(String(minimum)).success && idParam.safeParse(String(maximum)).success, where).toBe(true);
+          expect(idParam.safeParse(String(minimum - 1)).success || idParam.safeParse(String(BigInt(maximum) + 1n)).success, where).toBe(false);
+        } else if (method === 'GET') {
+          for (const value of [minimum, maximum]) expect((await send(method, urlOf(path, `${parameter.name}=${value}`))).statusCode, `${where}=${value}`).toBe(200);
+          for (const value of [BigInt(minimum) - 1n, BigInt(maximum) + 1n]) {
+            const response = await send(method, urlOf(path, `${parameter.name}=${value}`));
+            expect([response.statusCode, Object.keys(response.json<{ errors?: object }>().errors ?? {})], `${where}=${value}`).toEqual([422, [parameter.name]]);
+          }
+        }
+        checked.push(where);
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(14);
+  });
+
+  it('calls valid the international email addresses the routes accept', async () => {
+    const address = 'zoë.müller@bücher.example';
+    const response = await send('POST', `${BASE}/customers`, { name: 'Zoë Müller', email: address });
+    expect(response.statusCode, response.body).toBe(201);
+    for (const [method, path] of [['POST', '/customers'], ['PATCH', '/customers/{id}']] as const) {
+      const schema = doc.paths[path]![method.toLowerCase()]!.requestBody!.content['application/json'].schema as { properties: Record<string, Schema> };
+      expect(schemaProblems(schema.properties.email!, address), `${method} ${path}`).toEqual([]);
+      expect(schemaProblems(schema.properties.email!, 'not an address'), `${method} ${path}`).not.toEqual([]);
+    }
+  });
+
   it('documents query parameters whose examples the route accepts', async () => {
     const checked: string[] = [];
     for (const { method, path, op } of operations()) {
       const query = new URLSearchParams();
       for (const parameter of op.parameters ?? []) {
         if (parameter.in !== 'query') continue;
-        const example = (parameter.schema.examples as string[] | undefined)?.[0] ?? (parameter.schema.enum as string[] | undefined)?.[0];
+        const example = (parameter.schema.examples as Array<string | number> | undefined)?.[0] ?? (parameter.schema.enum as string[] | undefined)?.[0];
         if (example === undefined) continue;
         expect(schemaProblems(parameter.schema, example), `${path} ${parameter.name}`).toEqual([]);
-        query.set(parameter.name, example);
+        query.set(parameter.name, String(example));
       }
       if ([...query.keys()].length === 0) continue;
       const response = await send(method, urlOf(path, query.toString()));
@@ -351,6 +372,11 @@ describe('the document matches what the routes accept', () => {
     expect(checked).toBeGreaterThan(150);
   });
 
+  /** A query string's value as OpenAPI reads it for the parameter's type (form style: digits are an integer). */
+  function queryValue(schema: Schema, text: string): unknown {
+    return schema.type === 'integer' && /^-?\d+$/.test(text) ? Number(text) : text;
+  }
+
   it('refuses with 422 every query value the document calls invalid, and unknown parameters', async () => {
     const problems: string[] = [];
     let checked = 0;
@@ -362,7 +388,7 @@ describe('the document matches what the routes accept', () => {
       if (unknown.statusCode !== 422) problems.push(`${path}?surprise=1: ${unknown.statusCode}`);
       for (const parameter of parameters) {
         for (const value of candidates) {
-          if (schemaProblems(parameter.schema, value).length === 0) continue;
+          if (schemaProblems(parameter.schema, queryValue(parameter.schema, value)).length === 0) continue;
           const response = await send(method, urlOf(path, `${parameter.name}=${encodeURIComponent(value)}`));
           checked++;
           const named = Object.keys(response.json<{ errors?: object }>().errors ?? {});

@@ -11,7 +11,11 @@ import { UNAUTHORIZED_MESSAGE, type ApiAuth } from './auth.js';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Refusals a route declares; 401, 403, 429 and 500 go with every authenticated route by themselves. */
+/**
+ * Refusals a route declares itself. The rest follow from the spec: 401, 403 and 429 with a scope,
+ * 400, 413 and 415 with a method that carries a body, 422 with a body or query, 400, 404 and 414
+ * with path parameters, 500 always.
+ */
 export type ApiErrorStatus = 404 | 409 | 422;
 
 export interface ApiRouteSpec {
@@ -37,7 +41,13 @@ export interface ApiRouteSpec {
   response: {
     status: 200 | 201 | 202;
     description: string;
+    /** The answer as JSON (`application/json`). */
     schema: z.ZodType;
+    /**
+     * Other media types the route may answer with instead, by media type (`text/csv` for a file):
+     * the handler returns the body as a string and sets the Content-Type itself.
+     */
+    alternatives?: Record<string, z.ZodString>;
     /** Extra response headers: name → description. */
     headers?: Record<string, string>;
   };
@@ -54,8 +64,10 @@ export interface ApiRouteInput<S extends ApiRouteSpec> {
   reply: FastifyReply;
 }
 
+type AlternativeBody<S extends ApiRouteSpec> = S['response'] extends { alternatives: Record<string, z.ZodString> } ? string : never;
+
 /** Returns the whole response body; the status is the spec's. */
-export type ApiRouteHandler<S extends ApiRouteSpec> = (input: ApiRouteInput<S>) => Promise<z.output<S['response']['schema']>>;
+export type ApiRouteHandler<S extends ApiRouteSpec> = (input: ApiRouteInput<S>) => Promise<z.output<S['response']['schema']> | AlternativeBody<S>>;
 
 /** Declares a route; `const` keeps the literal types the handler's input is derived from. */
 export function defineApiRoute<const S extends ApiRouteSpec>(spec: S): S {
@@ -94,13 +106,43 @@ export const errorEnvelopeSchema = z
   })
   .meta({ description: 'Every refusal has this shape.' });
 
+/** An instant in an answer: ISO-8601 in UTC, as `Date.prototype.toISOString` writes it. */
+export const timestampSchema = z.string().meta({ format: 'date-time', description: 'ISO-8601, UTC', examples: ['2025-01-10T08:00:00.000Z'] });
+
+// Path and query parameters are text on the wire, but the document describes what they mean: a
+// parameter parsed from digits is shown as the integer it is, with its bounds, instead of as the
+// string schema zod derives from the parser's input side.
+const parameterSchemas = z.registry<JsonSchema, z.core.$ZodType>();
+
 /** A positive database id in a path: digits only, no sign, no leading zero, within 2^53. */
 export const idParam = z
   .string()
   .regex(/^[1-9]\d{0,15}$/)
   .transform(Number)
   .refine((n) => Number.isSafeInteger(n))
-  .meta({ description: 'A positive whole number; anything else is answered 404', examples: ['45'] });
+  .meta({ description: 'A positive whole number; anything else is answered 404' });
+parameterSchemas.add(idParam, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, examples: [45] });
+
+/**
+ * A whole number from `min` to `max` in a query string: digits only (no sign, point, exponent or
+ * space), documented as an integer with those bounds.
+ */
+export function wholeNumberParam(bounds: { min: number; max: number; example: number }) {
+  const schema = z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform((digits, ctx) => {
+      // More digits than any bound has is out of range, and must not round on the way to a number.
+      const value = digits.length > 15 ? Infinity : Number(digits);
+      if (value < bounds.min || value > bounds.max) {
+        ctx.addIssue({ code: 'custom', message: value < bounds.min ? `must be at least ${bounds.min}` : `must be at most ${bounds.max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+  parameterSchemas.add(schema, { type: 'integer', minimum: bounds.min, maximum: bounds.max, examples: [bounds.example] });
+  return schema;
+}
 
 // No C0 control characters or DEL: they have no place in a name, an email or a search, and a NUL
 // byte means something different to every layer between here and the disk.
@@ -303,7 +345,17 @@ function parseParams(spec: ApiRouteSpec, schema: z.ZodType, raw: unknown): unkno
 // The document
 
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+  const converted = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      const parameter = parameterSchemas.get(zodSchema);
+      if (!parameter) return;
+      for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+      Object.assign(jsonSchema, parameter);
+    },
+  }) as JsonSchema;
   delete converted.$schema;
   return converted;
 }
@@ -374,18 +426,21 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
   },
   413: {
     name: 'PayloadTooLarge',
-    description: 'The body is over 1 MiB.',
+    description: 'The body is over 1 MiB (read even where the operation takes no body).',
     example: { success: false, error: 'Payload Too Large', message: 'Request body is too large' },
+    headers: RATE_LIMIT_HEADERS,
   },
   415: {
     name: 'UnsupportedMediaType',
-    description: 'The body is not `application/json`.',
+    description: 'The body is neither `application/json` nor `text/plain` (read even where the operation takes no body).',
     example: { success: false, error: 'Unsupported Media Type', message: 'Unsupported Media Type' },
+    headers: RATE_LIMIT_HEADERS,
   },
   422: {
     name: 'UnprocessableEntity',
     description:
-      'Validation failed: `message` names the first bad field, `errors` lists every problem by field. Unknown query parameters and body fields are refused too. ' +
+      'Validation failed: `message` names the first bad field, `errors` lists every problem by field. Unknown body fields are refused too, and so are ' +
+      'unknown query parameters on an operation that takes query parameters (elsewhere the query is not read). ' +
       'A refused registration or checkout (a ban) is also a 422, with the generic message and no field.',
     example: { success: false, error: 'Unprocessable Entity', message: 'per_page: must be at most 100', errors: { per_page: ['must be at most 100'] } },
     headers: RATE_LIMIT_HEADERS,
@@ -403,6 +458,8 @@ const ERROR_RESPONSES: Record<number, ErrorResponse> = {
   },
 };
 
+const METHODS_WITH_BODY = new Set<ApiMethod>(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 function errorRef(status: number): { $ref: string } {
   const response = ERROR_RESPONSES[status];
   if (!response) throw new Error(`no documented error response for ${status}`);
@@ -416,7 +473,10 @@ function operationOf(spec: ApiRouteSpec): OpenApiOperation {
 
   const errorStatuses = new Set<number>(spec.errors ?? []);
   if (spec.scope !== null) for (const status of [401, 403, 429]) errorStatuses.add(status);
-  if (spec.body) for (const status of [400, 413, 415, 422]) errorStatuses.add(status);
+  // The body is read and parsed before any route runs, on every method that may carry one, so a
+  // route that takes none still answers malformed JSON, an unknown media type or a huge body.
+  if (spec.body || METHODS_WITH_BODY.has(spec.method)) for (const status of [400, 413, 415]) errorStatuses.add(status);
+  if (spec.body) errorStatuses.add(422);
   if (spec.query) errorStatuses.add(422);
   // The router refuses a path parameter that is not valid UTF-8 or is too long before the route runs.
   if (spec.params) for (const status of [400, 404, 414]) errorStatuses.add(status);
@@ -426,7 +486,10 @@ function operationOf(spec: ApiRouteSpec): OpenApiOperation {
     [String(spec.response.status)]: {
       description: spec.response.description,
       ...(Object.keys(successHeaders).length > 0 ? { headers: successHeaders } : {}),
-      content: { 'application/json': { schema: jsonSchemaOf(spec.response.schema, 'output') } },
+      content: {
+        'application/json': { schema: jsonSchemaOf(spec.response.schema, 'output') },
+        ...Object.fromEntries(Object.entries(spec.response.alternatives ?? {}).map(([media, schema]) => [media, { schema: jsonSchemaOf(schema, 'output') }])),
+      },
     },
   };
   for (const status of [...errorStatuses].sort((a, b) => a - b)) responses[String(status)] = errorRef(status);

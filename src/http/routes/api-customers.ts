@@ -22,7 +22,7 @@ import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order
 import { ApiError, fieldError, notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
 
 /** How many orders the detail shows, newest first (every status; the figures count completed ones). */
 export const RECENT_ORDERS_LIMIT = 50;
@@ -39,6 +39,8 @@ const SORT_OF_FIELD: Record<SortField, CustomerSort> = {
 };
 const FILTERS = ['all', 'has_orders', 'repeat', 'loyal', 'at_risk'] as const satisfies readonly CustomerFilter[];
 
+// A page past the end is empty; past this one it is refused, before any arithmetic on it.
+const MAX_PAGE = 999_999_999;
 const DISCORD_ID = /^\d{17,20}$/;
 const STEAM_ID64 = /^7656119\d{10}$/;
 const REFERRAL_CODE = /^[A-Za-z0-9_-]{4,32}$/;
@@ -84,10 +86,6 @@ const dateParam = z
     return { at: new Date(time).toISOString(), nextDay: null };
   });
 
-/** A whole number in a query string. The example sits on the string: zod documents a pipe's input side only. */
-function integerParam(example: string) {
-  return z.string().regex(/^\d{1,9}$/, 'must be a whole number').meta({ examples: [example] }).transform(Number);
-}
 
 export const listCustomersQuery = z
   .strictObject({
@@ -117,12 +115,10 @@ export const listCustomersQuery = z
       .enum(FILTERS)
       .optional()
       .meta({ description: 'has_orders = 1+ completed orders, repeat = 2+, loyal = 5+, at_risk = orders but none in AT_RISK_DAYS (90)' }),
-    page: integerParam('1')
-      .pipe(z.number().min(1))
+    page: wholeNumberParam({ min: 1, max: MAX_PAGE, example: 1 })
       .optional()
       .meta({ description: 'Page number, from 1 (a page past the end is empty)' }),
-    per_page: integerParam('15')
-      .pipe(z.number().min(1).max(MAX_PER_PAGE))
+    per_page: wholeNumberParam({ min: 1, max: MAX_PER_PAGE, example: DEFAULT_PER_PAGE })
       .optional()
       .meta({ description: `Items per page, 1–${MAX_PER_PAGE} (default ${DEFAULT_PER_PAGE}); more than ${MAX_PER_PAGE} is refused with 422` }),
   })
@@ -156,7 +152,8 @@ const email = plainText()
   .min(1, 'must not be empty')
   .max(EMAIL_MAX_LENGTH)
   .regex(EMAIL_SHAPE, 'is not an email address')
-  .meta({ format: 'email', examples: ['player@example.com'] });
+  // No `format: email`: that format is ASCII only (RFC 5321), and international addresses are welcome.
+  .meta({ description: 'An email address (international ones too)', examples: ['player@example.com'] });
 const country = z
   .string()
   .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "US"')
@@ -238,7 +235,6 @@ export const checkoutCheckBody = z
 // Response schemas and mapping
 
 const money = z.string().regex(/^-?\d+\.\d{2}$/).meta({ description: 'Decimal amount in the store currency', examples: ['29.99'] });
-const timestamp = z.string().meta({ description: 'ISO-8601, UTC', examples: ['2025-01-10T08:00:00.000Z'] });
 const linkedAccount = z.object({ id: z.string(), username: z.string().nullable(), avatar: z.string().nullable() }).nullable();
 
 export const customerSummarySchema = z.object({
@@ -247,11 +243,11 @@ export const customerSummarySchema = z.object({
   email: z.string(),
   orders_count: z.number().int().meta({ description: 'Completed (paid or completed) orders' }),
   support_tickets_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
   country: z.string().nullable(),
   total_spent: money,
-  last_order_at: timestamp.nullable(),
+  last_order_at: timestampSchema.nullable(),
   discord_username: z.string().nullable(),
   steam_username: z.string().nullable(),
 });
@@ -269,7 +265,7 @@ export const customerDetailSchema = z.object({
         order_number: z.string(),
         total: money,
         status: z.enum(['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed']),
-        created_at: timestamp,
+        created_at: timestampSchema,
       }),
     )
     .meta({ description: `The ${RECENT_ORDERS_LIMIT} most recent orders of any status, newest first` }),
@@ -277,10 +273,10 @@ export const customerDetailSchema = z.object({
     total_spent: money,
     total_orders: z.number().int().meta({ description: 'Completed (paid or completed) orders' }),
     average_order_value: money,
-    last_order_date: timestamp.nullable(),
+    last_order_date: timestampSchema.nullable(),
   }),
-  created_at: timestamp,
-  updated_at: timestamp,
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
   country: z.string().nullable(),
   game_user_id: z.string().nullable(),
   discord: linkedAccount,
@@ -450,7 +446,7 @@ export const customerLinkUrlDoc = defineApiRoute({
   response: {
     status: 201,
     description: 'The link',
-    schema: successEnvelope(z.object({ url: z.string(), expires_at: timestamp })),
+    schema: successEnvelope(z.object({ url: z.string(), expires_at: timestampSchema })),
     headers: { 'Cache-Control': 'no-store' },
   },
   errors: [404, 422],

@@ -6,7 +6,7 @@ import { buildCustomerDataFile } from '../../domain/gdpr-export.js';
 import { notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, plainText, successEnvelope, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, plainText, successEnvelope, timestampSchema, type ApiRouteRegistry } from '../openapi.js';
 
 // GDPR access/portability and erasure over the API (PRODUCT.md §10): the store's website or
 // back office handles the customer's request and calls these.
@@ -50,7 +50,7 @@ export const erasureResultSchema = z.object({
   id: z.number().int(),
   erased: z.literal(true),
   already_erased: z.boolean().meta({ description: 'True when the customer had been erased before: nothing changed this time' }),
-  erased_at: z.string(),
+  erased_at: timestampSchema,
   counts: erasureCountsSchema.meta({ description: 'What this call did; all zero when already erased' }),
 });
 
@@ -90,7 +90,8 @@ export const gdprRouteSpecs = {
     response: {
       status: 200,
       description: 'The data (JSON), or with format=csv a CSV file (text/csv, one section per table)',
-      schema: z.union([successEnvelope(dataExportSchema), z.string().meta({ description: 'format=csv: the CSV file' })]),
+      schema: successEnvelope(dataExportSchema),
+      alternatives: { 'text/csv': z.string().meta({ description: 'format=csv: the CSV file (UTF-8)' }) },
       headers: { 'Content-Disposition': 'format=csv: attachment with the file name', 'Cache-Control': 'no-store' },
     },
     errors: [404],

@@ -19,7 +19,7 @@ import {
 import { ApiError, fieldError } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
 
 const url = z.string().trim().min(1).max(WEBHOOK_URL_MAX_LENGTH).meta({ description: 'A public https:// (or http://) URL', examples: ['https://crm.example.com/hooks/store'] });
 const events = z
@@ -34,13 +34,9 @@ const updateBody = z
   .strictObject({ url: url.optional(), events: events.optional(), description: description.optional(), enabled: z.boolean().optional() })
   .refine((b) => Object.keys(b).length > 0, { message: 'must change at least one of url, events, description, enabled' })
   .meta({ minProperties: 1 });
-const pageNumber = z.string().regex(/^\d{1,6}$/, 'must be a whole number').meta({ examples: ['1'] }).transform(Number);
 const deliveriesQuery = z.strictObject({
-  page: pageNumber.refine((n) => n >= 1, 'must be at least 1').optional().meta({ description: 'Page number, from 1' }),
-  per_page: pageNumber
-    .refine((n) => n >= 1 && n <= 100, 'must be between 1 and 100')
-    .optional()
-    .meta({ description: 'Deliveries per page, 1–100 (default 15)' }),
+  page: wholeNumberParam({ min: 1, max: 999_999, example: 1 }).optional().meta({ description: 'Page number, from 1' }),
+  per_page: wholeNumberParam({ min: 1, max: 100, example: 15 }).optional().meta({ description: 'Deliveries per page, 1–100 (default 15)' }),
 });
 const endpointParams = z.object({ id: idParam });
 const deliveryParams = z.object({ id: idParam, deliveryId: plainText().max(100).meta({ description: 'A delivery id (`del_…`)' }) });
@@ -53,8 +49,8 @@ const endpointSchema = z.object({
   enabled: z.boolean(),
   disabled_reason: z.string().nullable().meta({ description: 'Why it was disabled (a 410 from the receiver, or a person), when it is' }),
   allow_private: z.boolean(),
-  created_at: z.string(),
-  updated_at: z.string(),
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
 });
 const deliverySchema = z.object({
   id: z.string(),
@@ -63,12 +59,12 @@ const deliverySchema = z.object({
   event_type: z.string(),
   status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
   attempts: z.number().int(),
-  next_attempt_at: z.string().nullable(),
+  next_attempt_at: timestampSchema.nullable(),
   last_status_code: z.number().int().nullable(),
   last_error: z.string().nullable(),
   redelivery_of: z.string().nullable(),
-  created_at: z.string(),
-  delivered_at: z.string().nullable(),
+  created_at: timestampSchema,
+  delivered_at: timestampSchema.nullable(),
 });
 const noEndpoint = (params: Record<string, string>) => `No webhook endpoint has id ${(params.id ?? '').slice(0, 40)}.`;
 

@@ -127,12 +127,18 @@ function problemsWith(ctx: Context, response: LightMyRequestResponse, operation:
     const name = documented.$ref.split('/').pop() ?? '';
     documented = (ctx.doc.components.responses as Record<string, Schema>)[name] ?? {};
   }
-  const schema = ((documented.content as Record<string, { schema: Schema }> | undefined)?.['application/json'])?.schema;
+  // The answer is judged by the schema of its own media type (the GDPR export as CSV is text/csv).
+  const media = String(response.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const content = (documented.content ?? {}) as Record<string, { schema: Schema }>;
+  if (response.statusCode !== 204 && operation.method !== 'HEAD' && Object.keys(content).length > 0 && !content[media]) {
+    problems.push({ kind: 'schema', text: `${label}: ${status} answered ${media || 'no media type'}, documented ${Object.keys(content).join(', ')}` });
+    return problems;
+  }
+  const schema = content[media]?.schema;
   if (schema && response.statusCode !== 204 && operation.method !== 'HEAD') {
     let body: unknown;
-    const json = String(response.headers['content-type'] ?? '').startsWith('application/json');
+    const json = media === 'application/json';
     try {
-      // A file answer (the GDPR export as CSV) is documented as a string alternative.
       body = json ? response.json() : response.body;
     } catch {
       problems.push({ kind: 'schema', text: `${label}: ${status} is not JSON` });

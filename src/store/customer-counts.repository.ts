@@ -88,10 +88,11 @@ function nextDay(day: string): string {
 // Search terms
 
 /**
- * How search folds case, the same on both sides: ASCII letters to lower case, plus the two
- * non-ASCII letters the trigram tokenizer folds to ASCII (Kelvin sign, long s). With it, instr()
- * over folded text means exactly what a trigram match means for an ASCII term, and what the
- * 1–2 character index holds for a short one. Other letters match as written.
+ * ASCII case folding as both SQLite search indexes fold an ASCII term: ASCII letters to lower
+ * case, plus the only two letters Unicode folds into ASCII (Kelvin sign, long s). For an ASCII
+ * term, instr() over text folded this way means exactly what a match in either index means, so a
+ * scan of the table and an index always agree on who matches; it is also how watched terms are
+ * counted. A term with other letters is only ever matched through an index.
  */
 export function foldForSearch(text: string): string {
   return text.replace(/[A-Z]/g, (c) => c.toLowerCase()).replaceAll('\u212A', 'k').replaceAll('\u017F', 's');
@@ -103,22 +104,22 @@ export function foldedColumn(column: 'customers.name' | 'customers.email') {
 }
 
 /**
- * The FTS5 query over customer_grams for a folded 1–2 character term: a pair is one token; a
- * single character is the first character of a token (UTF-8 lead bytes never occur inside another
- * character, so a hex prefix at a token's start is a character prefix).
+ * The FTS5 query over customer_grams for a 1–2 character term, as typed: the index's tokenizer
+ * folds it as it folded the names and emails. A pair is one token; a single character is the
+ * first character of a token. Quoted, so every character is literal.
  */
-export function gramQuery(folded: string): string {
-  const hex = `"${Buffer.from(folded, 'utf8').toString('hex')}"`;
-  return [...folded].length === 1 ? `${hex}*` : hex;
+export function gramQuery(term: string): string {
+  const phrase = `"${term.replaceAll('"', '""')}"`;
+  return [...term].length === 1 ? `${phrase}*` : phrase;
 }
 
-/** Customers whose folded name or email contains the folded 1–2 character `folded`. */
-export async function countGramMatches(db: Db, folded: string): Promise<number> {
-  if (isPostgres(db)) return countPostgresMatches(db, postgresGramMatch(folded));
+/** Customers whose name or email contains the 1–2 character `term`, case folded. */
+export async function countGramMatches(db: Db, term: string): Promise<number> {
+  if (isPostgres(db)) return countPostgresMatches(db, postgresTextMatch(term));
   const row = await db
     .selectFrom('customer_grams')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where(sql<string>`customer_grams`, 'match', gramQuery(folded))
+    .where(sql<string>`customer_grams`, 'match', gramQuery(term))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -156,8 +157,8 @@ function escapeLike(text: string): string {
 }
 
 /**
- * A substring match (3+ characters) over the folded name and email: case is folded across
- * Unicode, as SQLite's trigram index folds it. The planner chooses between the pg_trgm indexes
+ * A substring match over the folded name and email: case is folded across Unicode, as SQLite's
+ * search indexes fold it. The planner chooses between the pg_trgm indexes
  * and a scan itself, so one condition serves every search mode.
  */
 function postgresTextMatch(term: string): Expression<SqlBool> {
@@ -168,20 +169,12 @@ function postgresTextMatch(term: string): Expression<SqlBool> {
 }
 
 /**
- * PostgreSQL's condition for a search as the customer list plans it: a 1–2 character term
- * (already folded) or an FTS5 phrase. For `customers` rows.
+ * PostgreSQL's condition for a search as the customer list plans it: a 1–2 character term or an
+ * FTS5 phrase, both matched over the ICU-lowered text, so case folds alike at every length. No
+ * index helps a term of 1–2 characters; the planner scans. For `customers` rows.
  */
-export function postgresSearchCondition(search: { kind: 'gram'; folded: string } | { kind: 'trigram'; phrase: string }): Expression<SqlBool> {
-  return search.kind === 'gram' ? postgresGramMatch(search.folded) : postgresTextMatch(phraseText(search.phrase));
-}
-
-/**
- * A 1–2 character term, folded as SQLite's 1–2 character index folds (ASCII case only: text
- * columns are "C" collated, so lower() leaves other letters alone). No index helps a term this
- * short; the planner scans.
- */
-function postgresGramMatch(folded: string): Expression<SqlBool> {
-  return sql<SqlBool>`(strpos(${foldedColumn('customers.name')}, ${folded}) > 0 OR strpos(${foldedColumn('customers.email')}, ${folded}) > 0)`;
+export function postgresSearchCondition(search: { kind: 'gram'; term: string } | { kind: 'trigram'; phrase: string }): Expression<SqlBool> {
+  return postgresTextMatch(search.kind === 'gram' ? search.term : phraseText(search.phrase));
 }
 
 /** PostgreSQL: ids of customers whose name or email contains `term`, highest id first. */

@@ -287,7 +287,7 @@ describe('iterating customers', () => {
     for (const filter of FILTERS) {
       for (const sort of SORTS) {
         for (const sortOrder of ORDERS) {
-          for (const search of [undefined, 'a', 'example']) {
+          for (const search of [undefined, 'a', 'example', 'Ü']) {
             const query = { filter, sort, sortOrder, search };
             const ids = await collect(iterateCustomers(db, clock, query, { ...AT_RISK, batchSize: 3 }));
             expect(ids, JSON.stringify(query)).toEqual(modelList(query));

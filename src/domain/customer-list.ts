@@ -353,10 +353,9 @@ async function countSearchTerm(db: Db, search: SearchPlan, clock: Clock): Promis
   const folded = search.folded;
   const countInIndex = (trx: Db) => (search.kind === 'gram' ? countGramMatches(trx, search.term) : countTrigramMatches(trx, search.phrase));
   const postgres = isPostgres(db);
-  // PostgreSQL's count triggers fold case with ICU, its 1–2 character count only ASCII: the two
-  // agree on ASCII terms alone, so only those are watched there.
-  // eslint-disable-next-line no-control-regex
-  if (folded === null || (postgres && !/^[\u0000-\u007f]*$/.test(folded))) return countInIndex(db);
+  // Only ASCII terms are watched: SQLite's count triggers test instr() over ASCII-folded text,
+  // which means what the indexes mean for those alone.
+  if (folded === null) return countInIndex(db);
   const today = clock.now().toISOString().slice(0, 10);
   const watched = await findWatchedTermCount(db, folded);
   if (watched !== undefined) {

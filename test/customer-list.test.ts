@@ -194,6 +194,7 @@ describe('listing customers', () => {
     await insertCustomer(db, clock, { name: 'Δήμητρα Παππά', email: 'dimitra@example.gr' });
     await insertCustomer(db, clock, { name: 'Анна Иванова', email: 'anna@example.ru' });
     await insertCustomer(db, clock, { name: 'Jürgen Weiß', email: 'JÜRGEN@Example.de' });
+    await insertCustomer(db, clock, { name: 'ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ', email: 'giorgos@example.gr' });
     const names = async (search: string) =>
       (await listCustomers(db, clock, { search, sort: 'name', perPage: 100 }, AT_RISK)).rows.map((c) => c.name);
     const cases: Array<[lower: string, upper: string, names: string[]]> = [
@@ -206,6 +207,12 @@ describe('listing customers', () => {
       ['а', 'А', ['Анна Иванова']],
       ['ив', 'ИВ', ['Анна Иванова']],
       ['иванова', 'ИВАНОВА', ['Анна Иванова']],
+      // A capital sigma lower-cases to ς at the end of a word and to σ elsewhere: both are σ here.
+      ['σ', 'Σ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ος', 'ΟΣ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ουλοσ', 'ΟΥΛΟΣ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ος μπ', 'ΟΣ ΜΠ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ουλος', 'ΟΥΛΟς', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
     ];
     for (const [lower, upper, expected] of cases) {
       expect(await names(lower), lower).toEqual(expected);

@@ -164,8 +164,28 @@ function escapeLike(text: string): string {
 function postgresTextMatch(term: string): Expression<SqlBool> {
   // Folded here rather than in SQL: a pattern computed in the query (a COLLATE on it) keeps the
   // planner from using the indexes. JavaScript's lower-casing is Unicode's, as ICU's is.
-  const pattern = `%${escapeLike(foldForSearch(term).toLowerCase())}%`;
-  return sql<SqlBool>`(${postgresFolded('customers.name')} LIKE ${pattern} OR ${postgresFolded('customers.email')} LIKE ${pattern})`;
+  const patterns = sigmaSpellings(foldForSearch(term).toLowerCase()).map((text) => `%${escapeLike(text)}%`);
+  return sql<SqlBool>`(${sql.join(
+    patterns.flatMap((pattern) => [sql`${postgresFolded('customers.name')} LIKE ${pattern}`, sql`${postgresFolded('customers.email')} LIKE ${pattern}`]),
+    sql` OR `,
+  )})`;
+}
+
+/** Word-final sigmas in a term beyond this many are matched as written. */
+const MAX_VARIED_SIGMAS = 3;
+
+/**
+ * The spellings of a lower-cased term that lower-cased text may hold. Lower-casing writes a
+ * capital sigma at the end of a word as ς and elsewhere as σ (SQLite's indexes fold both to σ), so
+ * a σ or ς that ends the term or comes before a non-letter may be either there; inside a word it
+ * is σ.
+ */
+function sigmaSpellings(lowered: string): string[] {
+  const chars = [...lowered.replaceAll('ς', 'σ')];
+  const finals = chars.flatMap((c, i) => (c === 'σ' && !/\p{L}/u.test(chars[i + 1] ?? '') ? [i] : [])).slice(0, MAX_VARIED_SIGMAS);
+  let spellings = [chars];
+  for (const i of finals) spellings = spellings.flatMap((s) => [s, s.map((c, j) => (j === i ? 'ς' : c))]);
+  return spellings.map((s) => s.join(''));
 }
 
 /**

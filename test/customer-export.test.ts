@@ -546,6 +546,18 @@ describe('writeCustomerExport as XLSX', () => {
     expect(xml).toContain('<c r="B2" t="str"><v>=HYPERLINK(&quot;http://evil.example&quot;,&quot;x&quot;)</v></c>');
   });
 
+  it('leaves out of a cell only the control characters XML cannot carry, keeping tabs and line breaks', async () => {
+    const file = await writeCustomerExport(customersFrom([customer({ name: 'Bell\u0007 Ringer\u0001', email: 'tab\there@example.com', steam: { id: '1', username: 'two\nlines', avatar: null } })]), {
+      format: 'xlsx',
+      directory,
+      baseName: 'controls',
+    });
+    const row = (await readWorkbook(file.path)).worksheets[0]!.getRow(2);
+    expect(row.getCell(2).value).toBe('Bell Ringer');
+    expect(row.getCell(3).value).toBe('tab\there@example.com');
+    expect(row.getCell(10).value).toBe('two\nlines');
+  });
+
   it('continues on another worksheet with its own header when a sheet is full', async () => {
     const file = await writeCustomerExport(syntheticCustomers(5), { format: 'xlsx', directory, baseName: 'split', maxRowsPerSheet: 2 });
 

@@ -341,8 +341,8 @@ async function mapPlatformCustomer(trx: Db, clock: Clock, platformId: string | n
 
 /**
  * Keeps what the event says about the customer: the IP they bought from (fraud checks and bans
- * only) and the country it places them in, and their Discord id when they have none linked and nobody else holds it. Returns
- * whether Discord was linked (roles may now apply retroactively).
+ * only) and the country it places them in, and their Discord id when they have none linked and
+ * nobody else holds it. Returns whether Discord was linked (roles may now apply retroactively).
  */
 async function noteCustomerDetails(
   trx: Db,

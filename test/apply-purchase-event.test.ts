@@ -258,6 +258,20 @@ describe('order events', () => {
     expect(JSON.stringify(await customerByEmail('player@example.com'))).not.toContain('203.0.113.7');
   });
 
+  it('give a customer created by a purchase the country of the address they bought from, in what it announces', async () => {
+    await apply(event('order.paid', { ...ORDER, customer: { ...ORDER.customer, ip: '81.2.69.160' } }));
+    expect(hooks.created.map((c) => c.country)).toEqual(['GB']);
+    expect((await customerByEmail('player@example.com')).country).toBe('GB');
+  });
+
+  it('move a known customer to the country a later purchase comes from, and keep it when the address places nobody', async () => {
+    const known = await insertCustomer(db, clock, { name: 'Known', email: 'player@example.com', country: 'FR' });
+    await apply(event('order.paid', { ...ORDER, customer: { email: 'player@example.com', ip: '5.9.0.1' } }));
+    expect((await findCustomerById(db, known.id))?.country).toBe('DE');
+    await apply(event('order.paid', { ...ORDER, id: 124, order_number: 'ORD-2025-00124', customer: { email: 'player@example.com', ip: '10.1.2.3' } }));
+    expect((await findCustomerById(db, known.id))?.country).toBe('DE');
+  });
+
   it('roll back everything when a hook fails', async () => {
     hooks.failWith = new Error('role planner down');
     await expect(apply(event('order.paid', ORDER))).rejects.toThrow('role planner down');

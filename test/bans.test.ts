@@ -557,6 +557,22 @@ describe('listing bans', () => {
     expect(await idsOf('nothing like this')).toEqual([]);
   });
 
+  it('folds case in every script when searching values and reasons', async () => {
+    await seed();
+    const umlaut = (await createBan(db, clock, ban({ type: 'email', target: 'jürgen@example.de', reason: 'ÜBERWEISUNG zurückgebucht' }))).id;
+    const greek = (await createBan(db, clock, ban({ type: 'game_id', target: 'ΣΟΦΊΑ', reason: 'Απάτη' }))).id;
+    const idsOf = async (search: string): Promise<number[]> => (await listBans(db, clock, { search, status: 'all' })).items.map((b) => b.id);
+    for (const [search, id] of [
+      ['JÜRGEN', umlaut],
+      ['überweisung', umlaut],
+      ['ü', umlaut],
+      ['σοφ', greek],
+      ['ΑΠΆΤΗ', greek],
+    ] as const) {
+      expect(await idsOf(search), search).toEqual([id]);
+    }
+  });
+
   it('treats % and _ in a search as plain characters', async () => {
     const { ids } = await seed();
     const idsOf = async (search: string): Promise<number[]> => (await listBans(db, clock, { search })).items.map((b) => b.id);

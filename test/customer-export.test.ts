@@ -477,7 +477,7 @@ describe('writeCustomerExport as CSV', () => {
 });
 
 describe('writeCustomerExport as XLSX', () => {
-  it('opens in a spreadsheet reader with a bold frozen header, real numbers and dates, and neutralized text', async () => {
+  it('opens in a spreadsheet reader with a bold frozen header, real numbers and dates, and text as it is', async () => {
     const file = await writeCustomerExport(
       customersFrom([
         customer(),
@@ -512,9 +512,50 @@ describe('writeCustomerExport as XLSX', () => {
     ]);
     expect(sheet.getRow(2).getCell(6).numFmt).toBe('#,##0.00');
     expect(sheet.getRow(2).getCell(7).numFmt).toBe('yyyy-mm-dd hh:mm');
-    expect(rowValues(sheet, 3)).toEqual([2, "'=1+1", "'-x@y.example", null, 0, 0, new Date('2025-12-31T23:59:00.000Z'), null, null, null]);
+    expect(rowValues(sheet, 3)).toEqual([2, '=1+1', '-x@y.example', null, 0, 0, new Date('2025-12-31T23:59:00.000Z'), null, null, null]);
     expect(sheet.getColumn(3).width).toBeGreaterThan(20);
     expect(sheet.rowCount).toBe(3);
+  });
+
+  it('holds text that a CSV reader would run as a formula in a plain string cell, unchanged and without a formula', async () => {
+    const risky = ['=HYPERLINK("http://evil.example","x")', '+1', '-x@y.example', '@SUM(A1)', '\tTabbed', '＝1', "'quoted"];
+    const file = await writeCustomerExport(
+      customersFrom(
+        risky.map((text, i) =>
+          customer({ id: i + 1, name: text, email: `${text}@example.com`, discord: { id: String(i), username: text, avatar: null } }),
+        ),
+      ),
+      { format: 'xlsx', directory, baseName: 'risky' },
+    );
+
+    const sheet = (await readWorkbook(file.path)).worksheets[0]!;
+    risky.forEach((text, i) => {
+      const row = sheet.getRow(i + 2);
+      for (const [column, expected] of [
+        [2, text],
+        [3, `${text}@example.com`],
+        [9, text],
+      ] as const) {
+        expect(row.getCell(column).type).toBe(ExcelJS.ValueType.String);
+        expect(row.getCell(column).value).toBe(expected);
+      }
+    });
+    // A cell is only ever evaluated through an <f> element; string cells carry their text in <v>.
+    const xml = new TextDecoder().decode(unzipSync(await readFile(file.path))['xl/worksheets/sheet1.xml']);
+    expect(xml).not.toMatch(/<f[ >]/);
+    expect(xml).toContain('<c r="B2" t="str"><v>=HYPERLINK(&quot;http://evil.example&quot;,&quot;x&quot;)</v></c>');
+  });
+
+  it('leaves out of a cell only the control characters XML cannot carry, keeping tabs and line breaks', async () => {
+    const file = await writeCustomerExport(customersFrom([customer({ name: 'Bell\u0007 Ringer\u0001', email: 'tab\there@example.com', steam: { id: '1', username: 'two\nlines', avatar: null } })]), {
+      format: 'xlsx',
+      directory,
+      baseName: 'controls',
+    });
+    const row = (await readWorkbook(file.path)).worksheets[0]!.getRow(2);
+    expect(row.getCell(2).value).toBe('Bell Ringer');
+    expect(row.getCell(3).value).toBe('tab\there@example.com');
+    expect(row.getCell(10).value).toBe('two\nlines');
   });
 
   it('continues on another worksheet with its own header when a sheet is full', async () => {

@@ -137,7 +137,7 @@ async function collect(iterable: AsyncIterable<Customer>): Promise<number[]> {
 const FILTERS: CustomerFilter[] = ['all', 'has_orders', 'repeat', 'loyal', 'at_risk'];
 const SORTS: CustomerSort[] = ['newest', 'oldest', 'name', 'email', 'most_orders', 'highest_spending', 'last_order'];
 const ORDERS: Array<SortOrder | undefined> = [undefined, 'asc', 'desc'];
-const SEARCHES: Array<string | undefined> = [undefined, 'ali', 'ALICE', 'a', 'al', 'example.org', 'sam lee', 'zz', '%', '_', '"', "'", '50%', 'o_b'];
+const SEARCHES: Array<string | undefined> = [undefined, 'ali', 'ALICE', 'a', 'al', 'example.org', 'sam lee', 'zz', '%', '_', '"', "'", '50%', 'o_b', 'Ü', 'ü', 'ÉM'];
 
 describe('listing customers', () => {
   it('matches a plain model for every filter, sort, direction and search', async () => {
@@ -190,6 +190,37 @@ describe('listing customers', () => {
     expect(await names('😀x')).toEqual(['Emoji 😀x Fan']);
   });
 
+  it('folds case in every script whatever the length of the term', async () => {
+    await insertCustomer(db, clock, { name: 'Δήμητρα Παππά', email: 'dimitra@example.gr' });
+    await insertCustomer(db, clock, { name: 'Анна Иванова', email: 'anna@example.ru' });
+    await insertCustomer(db, clock, { name: 'Jürgen Weiß', email: 'JÜRGEN@Example.de' });
+    await insertCustomer(db, clock, { name: 'ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ', email: 'giorgos@example.gr' });
+    const names = async (search: string) =>
+      (await listCustomers(db, clock, { search, sort: 'name', perPage: 100 }, AT_RISK)).rows.map((c) => c.name);
+    const cases: Array<[lower: string, upper: string, names: string[]]> = [
+      ['ü', 'Ü', ['Jürgen Weiß', 'Nora Müller']],
+      ['ül', 'ÜL', ['Nora Müller']],
+      ['jü', 'JÜ', ['Jürgen Weiß']],
+      ['é', 'É', ['Émile Zola']],
+      ['δ', 'Δ', ['Δήμητρα Παππά']],
+      ['πά', 'ΠΆ', ['Δήμητρα Παππά']],
+      ['а', 'А', ['Анна Иванова']],
+      ['ив', 'ИВ', ['Анна Иванова']],
+      ['иванова', 'ИВАНОВА', ['Анна Иванова']],
+      // A capital sigma lower-cases to ς at the end of a word and to σ elsewhere: both are σ here.
+      ['σ', 'Σ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ος', 'ΟΣ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ουλοσ', 'ΟΥΛΟΣ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ος μπ', 'ΟΣ ΜΠ', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+      ['ουλος', 'ΟΥΛΟς', ['ΓΙΏΡΓΟΣ ΜΠΟΥΡΛΟΥΛΟΣ']],
+    ];
+    for (const [lower, upper, expected] of cases) {
+      expect(await names(lower), lower).toEqual(expected);
+      expect(await names(upper), upper).toEqual(expected);
+      expect((await searchCustomersByText(db, upper)).total, upper).toBe(expected.length);
+    }
+  });
+
   it('filters by exact email in any case and by registration range', async () => {
     const byEmail = await listCustomers(db, clock, { email: ' Alice.Lower@EXAMPLE.org ' }, AT_RISK);
     expect(byEmail.rows.map((c) => c.name)).toEqual(['alice lowercase']);
@@ -225,6 +256,10 @@ describe('listing customers', () => {
     await expect(listCustomers(db, clock, { filter: 'vip' as CustomerFilter }, AT_RISK)).rejects.toMatchObject({ code: 'filter_invalid' });
     await expect(listCustomers(db, clock, { sort: 'toString' as CustomerSort }, AT_RISK)).rejects.toMatchObject({ code: 'sort_invalid' });
     await expect(listCustomers(db, clock, { search: 'x'.repeat(201) }, AT_RISK)).rejects.toMatchObject({ code: 'search_too_long' });
+    for (const search of ['\u0000', 'a\u0000', 'abc\u0000def']) {
+      await expect(listCustomers(db, clock, { search }, AT_RISK), JSON.stringify(search)).rejects.toMatchObject({ code: 'search_invalid' });
+      await expect(searchCustomersByText(db, search), JSON.stringify(search)).rejects.toMatchObject({ code: 'search_invalid' });
+    }
   });
 });
 
@@ -259,7 +294,7 @@ describe('iterating customers', () => {
     for (const filter of FILTERS) {
       for (const sort of SORTS) {
         for (const sortOrder of ORDERS) {
-          for (const search of [undefined, 'a', 'example']) {
+          for (const search of [undefined, 'a', 'example', 'Ü']) {
             const query = { filter, sort, sortOrder, search };
             const ids = await collect(iterateCustomers(db, clock, query, { ...AT_RISK, batchSize: 3 }));
             expect(ids, JSON.stringify(query)).toEqual(modelList(query));

@@ -116,6 +116,25 @@ describe('looking up a customer', () => {
     expect(await lookupCustomer(db, 'Bo')).toMatchObject({ kind: 'customer' });
   });
 
+  it('finds with a capital letter of any script what the small letter finds, at one or two characters too', async () => {
+    const jurgen = await insertCustomer(db, clock, { name: 'Nora Müller', email: 'nora@example.de' });
+    const sigma = await insertCustomer(db, clock, { name: 'Σοφία Ξένου', email: 'sofia@example.gr' });
+    const olga = await insertCustomer(db, clock, { name: 'Ольга Жукова', email: 'olga@example.ru' });
+    for (const [query, customer] of [
+      ['ü', jurgen],
+      ['Ü', jurgen],
+      ['ÜL', jurgen],
+      ['ξ', sigma],
+      ['Ξ', sigma],
+      ['ΣΟ', sigma],
+      ['ж', olga],
+      ['Ж', olga],
+      ['ЖУ', olga],
+    ] as const) {
+      expect(single(await lookupCustomer(db, query)).id, query).toBe(customer.id);
+    }
+  });
+
   it('treats quotes, wildcards and SQL in a query as plain text', async () => {
     expect(single(await lookupCustomer(db, '100%_"Quoted"')).id).toBe(bob.id);
     expect((await refusal("' OR 1=1 --")).code).toBe('customer_not_found');
@@ -156,6 +175,29 @@ describe('autocompleting a customer', () => {
     expect((await autocompleteCustomers(db, 'b')).map((c) => c.value)).toEqual([`id:${bob.id}`]);
     expect(await autocompleteCustomers(db, 'ic')).toEqual([]);
     expect(await autocompleteCustomers(db, '%')).toEqual([]);
+  });
+
+  it('offers customers whose name starts with a capital or small letter of any script, whichever was typed', async () => {
+    const nora = await insertCustomer(db, clock, { name: 'über Nora', email: 'nora@example.de' });
+    const sofia = await insertCustomer(db, clock, { name: 'σοφία', email: 'sofia@example.gr' });
+    const olga = await insertCustomer(db, clock, { name: 'Ольга', email: 'ОЛЬГА@example.ru' });
+    for (const [typed, customer] of [
+      ['Ü', nora],
+      ['ÜB', nora],
+      ['Σ', sofia],
+      ['ΣΟ', sofia],
+      ['о', olga],
+      ['ол', olga],
+    ] as const) {
+      expect((await autocompleteCustomers(db, typed)).map((c) => c.value), typed).toEqual([`id:${customer.id}`]);
+    }
+  });
+
+  it('offers nothing, without failing, for input holding a NUL character', async () => {
+    for (const typed of ['\u0000', 'a\u0000', 'ali\u0000ce']) {
+      expect(await autocompleteCustomers(db, typed), JSON.stringify(typed)).toEqual([]);
+    }
+    expect((await refusal('ali\u0000ce')).code).toBe('query_invalid');
   });
 
   it('puts an exact id or Discord id first', async () => {

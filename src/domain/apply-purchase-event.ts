@@ -4,6 +4,7 @@ import { inTransaction, type Db } from '../store/database.js';
 import type { SubscriptionStatus } from '../store/tables.js';
 import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import type { Clock } from './clock.js';
+import { countryForIp } from './geoip.js';
 import type { EventCustomer, EventOrderItem, PurchaseEvent } from './purchase-events.js';
 import { nextOrderStatus, nextSubscriptionState, type OrderSignal, type SubscriptionSignal } from './purchase-state.js';
 import type { Customer, OrderWithItems } from './types.js';
@@ -322,6 +323,7 @@ async function resolveCustomer(trx: Db, clock: Clock, who: EventCustomer, hooks:
   const customer = await insertCustomer(trx, clock, {
     name: who.name ?? [...localPart].slice(0, NAME_MAX_LENGTH).join(''),
     email: who.email,
+    country: who.ip === null ? null : countryForIp(who.ip),
   });
   await mapPlatformCustomer(trx, clock, who.platformId, customer.id);
   await hooks.customerCreated(trx, customer);
@@ -339,8 +341,8 @@ async function mapPlatformCustomer(trx: Db, clock: Clock, platformId: string | n
 
 /**
  * Keeps what the event says about the customer: the IP they bought from (fraud checks and bans
- * only), and their Discord id when they have none linked and nobody else holds it. Returns
- * whether Discord was linked (roles may now apply retroactively).
+ * only) and the country it places them in, and their Discord id when they have none linked and
+ * nobody else holds it. Returns whether Discord was linked (roles may now apply retroactively).
  */
 async function noteCustomerDetails(
   trx: Db,
@@ -353,11 +355,20 @@ async function noteCustomerDetails(
   const erased = await trx.selectFrom('customers').select('erased_at').where('id', '=', customerId).executeTakeFirst();
   if (erased?.erased_at != null) return false;
   if (who.ip !== null) {
+    // The country follows the address the customer is seen from, as when they link an account;
+    // an address that places nobody (private, unknown) leaves the country as it was.
+    const country = countryForIp(who.ip);
     await trx
       .updateTable('customers')
-      .set({ last_ip: who.ip })
+      .set(country === null ? { last_ip: who.ip } : { last_ip: who.ip, country })
       .where('id', '=', customerId)
-      .where((eb) => eb.or([eb('last_ip', 'is', null), eb('last_ip', '!=', who.ip)]))
+      .where((eb) =>
+        eb.or([
+          eb('last_ip', 'is', null),
+          eb('last_ip', '!=', who.ip),
+          ...(country === null ? [] : [eb('country', 'is', null), eb('country', '!=', country)]),
+        ]),
+      )
       .execute();
   }
   if (who.discordId === null) return false;

@@ -28,9 +28,9 @@ import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, Cus
  * Matching. A term of 3+ characters (code points) is one quoted FTS5 phrase over `customer_search`,
  * the trigram index (`"` doubled, so `%`, `_`, `*`, `AND`… are plain characters); trigrams fold
  * case across Unicode. A term of 1–2 characters has no trigram: it is looked up in
- * `customer_grams`, which holds every 1–2 character substring of each customer's name and email
- * folded by foldForSearch (ASCII case only, plus the two letters the trigram tokenizer folds to
- * ASCII). For an ASCII term, instr() over the folded columns means exactly what either index
+ * `customer_grams`, which holds every 1–2 character substring of each customer's name and email,
+ * folded by the same Unicode case folding, so "Ü" finds what "ü" finds at every length. For an
+ * ASCII term, instr() over the columns folded by foldForSearch means exactly what either index
  * means, so an index and a scan of the table always agree on who matches.
  *
  * Totals. A search on its own is counted in its index: a single trigram or gram is one doclist
@@ -45,7 +45,7 @@ import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, Cus
  * them (cheap when matches are few); `walk` takes every match's id from the index once (a
  * list, ~0.4 µs a match, no table rows read) and walks the sort index testing each row against
  * it (the middle ground: "müller" went from 37 ms to 8 ms at 5,800 matches); `probe` walks the
- * sort index and asks the trigram index about each row, for a non-ASCII term (where instr()
+ * sort index and asks the term's index about each row, for a non-ASCII term (where instr()
  * cannot fold case) matching a large part of the store.
  *
  * Pages are OFFSET pages (the API is page-numbered); exports use iterateCustomers, which walks
@@ -84,11 +84,12 @@ interface ListPlan {
   order: SortOrder;
 }
 
+/** `folded` is set for an ASCII term: instr() over folded text can then stand in for the index. */
 type SearchPlan =
-  /** 3+ characters. `folded` is set for an ASCII term (instr() can then stand in for the index). */
+  /** 3+ characters. */
   | { kind: 'trigram'; phrase: string; folded: string | null; length: number }
-  /** 1–2 characters, folded. */
-  | { kind: 'gram'; folded: string };
+  /** 1–2 characters, as typed (the index folds them). */
+  | { kind: 'gram'; term: string; folded: string | null };
 
 /** How a page finds its matches; see the search plan above. */
 type SearchMode = 'index' | 'scan' | 'walk' | 'probe';
@@ -229,7 +230,7 @@ async function* walkCustomers<R>(
   const plan = planList(query, clock, options.atRiskDays);
   const requested = clampInteger(options.batchSize, 1000, 1, MAX_BATCH);
   let mode: SearchMode = 'index';
-  if (plan.search && (plan.search.kind === 'gram' || plan.search.folded !== null)) {
+  if (plan.search && plan.search.folded !== null) {
     // A common term is found faster by walking the list than by re-reading its matches per batch.
     const matches = await countSearchTerm(db, plan.search, clock);
     const customers = (await readStoreCounters(db)).customers;
@@ -321,10 +322,12 @@ function planSearch(raw: string): SearchPlan | null {
   if (length > SEARCH_MAX_LENGTH) {
     throw new UserError('search_too_long', `A search may be at most ${SEARCH_MAX_LENGTH} characters.`);
   }
-  if (length <= 2) return { kind: 'gram', folded: foldForSearch(term) };
+  // FTS5 reads its query as a C string: a NUL would end it mid-quote.
+  if (term.includes('\u0000')) throw new UserError('search_invalid', 'A search cannot contain a NUL character.');
   // eslint-disable-next-line no-control-regex
-  const ascii = /^[\u0000-\u007f]*$/.test(term);
-  return { kind: 'trigram', phrase: ftsPhrase(term), folded: ascii ? foldForSearch(term) : null, length };
+  const folded = /^[\u0000-\u007f]*$/.test(term) ? foldForSearch(term) : null;
+  if (length <= 2) return { kind: 'gram', term, folded };
+  return { kind: 'trigram', phrase: ftsPhrase(term), folded, length };
 }
 
 /**
@@ -337,7 +340,7 @@ function chooseSearchMode(search: SearchPlan, total: number, customers: number, 
   const costs: Array<[SearchMode, number]> = [
     ['index', total * INDEX_COST],
     ['walk', walked * WALK_COST + total * LIST_COST],
-    search.kind === 'gram' || search.folded !== null ? ['scan', walked * SCAN_COST] : ['probe', walked * PROBE_COST],
+    search.folded !== null ? ['scan', walked * SCAN_COST] : ['probe', walked * PROBE_COST],
   ];
   return costs.reduce((best, next) => (next[1] < best[1] ? next : best))[0];
 }
@@ -348,12 +351,11 @@ function chooseSearchMode(search: SearchPlan, total: number, customers: number, 
  */
 async function countSearchTerm(db: Db, search: SearchPlan, clock: Clock): Promise<number> {
   const folded = search.folded;
-  const countInIndex = (trx: Db) => (search.kind === 'gram' ? countGramMatches(trx, search.folded) : countTrigramMatches(trx, search.phrase));
+  const countInIndex = (trx: Db) => (search.kind === 'gram' ? countGramMatches(trx, search.term) : countTrigramMatches(trx, search.phrase));
   const postgres = isPostgres(db);
-  // PostgreSQL's count triggers fold case with ICU, its 1–2 character count only ASCII: the two
-  // agree on ASCII terms alone, so only those are watched there.
-  // eslint-disable-next-line no-control-regex
-  if (folded === null || (postgres && !/^[\u0000-\u007f]*$/.test(folded))) return countInIndex(db);
+  // Only ASCII terms are watched: SQLite's count triggers test instr() over ASCII-folded text,
+  // which means what the indexes mean for those alone.
+  if (folded === null) return countInIndex(db);
   const today = clock.now().toISOString().slice(0, 10);
   const watched = await findWatchedTermCount(db, folded);
   if (watched !== undefined) {
@@ -388,7 +390,7 @@ function searchCondition(db: Db, eb: CustomersEb, search: SearchPlan, mode: Sear
   if (isPostgres(db)) return postgresSearchCondition(search);
   if (mode === 'scan') {
     const folded = search.folded;
-    if (folded === null) throw new Error('a scan needs an ASCII or short term');
+    if (folded === null) throw new Error('a scan needs an ASCII term');
     return eb.or([
       eb(eb.fn<number>('instr', [foldedColumn('customers.name'), eb.val(folded)]), '>', 0),
       eb(eb.fn<number>('instr', [foldedColumn('customers.email'), eb.val(folded)]), '>', 0),
@@ -396,16 +398,24 @@ function searchCondition(db: Db, eb: CustomersEb, search: SearchPlan, mode: Sear
   }
   const matchingIds =
     search.kind === 'gram'
-      ? eb.selectFrom('customer_grams').select('customer_grams.rowid').where(sql<string>`customer_grams`, 'match', gramQuery(search.folded))
+      ? eb.selectFrom('customer_grams').select('customer_grams.rowid').where(sql<string>`customer_grams`, 'match', gramQuery(search.term))
       : eb.selectFrom('customer_search').select('customer_search.rowid').where(sql<string>`customer_search`, 'match', search.phrase);
-  if (mode === 'probe' && search.kind === 'trigram') {
-    return eb.exists(
-      eb
-        .selectFrom('customer_search')
-        .select(eb.lit(1).as('one'))
-        .where(sql<string>`customer_search`, 'match', search.phrase)
-        .whereRef('customer_search.rowid', '=', 'customers.id'),
-    );
+  if (mode === 'probe') {
+    return search.kind === 'gram'
+      ? eb.exists(
+          eb
+            .selectFrom('customer_grams')
+            .select(eb.lit(1).as('one'))
+            .where(sql<string>`customer_grams`, 'match', gramQuery(search.term))
+            .whereRef('customer_grams.rowid', '=', 'customers.id'),
+        )
+      : eb.exists(
+          eb
+            .selectFrom('customer_search')
+            .select(eb.lit(1).as('one'))
+            .where(sql<string>`customer_search`, 'match', search.phrase)
+            .whereRef('customer_search.rowid', '=', 'customers.id'),
+        );
   }
   // In a walk the unary plus keeps SQLite from reading the matches by rowid and sorting them: it
   // builds the list of ids once and walks the sort's index, testing each row against the list.

@@ -34,7 +34,7 @@ const EMAIL_LIKE = /^[^\s@]+@[^\s@]+$/;
  * user id; any other text as order number or game user id. When no identifier matches (and the
  * query was not an explicit form) the text is searched as a substring of names and emails.
  * One customer → `customer`; several → `matches` (up to 25, newest first, exact total).
- * Refuses an empty query, one over 200 characters, and a query that matches nobody.
+ * Refuses an empty query, one over 200 characters, one holding a NUL, and a query that matches nobody.
  */
 export async function lookupCustomer(db: Db, query: string): Promise<LookupResult> {
   const text = query.trim();
@@ -42,6 +42,8 @@ export async function lookupCustomer(db: Db, query: string): Promise<LookupResul
   if ([...text].length > LOOKUP_QUERY_MAX_LENGTH) {
     throw new UserError('query_too_long', `A lookup may be at most ${LOOKUP_QUERY_MAX_LENGTH} characters.`);
   }
+  // Neither SQLite's full-text queries nor PostgreSQL's text can hold a NUL.
+  if (text.includes('\u0000')) throw new UserError('query_invalid', 'A lookup cannot contain a NUL character.');
 
   const explicit = await findByExplicitForm(db, text);
   if (explicit !== null) {
@@ -127,7 +129,10 @@ export async function autocompleteCustomers(
     if (SNOWFLAKE.test(text)) add([await findCustomerByDiscordId(db, text)]);
     if (STEAM_ID64.test(text)) add([await findCustomerBySteamId(db, text)]);
     if (EMAIL_LIKE.test(text)) add([await findCustomerByEmail(db, text)]);
-    if (chosen.size < max) add([...text].length >= 3 ? await trigramMatches(db, text, max) : await prefixMatches(db, text, max));
+    // FTS5 reads its query as a C string: a NUL would end it mid-quote.
+    if (chosen.size < max && !text.includes('\u0000')) {
+      add([...text].length >= 3 ? await trigramMatches(db, text, max) : await prefixMatches(db, text, max));
+    }
   }
   return [...chosen.values()].map((customer) => ({ name: choiceName(customer), value: `id:${customer.id}` }));
 }

@@ -1,6 +1,6 @@
 import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
 import type { Ban, BanType } from '../domain/types.js';
-import type { Db } from './database.js';
+import { isPostgres, type Db } from './database.js';
 import type { BanRow, Database, NewBanRow } from './tables.js';
 
 /** Whether a ban row is in force at `nowIso`: not lifted, and permanent or not yet expired. */
@@ -135,13 +135,12 @@ export async function listBanRows(db: Db, nowIso: string, query: BanRowQuery): P
   const search = query.search?.trim().toLowerCase();
   if (search) {
     const pattern = `%${escapeLike(search)}%`;
-    // The builder has no LIKE … ESCAPE; the pattern is still a bound parameter. lower() on both
-    // sides because PostgreSQL's LIKE is case-sensitive where SQLite's is not.
-    base = base.where((eb) =>
-      eb.or([
-        sql<SqlBool>`lower(${eb.ref('value')}) like ${pattern} escape '\\'`,
-        sql<SqlBool>`lower(${eb.ref('reason')}) like ${pattern} escape '\\'`,
-      ]),
+    // The builder has no LIKE … ESCAPE; the pattern is still a bound parameter. Both sides lower
+    // cased in every script: lower() alone folds ASCII only, on SQLite and on "C"-collated text.
+    const lowered = (column: 'value' | 'reason') =>
+      isPostgres(db) ? sql`lower(${sql.ref(column)} COLLATE "und-x-icu")` : sql`unicode_lower(${sql.ref(column)})`;
+    base = base.where(() =>
+      sql<SqlBool>`(${lowered('value')} like ${pattern} escape '\\' or ${lowered('reason')} like ${pattern} escape '\\')`,
     );
   }
 

@@ -88,10 +88,11 @@ function nextDay(day: string): string {
 // Search terms
 
 /**
- * How search folds case, the same on both sides: ASCII letters to lower case, plus the two
- * non-ASCII letters the trigram tokenizer folds to ASCII (Kelvin sign, long s). With it, instr()
- * over folded text means exactly what a trigram match means for an ASCII term, and what the
- * 1–2 character index holds for a short one. Other letters match as written.
+ * ASCII case folding as both SQLite search indexes fold an ASCII term: ASCII letters to lower
+ * case, plus the only two letters Unicode folds into ASCII (Kelvin sign, long s). For an ASCII
+ * term, instr() over text folded this way means exactly what a match in either index means, so a
+ * scan of the table and an index always agree on who matches; it is also how watched terms are
+ * counted. A term with other letters is only ever matched through an index.
  */
 export function foldForSearch(text: string): string {
   return text.replace(/[A-Z]/g, (c) => c.toLowerCase()).replaceAll('\u212A', 'k').replaceAll('\u017F', 's');
@@ -103,22 +104,22 @@ export function foldedColumn(column: 'customers.name' | 'customers.email') {
 }
 
 /**
- * The FTS5 query over customer_grams for a folded 1–2 character term: a pair is one token; a
- * single character is the first character of a token (UTF-8 lead bytes never occur inside another
- * character, so a hex prefix at a token's start is a character prefix).
+ * The FTS5 query over customer_grams for a 1–2 character term, as typed: the index's tokenizer
+ * folds it as it folded the names and emails. A pair is one token; a single character is the
+ * first character of a token. Quoted, so every character is literal.
  */
-export function gramQuery(folded: string): string {
-  const hex = `"${Buffer.from(folded, 'utf8').toString('hex')}"`;
-  return [...folded].length === 1 ? `${hex}*` : hex;
+export function gramQuery(term: string): string {
+  const phrase = `"${term.replaceAll('"', '""')}"`;
+  return [...term].length === 1 ? `${phrase}*` : phrase;
 }
 
-/** Customers whose folded name or email contains the folded 1–2 character `folded`. */
-export async function countGramMatches(db: Db, folded: string): Promise<number> {
-  if (isPostgres(db)) return countPostgresMatches(db, postgresGramMatch(folded));
+/** Customers whose name or email contains the 1–2 character `term`, case folded. */
+export async function countGramMatches(db: Db, term: string): Promise<number> {
+  if (isPostgres(db)) return countPostgresMatches(db, postgresGramMatch(term));
   const row = await db
     .selectFrom('customer_grams')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where(sql<string>`customer_grams`, 'match', gramQuery(folded))
+    .where(sql<string>`customer_grams`, 'match', gramQuery(term))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -156,31 +157,55 @@ function escapeLike(text: string): string {
 }
 
 /**
- * A substring match (3+ characters) over the folded name and email: case is folded across
- * Unicode, as SQLite's trigram index folds it. The planner chooses between the pg_trgm indexes
+ * A substring match over the folded name and email: case is folded across Unicode, as SQLite's
+ * search indexes fold it. The planner chooses between the pg_trgm indexes
  * and a scan itself, so one condition serves every search mode.
  */
 function postgresTextMatch(term: string): Expression<SqlBool> {
   // Folded here rather than in SQL: a pattern computed in the query (a COLLATE on it) keeps the
   // planner from using the indexes. JavaScript's lower-casing is Unicode's, as ICU's is.
-  const pattern = `%${escapeLike(foldForSearch(term).toLowerCase())}%`;
-  return sql<SqlBool>`(${postgresFolded('customers.name')} LIKE ${pattern} OR ${postgresFolded('customers.email')} LIKE ${pattern})`;
+  const patterns = sigmaSpellings(foldForSearch(term).toLowerCase()).map((text) => `%${escapeLike(text)}%`);
+  return sql<SqlBool>`(${sql.join(
+    patterns.flatMap((pattern) => [sql`${postgresFolded('customers.name')} LIKE ${pattern}`, sql`${postgresFolded('customers.email')} LIKE ${pattern}`]),
+    sql` OR `,
+  )})`;
+}
+
+/** Word-final sigmas in a term beyond this many are matched as written. */
+const MAX_VARIED_SIGMAS = 3;
+
+/**
+ * The spellings of a lower-cased term that lower-cased text may hold. Lower-casing writes a
+ * capital sigma at the end of a word as ς and elsewhere as σ (SQLite's indexes fold both to σ), so
+ * a σ or ς that ends the term or comes before a non-letter may be either there; inside a word it
+ * is σ.
+ */
+function sigmaSpellings(lowered: string): string[] {
+  const chars = [...lowered.replaceAll('ς', 'σ')];
+  const finals = chars.flatMap((c, i) => (c === 'σ' && !/\p{L}/u.test(chars[i + 1] ?? '') ? [i] : [])).slice(0, MAX_VARIED_SIGMAS);
+  let spellings = [chars];
+  for (const i of finals) spellings = spellings.flatMap((s) => [s, s.map((c, j) => (j === i ? 'ς' : c))]);
+  return spellings.map((s) => s.join(''));
 }
 
 /**
- * PostgreSQL's condition for a search as the customer list plans it: a 1–2 character term
- * (already folded) or an FTS5 phrase. For `customers` rows.
+ * PostgreSQL's condition for a search as the customer list plans it: a 1–2 character term or an
+ * FTS5 phrase. For `customers` rows.
  */
-export function postgresSearchCondition(search: { kind: 'gram'; folded: string } | { kind: 'trigram'; phrase: string }): Expression<SqlBool> {
-  return search.kind === 'gram' ? postgresGramMatch(search.folded) : postgresTextMatch(phraseText(search.phrase));
+export function postgresSearchCondition(search: { kind: 'gram'; term: string } | { kind: 'trigram'; phrase: string }): Expression<SqlBool> {
+  return search.kind === 'gram' ? postgresGramMatch(search.term) : postgresTextMatch(phraseText(search.phrase));
 }
 
 /**
- * A 1–2 character term, folded as SQLite's 1–2 character index folds (ASCII case only: text
- * columns are "C" collated, so lower() leaves other letters alone). No index helps a term this
- * short; the planner scans.
+ * A 1–2 character term, which no index helps: the planner scans. An ASCII term is found by
+ * strpos() over the ASCII-folded text, which means the same for it and costs half of lowering
+ * every name and email with ICU; any other term is matched over the ICU-lowered text, so case
+ * folds in every script.
  */
-function postgresGramMatch(folded: string): Expression<SqlBool> {
+function postgresGramMatch(term: string): Expression<SqlBool> {
+  // eslint-disable-next-line no-control-regex
+  if (!/^[\u0000-\u007f]*$/.test(term)) return postgresTextMatch(term);
+  const folded = foldForSearch(term);
   return sql<SqlBool>`(strpos(${foldedColumn('customers.name')}, ${folded}) > 0 OR strpos(${foldedColumn('customers.email')}, ${folded}) > 0)`;
 }
 

@@ -35,6 +35,9 @@ export function openDatabase(path: string): OpenedDatabase {
   // not just during erasure: a copy left behind by an earlier rename or page split is just as
   // readable. Measured cost: within run-to-run noise on inserts, orders and renames.
   sqlite.pragma('secure_delete = ON');
+  // SQLite's lower() folds ASCII letters only. For queries alone, never in the schema: any other
+  // client (the sqlite3 shell, a backup tool) must still be able to write the file.
+  sqlite.function('unicode_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
   const statements = withStatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
   rawConnections.set(db, statements);

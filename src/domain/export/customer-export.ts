@@ -96,7 +96,8 @@ const FORMULA_STARTERS = new Set(['=', '+', '-', '@', '\t', '\r', '\n', '＝', '
 /**
  * Defuses spreadsheet formula injection (CWE-1236): text a customer chose (a name like
  * `=HYPERLINK(…)`) must stay text when staff open the export. A leading apostrophe is the
- * OWASP-recommended marker that makes Excel and LibreOffice treat the cell as a literal.
+ * OWASP-recommended marker that makes Excel and LibreOffice treat the cell as a literal. For CSV
+ * only: a workbook's string cells are never evaluated, and there the mark would alter the value.
  */
 export function neutralizeFormula(value: string): string {
   const first = value.charAt(0);
@@ -558,11 +559,14 @@ function formatTimestamp(value: string | null): string {
   return parseTimestamp(value)?.toISOString() ?? neutralizeFormula(value);
 }
 
+/**
+ * Text for a worksheet cell, as it is: a string cell is never evaluated (only an <f> element is),
+ * so the apostrophe that defuses a formula in CSV would here be nothing but a changed value.
+ */
 function workbookText(value: string | null | undefined): string | null {
   if (value === null || value === undefined || value === '') return null;
-  const text = neutralizeFormula(value);
-  if (text.length <= EXCEL_MAX_CELL_CHARS) return text;
-  const cut = text.slice(0, EXCEL_MAX_CELL_CHARS);
+  if (value.length <= EXCEL_MAX_CELL_CHARS) return value;
+  const cut = value.slice(0, EXCEL_MAX_CELL_CHARS);
   // Never end on half a surrogate pair: the XML would carry an invalid character.
   return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }

@@ -92,7 +92,7 @@ export const listCustomersQuery = z
     search: plainText()
       .max(SEARCH_MAX_LENGTH)
       .optional()
-      .meta({ description: 'Part of the name or email, any case (3+ characters use the search index)', examples: ['player'] }),
+      .meta({ description: 'Part of the name or email, from one character up, in any letter case of any script; accents count ("u" does not find "ü")', examples: ['player'] }),
     email: plainText()
       .trim()
       .min(1, 'must not be empty')

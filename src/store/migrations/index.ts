@@ -23,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T08-00-performance': performance,
   '2026-11-22T09-00-leases': await import('./2026-11-22T09-00-leases.js'),
   '2026-11-22T10-00-postgres-last-order-order': await import('./2026-11-22T10-00-postgres-last-order-order.js'),
+  '2026-12-04T00-00-search-case-folding': await import('./2026-12-04T00-00-search-case-folding.js'),
 };

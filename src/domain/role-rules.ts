@@ -75,15 +75,20 @@ function validate(input: AddRoleRuleInput): void {
   }
 }
 
+/** Rules with the product names the store knows, removed ones included until a caller filters. */
+function rulesWithProductNames(db: Db) {
+  return db
+    .selectFrom('role_rules')
+    .leftJoin('products', 'products.id', 'role_rules.product_id')
+    .selectAll('role_rules')
+    .select('products.name as product_name');
+}
+
 const flag = (value: boolean | undefined) => (value === false ? 0 : 1);
 
 /** Active rules (all guilds), newest last, with the product names the store knows. */
 export async function listRoleRules(db: Db): Promise<RoleRule[]> {
-  const rows = await db
-    .selectFrom('role_rules')
-    .leftJoin('products', 'products.id', 'role_rules.product_id')
-    .selectAll('role_rules')
-    .select('products.name as product_name')
+  const rows = await rulesWithProductNames(db)
     .where('role_rules.removed_at', 'is', null)
     .orderBy('role_rules.id', 'asc')
     .execute();
@@ -91,11 +96,7 @@ export async function listRoleRules(db: Db): Promise<RoleRule[]> {
 }
 
 export async function getRoleRule(db: Db, id: number): Promise<RoleRule | undefined> {
-  const row = await db
-    .selectFrom('role_rules')
-    .leftJoin('products', 'products.id', 'role_rules.product_id')
-    .selectAll('role_rules')
-    .select('products.name as product_name')
+  const row = await rulesWithProductNames(db)
     .where('role_rules.id', '=', id)
     .where('role_rules.removed_at', 'is', null)
     .executeTakeFirst();
@@ -104,11 +105,7 @@ export async function getRoleRule(db: Db, id: number): Promise<RoleRule | undefi
 
 /** A rule whether or not it was removed; `removedAt` is null while it is active. */
 export async function findRoleRuleEvenRemoved(db: Db, id: number): Promise<(RoleRule & { removedAt: string | null }) | undefined> {
-  const row = await db
-    .selectFrom('role_rules')
-    .leftJoin('products', 'products.id', 'role_rules.product_id')
-    .selectAll('role_rules')
-    .select('products.name as product_name')
+  const row = await rulesWithProductNames(db)
     .where('role_rules.id', '=', id)
     .executeTakeFirst();
   return row && { ...toRoleRule(row), removedAt: row.removed_at };

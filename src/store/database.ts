@@ -1,8 +1,11 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter, type Compilable, type SqliteDatabase } from 'kysely';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import pg from 'pg';
+import { createFolders, databaseFileError, removeFolders } from './database-location.js';
+
+export { createFolders, DatabaseLocationError, FolderError, removeFolders } from './database-location.js';
 import { migrations } from './migrations/index.js';
 import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
@@ -19,11 +22,47 @@ export interface OpenedDatabase {
 /**
  * Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests) with the
  * settings the bot relies on: WAL so readers never block the writer, enforced foreign keys, and
- * a busy timeout so a second process (a backup, the CLI) waits instead of failing.
+ * a busy timeout so a second process (a backup, the CLI) waits instead of failing. A file that
+ * cannot be opened or written throws {@link DatabaseLocationError}, leaving behind no folder or
+ * file it made.
  */
 export function openDatabase(path: string): OpenedDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path === ':memory:') return openConnection(path);
+  const file = resolve(path);
+  const existed = existsSync(file);
+  let created: string[] = [];
+  let attempted = false;
+  try {
+    created = createFolders(dirname(file));
+    // SQLite opens a file the bot may only read without complaint, read-only; asking now shows at
+    // start-up, not at the first purchase, that writes would fail. The folder is written too
+    // (the -wal and -shm files).
+    accessSync(dirname(file), constants.W_OK);
+    if (existed) accessSync(file, constants.W_OK);
+    attempted = true;
+    return openConnection(path);
+  } catch (error) {
+    if (attempted && !existed) for (const made of [file, `${file}-wal`, `${file}-shm`]) rmSync(made, { force: true });
+    removeFolders(created);
+    throw databaseFileError(file, error);
+  }
+}
+
+function openConnection(path: string): OpenedDatabase {
   const sqlite = new SQLite(path);
+  try {
+    configureConnection(sqlite);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  rawConnections.set(db, statements);
+  return { db, sqlite };
+}
+
+function configureConnection(sqlite: SQLite.Database): void {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
@@ -35,10 +74,6 @@ export function openDatabase(path: string): OpenedDatabase {
   // not just during erasure: a copy left behind by an earlier rename or page split is just as
   // readable. Measured cost: within run-to-run noise on inserts, orders and renames.
   sqlite.pragma('secure_delete = ON');
-  const statements = withStatementCache(sqlite);
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
-  rawConnections.set(db, statements);
-  return { db, sqlite };
 }
 
 /** The better-sqlite3 connection behind each Kysely instance opened by {@link openDatabase}. */

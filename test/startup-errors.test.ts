@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUILT_BOT_ENTRY } from './support/bot-build.js';
+import { freePort } from './support/bot-process.js';
+
+// The built bot, as `npm start` runs it, started in an empty folder of its own (its working
+// directory and its TMPDIR) with one bad setting. Each run must end on its own, quickly, with one
+// line naming the setting and the fix, and leave the folder as it found it.
+
+interface Run {
+  status: number | null;
+  lines: string[];
+  output: string;
+}
+
+let home: string;
+
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), 'startup-errors-'));
+});
+
+afterEach(() => {
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** Runs the bot with `env` (stdin closed, so the sandbox's prompt ends at once) and collects what it printed. */
+function runBot(env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BUILT_BOT_ENTRY], {
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '', TMPDIR: home, DOTENV_CONFIG_PATH: '/nonexistent/.env', HTTP_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    // A bot that neither starts nor stops (a busy loop) is killed, and the test fails on its status.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, output, lines: output.trim().split('\n') });
+    });
+  });
+}
+
+function expectOneLineRefusal(run: Run, pattern: RegExp): void {
+  expect(run.output).not.toMatch(/^\s+at /m);
+  expect(run.lines).toHaveLength(1);
+  expect(run.lines[0]).toMatch(pattern);
+  expect(run.status).toBe(1);
+}
+
+describe('start-up with a setting the bot cannot use', () => {
+  it('refuses a DATABASE_URL of another database kind in one line, without its password, creating nothing', async () => {
+    const run = await runBot({ DATABASE_URL: 'mysql://shop:hunter2-secret@db.example.com/shop' });
+    expectOneLineRefusal(run, /^Configuration error: DATABASE_URL must be a file path such as data\/customers\.db or a postgres:\/\/ URL/);
+    expect(run.output).not.toContain('hunter2-secret');
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it('refuses a DATABASE_URL inside a file as if it were a folder, creating nothing', async () => {
+    writeFileSync(join(home, 'notes.txt'), 'not a folder');
+    const run = await runBot({ DATABASE_URL: join(home, 'notes.txt', 'store', 'customers.db') });
+    expectOneLineRefusal(run, /^Configuration error: DATABASE_URL .*notes\.txt.*folder the bot can write/);
+    expect(readdirSync(home)).toEqual(['notes.txt']);
+  });
+
+  it.runIf(process.platform === 'linux')('refuses a DATABASE_URL whose folder cannot be created under /proc, without spinning', async () => {
+    const run = await runBot({ DATABASE_URL: '/proc/customer-desk/customers.db' });
+    expectOneLineRefusal(run, /^Configuration error: DATABASE_URL .*\/proc\/customer-desk.*folder the bot can write/);
+    expect(existsSync('/proc/customer-desk')).toBe(false);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('refuses a DATABASE_URL file that cannot be created in an existing folder', async () => {
+    const run = await runBot({ DATABASE_URL: '/proc/customers.db' });
+    expectOneLineRefusal(run, /^Configuration error: DATABASE_URL .*\/proc\/customers\.db.*folder the bot can write/);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it('refuses a DATABASE_URL that is not a SQLite database, leaving the file as it was', async () => {
+    mkdirSync(join(home, 'data'));
+    writeFileSync(join(home, 'data', 'customers.db'), 'a spreadsheet, not a database\n'.repeat(200));
+    const run = await runBot({ DATABASE_URL: 'data/customers.db' });
+    expectOneLineRefusal(run, /^Configuration error: DATABASE_URL .*customers\.db is not a SQLite database/);
+    expect(readdirSync(join(home, 'data'))).toEqual(['customers.db']);
+    expect(readFileSync(join(home, 'data', 'customers.db'), 'utf8')).toMatch(/^a spreadsheet/);
+  });
+
+  describe('with the HTTP port taken', () => {
+    let server: Server;
+    let port: number;
+    beforeEach(async () => {
+      port = await freePort();
+      server = createServer();
+      await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+    });
+    afterEach(async () => {
+      await new Promise<void>((done) => server.close(() => done()));
+    });
+
+    it('refuses an HTTP_PORT already in use in one line, creating nothing', async () => {
+      const run = await runBot({ HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) });
+      expectOneLineRefusal(run, new RegExp(`^Configuration error: HTTP_PORT ${port} is already in use on 127\\.0\\.0\\.1.*set HTTP_PORT to a free port`));
+      expect(readdirSync(home)).toEqual([]);
+    });
+  });
+
+  it('refuses an HTTP_HOST that does not resolve in one line, creating nothing', async () => {
+    const run = await runBot({ HTTP_HOST: 'no-such-host.invalid' });
+    expectOneLineRefusal(run, /^Configuration error: HTTP_HOST "no-such-host\.invalid" does not resolve/);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it('refuses an unreachable PostgreSQL in one line without its password, creating nothing', async () => {
+    const closed = await freePort();
+    const run = await runBot({ DATABASE_URL: `postgres://shop:pg-secret-pw@127.0.0.1:${closed}/shop` });
+    expectOneLineRefusal(run, new RegExp(`^Configuration error: DATABASE_URL: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closed} \\(connection refused\\); start the server`));
+    expect(run.output).not.toContain('pg-secret-pw');
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('refuses a TMPDIR it cannot write in one line, without spinning', async () => {
+    const run = await runBot({ TMPDIR: '/proc/customer-desk-tmp' });
+    expectOneLineRefusal(run, /^Configuration error: TMPDIR \/proc\/customer-desk-tmp: .*set TMPDIR to a folder the bot can write/);
+    expect(readdirSync(home)).toEqual([]);
+  });
+});

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
 import { dataDirectoryFor } from './domain/export/download-links.js';
+import { RoleRulesFileError } from './domain/role-rules.js';
 import { closeLogDestination, createLogger, openLogDestination, type LogDestination, type Logger } from './logger.js';
 import { startServices } from './services.js';
 import { removeFolders } from './store/database.js';
-import { checkListenAddress, listenRefusal, openConfiguredStore, prepareTempDirectory } from './startup.js';
+import { checkListenAddress, listenRefusal, openConfiguredStore, prepareTempDirectory, roleRulesRefusal } from './startup.js';
 
 /** What has been started so far, so a failure can say why in the log before the process ends. */
 const started: { config?: Readonly<Config>; createdFolders?: string[]; logger?: Logger; logs?: LogDestination } = {};
@@ -62,7 +63,14 @@ async function main(): Promise<void> {
 async function stop(error: unknown): Promise<never> {
   const { config, logger, logs } = started;
   removeFolders(started.createdFolders ?? []);
-  const refusal = error instanceof ConfigError ? error : config ? listenRefusal(error, config.httpHost, config.httpPort) : undefined;
+  const refusal =
+    error instanceof ConfigError
+      ? error
+      : error instanceof RoleRulesFileError
+        ? roleRulesRefusal(error)
+        : config
+          ? listenRefusal(error, config.httpHost, config.httpPort)
+          : undefined;
   const message = refusal ? refusal.message : (error instanceof Error ? error.message : String(error)).split('\n')[0];
   const line = refusal ? `Configuration error: ${message}` : `The bot stopped: ${message}`;
   logger?.fatal(refusal ? {} : { err: error }, message);

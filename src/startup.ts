@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { ConfigError } from './config.js';
+import type { RoleRulesFileError } from './domain/role-rules.js';
 import { createFolders, DatabaseLocationError, FolderError, isPostgresUrl, migrateToLatest, openStoreDatabase, type Db } from './store/database.js';
 
 /** How long a name lookup or a first PostgreSQL connection may take before start-up gives up. */
@@ -86,6 +87,11 @@ export function prepareTempDirectory(): { folder: string; created: string[] } {
     if (!(error instanceof FolderError)) throw error;
     throw new ConfigError(`TMPDIR ${tmpdir()}: ${error.message}; set TMPDIR to a folder the bot can write, or leave it unset`);
   }
+}
+
+/** The one line for a role rules file that cannot be read or applied. */
+export function roleRulesRefusal(error: RoleRulesFileError): ConfigError {
+  return new ConfigError(`ROLE_RULES_FILE ${error.message.replace(/^([^:]+): /, '$1 ')}; correct the file (see Roles on purchase in the README) or point ROLE_RULES_FILE at another`);
 }
 
 /** DATABASE_URL as it may be shown: a PostgreSQL URL's password masked. */

@@ -130,4 +130,15 @@ describe('start-up with a setting the bot cannot use', () => {
     expectOneLineRefusal(run, /^Configuration error: TMPDIR \/proc\/customer-desk-tmp: .*set TMPDIR to a folder the bot can write/);
     expect(readdirSync(home)).toEqual([]);
   });
+
+  it('refuses a ROLE_RULES_FILE that is not JSON in one line, and the log ends with that line', async () => {
+    writeFileSync(join(home, 'rules.json'), '{ "rules": [ oops');
+    const run = await runBot({ ROLE_RULES_FILE: 'rules.json' });
+    expectOneLineRefusal(run, /^Configuration error: ROLE_RULES_FILE rules\.json is not valid JSON .*; correct the file/);
+    // The sandbox logs to a file beside the database: the line saying why was written just
+    // before the exit, and is there.
+    const log = readFileSync(join(home, 'data', 'bot.log'), 'utf8').trim().split('\n');
+    const last = JSON.parse(log.at(-1) ?? '{}') as { level?: number; msg?: string };
+    expect(last).toMatchObject({ level: 60, msg: run.lines[0]?.replace(/^Configuration error: /, '') });
+  });
 });

@@ -94,14 +94,6 @@ export function roleRulesRefusal(error: RoleRulesFileError): ConfigError {
   return new ConfigError(`ROLE_RULES_FILE ${error.message.replace(/^([^:]+): /, '$1 ')}; correct the file (see Roles on purchase in the README) or point ROLE_RULES_FILE at another`);
 }
 
-/** DATABASE_URL as it may be shown: a PostgreSQL URL's password masked. */
-export function shownDatabaseLocation(location: string): string {
-  if (!isPostgresUrl(location) || !URL.canParse(location)) return location;
-  const url = new URL(location);
-  if (url.password !== '') url.password = '***';
-  return url.toString();
-}
-
 function postgresAddress(location: string): string {
   const url = new URL(location);
   return `${url.hostname || 'localhost'}:${url.port || '5432'}`;

@@ -112,6 +112,14 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
+/** A store's location as it may be shown to a person: a PostgreSQL URL's password masked. */
+export function shownStoreLocation(location: string): string {
+  if (!isPostgresUrl(location) || !URL.canParse(location)) return location;
+  const url = new URL(location);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
 /** True for a SQLite store kept in a file (not in memory, not PostgreSQL). */
 export function isSqliteFile(location: string): boolean {
   return location !== ':memory:' && location !== '' && !isPostgresUrl(location);

@@ -6,7 +6,7 @@ import { dataDirectoryFor } from './domain/export/download-links.js';
 import { RoleRulesFileError } from './domain/role-rules.js';
 import { closeLogDestination, createLogger, openLogDestination, type LogDestination, type Logger } from './logger.js';
 import { startServices } from './services.js';
-import { removeFolders } from './store/database.js';
+import { migrateToLatest, removeFolders } from './store/database.js';
 import { checkListenAddress, listenRefusal, openConfiguredStore, prepareTempDirectory, roleRulesRefusal } from './startup.js';
 
 /** What has been started so far, so a failure can say why in the log before the process ends. */
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   started.createdFolders = temp.created;
   const db = await openConfiguredStore(config.databasePath);
   started.createdFolders = [];
+  await migrateToLatest(db);
 
   // In the sandbox the terminal is the user interface, so logs go to a file beside the database.
   const logs = openLogDestination(sandbox ? join(dataDirectoryFor(config.databasePath), 'bot.log') : undefined);

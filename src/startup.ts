@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { ConfigError } from './config.js';
 import type { RoleRulesFileError } from './domain/role-rules.js';
-import { createFolders, DatabaseLocationError, FolderError, isPostgresUrl, migrateToLatest, openStoreDatabase, type Db } from './store/database.js';
+import { createFolders, DatabaseLocationError, FolderError, isPostgresUrl, openStoreDatabase, type Db } from './store/database.js';
 
 /** How long a name lookup or a first PostgreSQL connection may take before start-up gives up. */
 const ANSWER_WITHIN_MS = 10_000;
@@ -130,9 +130,9 @@ function sqliteRefusal(error: DatabaseLocationError): ConfigError {
 }
 
 /**
- * Opens the store DATABASE_URL names and brings its schema up to date. A SQLite file that cannot
- * be made or used, or a PostgreSQL server that cannot be reached, is refused with a ConfigError
- * (a SQLite refusal leaves behind nothing it created).
+ * Opens the store DATABASE_URL names (migrations are the caller's next step). A SQLite file that
+ * cannot be made or used, or a PostgreSQL server that cannot be reached, is refused with a
+ * ConfigError; a SQLite refusal leaves behind nothing it created.
  */
 export async function openConfiguredStore(location: string): Promise<Db> {
   let db: Db;
@@ -148,12 +148,6 @@ export async function openConfiguredStore(location: string): Promise<Db> {
       void db.destroy().catch(() => undefined);
       throw postgresRefusal(location, error);
     }
-  }
-  try {
-    await migrateToLatest(db);
-  } catch (error) {
-    await db.destroy().catch(() => undefined);
-    throw error;
   }
   return db;
 }

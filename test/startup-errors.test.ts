@@ -38,8 +38,9 @@ function runBot(env: Record<string, string>): Promise<Run> {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    // A bot that neither starts nor stops (a busy loop) is killed, and the test fails on its status.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    // A bot that neither starts nor stops (a busy loop) is killed, and the test fails on its
+    // status. Generous, for a loaded machine: a refusal comes in well under a second of work.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.once('error', reject);
     child.once('close', (status) => {
       clearTimeout(timer);
@@ -55,7 +56,7 @@ function expectOneLineRefusal(run: Run, pattern: RegExp): void {
   expect(run.status).toBe(1);
 }
 
-describe('start-up with a setting the bot cannot use', () => {
+describe('start-up with a setting the bot cannot use', { timeout: 60_000 }, () => {
   it('refuses a DATABASE_URL of another database kind in one line, without its password, creating nothing', async () => {
     const run = await runBot({ DATABASE_URL: 'mysql://shop:hunter2-secret@db.example.com/shop' });
     expectOneLineRefusal(run, /^Configuration error: DATABASE_URL must be a file path such as data\/customers\.db or a postgres:\/\/ URL/);

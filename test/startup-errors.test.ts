@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUILT_BOT_ENTRY } from './support/bot-build.js';
 import { freePort } from './support/bot-process.js';
+import { onPostgres, testDatabaseUrl } from './support/database.js';
 
 // The built bot, as `npm start` runs it, started in an empty folder of its own (its working
 // directory and its TMPDIR) with one bad setting. Each run must end on its own, quickly, with one
@@ -123,6 +124,14 @@ describe('start-up with a setting the bot cannot use', { timeout: 60_000 }, () =
     const run = await runBot({ DATABASE_URL: `postgres://shop:pg-secret-pw@127.0.0.1:${closed}/shop` });
     expectOneLineRefusal(run, new RegExp(`^Configuration error: DATABASE_URL: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closed} \\(connection refused\\); start the server`));
     expect(run.output).not.toContain('pg-secret-pw');
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it.runIf(onPostgres)('refuses a PostgreSQL URL naming a database the server does not have, in one line', async () => {
+    const url = new URL(testDatabaseUrl ?? '');
+    url.pathname = '/customer_desk_no_such_database';
+    const run = await runBot({ DATABASE_URL: url.toString() });
+    expectOneLineRefusal(run, /^Configuration error: DATABASE_URL: PostgreSQL at .* has no database "customer_desk_no_such_database"; create it/);
     expect(readdirSync(home)).toEqual([]);
   });
 

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     // loadConfig refuses a token without a guild id, so both are set here.
     discord: { token: config.discordToken ?? '', apiUrl: config.discordApiUrl, guildId: config.guildId ?? '' },
     listen: { host: config.httpHost, port: config.httpPort },
+    onFatal: (error) => void stop(error),
   });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -60,8 +61,13 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
+let stopping = false;
+
 /** One line for the person who started the bot, the same line in the log, then exit 1. */
-async function stop(error: unknown): Promise<never> {
+async function stop(error: unknown): Promise<void> {
+  // A second failure while the first is being reported (the start carrying on meanwhile) adds nothing.
+  if (stopping) return;
+  stopping = true;
   const { config, logger, logs } = started;
   removeFolders(started.createdFolders ?? []);
   const refusal =

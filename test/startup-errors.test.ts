@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUILT_BOT_ENTRY } from './support/bot-build.js';
+import { startLocalDiscord, type LocalDiscord } from '../src/sandbox/local-discord/index.js';
 import { freePort } from './support/bot-process.js';
 import { onPostgres, testDatabaseUrl } from './support/database.js';
 
@@ -16,6 +17,7 @@ interface Run {
   status: number | null;
   lines: string[];
   output: string;
+  stderr: string;
 }
 
 let home: string;
@@ -37,15 +39,19 @@ function runBot(env: Record<string, string>): Promise<Run> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      stderr += chunk.toString('utf8');
+    });
     // A bot that neither starts nor stops (a busy loop) is killed, and the test fails on its
     // status. Generous, for a loaded machine: a refusal comes in well under a second of work.
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.once('error', reject);
     child.once('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, output, lines: output.trim().split('\n') });
+      resolve({ status, output, stderr, lines: output.trim().split('\n') });
     });
   });
 }
@@ -120,7 +126,8 @@ describe('start-up with a setting the bot cannot use', { timeout: 60_000 }, () =
   });
 
   it('refuses an unreachable PostgreSQL in one line without its password, creating nothing', async () => {
-    const closed = await freePort();
+    // Port 1 (tcpmux) is nothing's: a port found free a moment before may be taken by then.
+    const closed = 1;
     const run = await runBot({ DATABASE_URL: `postgres://shop:pg-secret-pw@127.0.0.1:${closed}/shop` });
     expectOneLineRefusal(run, new RegExp(`^Configuration error: DATABASE_URL: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closed} \\(connection refused\\); start the server`));
     expect(run.output).not.toContain('pg-secret-pw');
@@ -150,5 +157,27 @@ describe('start-up with a setting the bot cannot use', { timeout: 60_000 }, () =
     const log = readFileSync(join(home, 'data', 'bot.log'), 'utf8').trim().split('\n');
     const last = JSON.parse(log.at(-1) ?? '{}') as { level?: number; msg?: string };
     expect(last).toMatchObject({ level: 60, msg: run.lines[0]?.replace(/^Configuration error: /, '') });
+  });
+
+  describe('with Discord refusing the token', () => {
+    let discord: LocalDiscord;
+    beforeEach(async () => {
+      discord = await startLocalDiscord();
+      // What Discord answers a bot token it does not know, on the login's first request.
+      discord.injectFault({ method: 'GET', route: '/gateway/bot', status: 401, body: { message: '401: Unauthorized', code: 0 }, times: Infinity });
+    });
+    afterEach(async () => {
+      await discord.stop();
+    });
+
+    it('stops with one line naming DISCORD_TOKEN, without showing it, instead of retrying forever', async () => {
+      const token = 'MTEwMDAwMDAwMDAwMDAwMDAwOQ.wrong.token-that-discord-refuses';
+      const run = await runBot({ DISCORD_TOKEN: token, DISCORD_GUILD_ID: '1100000000000000001', DISCORD_API_URL: discord.apiUrl });
+      expect(run.output).not.toMatch(/^\s+at /m);
+      expect(run.output).not.toContain(token);
+      // Without the sandbox the log is stdout; the line for a person is stderr's only line.
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Configuration error: DISCORD_TOKEN was refused by Discord; .*Reset Token/)]);
+      expect(run.status).toBe(1);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,9 @@ interface Run {
 
 let home: string;
 
+/** Permissions stop root only through another user: `runuser` makes the bot `nobody`. */
+const canDropPrivileges = process.getuid?.() !== 0 || ['/usr/sbin/runuser', '/sbin/runuser'].some((path) => existsSync(path));
+
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), 'startup-errors-'));
 });
@@ -30,10 +33,16 @@ afterEach(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-/** Runs the bot with `env` (stdin closed, so the sandbox's prompt ends at once) and collects what it printed. */
-function runBot(env: Record<string, string>): Promise<Run> {
+/**
+ * Runs the bot with `env` (stdin closed, so the sandbox's prompt ends at once) and collects what
+ * it printed; `unprivileged` runs it as `nobody` when the tests run as root, whom permissions do
+ * not stop.
+ */
+function runBot(env: Record<string, string>, options: { unprivileged?: boolean } = {}): Promise<Run> {
+  const asNobody = options.unprivileged === true && process.getuid?.() === 0;
+  const [command, args] = asNobody ? ['runuser', ['-u', 'nobody', '--', process.execPath, BUILT_BOT_ENTRY]] : [process.execPath, [BUILT_BOT_ENTRY]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUILT_BOT_ENTRY], {
+    const child = spawn(command, args, {
       cwd: home,
       env: { PATH: process.env.PATH ?? '', TMPDIR: home, DOTENV_CONFIG_PATH: '/nonexistent/.env', HTTP_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,6 +98,23 @@ describe('start-up with a setting the bot cannot use', { timeout: 60_000 }, () =
     const run = await runBot({ DATABASE_URL: '/proc/customers.db' });
     expectOneLineRefusal(run, /^Configuration error: DATABASE_URL .*\/proc\/customers\.db.*folder the bot can write/);
     expect(readdirSync(home)).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux' && canDropPrivileges)('refuses a DATABASE_URL in a folder the bot may only read, creating nothing', async () => {
+    chmodSync(home, 0o777);
+    mkdirSync(join(home, 'read-only'), { mode: 0o555 });
+    writeFileSync(join(home, 'read-only', 'existing.db'), '');
+    chmodSync(join(home, 'read-only'), 0o555);
+    try {
+      for (const location of ['read-only/store/customers.db', 'read-only/customers.db', 'read-only/existing.db']) {
+        const run = await runBot({ DATABASE_URL: join(home, location) }, { unprivileged: true });
+        expectOneLineRefusal(run, /^Configuration error: DATABASE_URL .*read-only.* (cannot be created|cannot be written) \(permission denied\); set DATABASE_URL to a file in a folder the bot can write/);
+      }
+      expect(readdirSync(home)).toEqual(['read-only']);
+      expect(readdirSync(join(home, 'read-only'))).toEqual(['existing.db']);
+    } finally {
+      chmodSync(join(home, 'read-only'), 0o755);
+    }
   });
 
   it('refuses a DATABASE_URL that is not a SQLite database, leaving the file as it was', async () => {

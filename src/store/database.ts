@@ -4,12 +4,12 @@ import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import { createFolders, databaseFileError, removeFolders } from './database-location.js';
-
-export { createFolders, DatabaseLocationError, FolderError, removeFolders } from './database-location.js';
 import { migrations } from './migrations/index.js';
 import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './tables.js';
+
+export { createFolders, DatabaseLocationError, FolderError, removeFolders } from './database-location.js';
 
 export type Db = Kysely<Database>;
 

@@ -161,6 +161,10 @@ export function openPostgresDatabase(url: string, options: PostgresOptions = {})
     ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }),
     ...(options.schema === undefined ? {} : { options: `-c search_path=${schemaName(options.schema)},public` }),
   });
+  // An idle connection the server ends (a restart, a failover, an administrator) is reported
+  // here, after pg has dropped it from the pool; the next query opens a new one. Unheard, the
+  // event would end the process with a stack trace.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

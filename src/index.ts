@@ -86,4 +86,7 @@ async function stop(error: unknown): Promise<void> {
   process.exit(1);
 }
 
+// A failure nothing caught ends the bot as any other does: one line, the log kept, exit 1.
+process.on('uncaughtException', (error) => void stop(error));
+process.on('unhandledRejection', (error) => void stop(error));
 main().catch(stop);

@@ -206,4 +206,34 @@ describe('start-up with a setting the bot cannot use', { timeout: 60_000 }, () =
       expect(run.status).toBe(1);
     });
   });
+
+  it('ends with one line and the log kept, not a stack trace, when a failure nothing expected reaches the top', async () => {
+    // The sandbox's output closed under it: its next reply fails to write (EPIPE), an error
+    // nothing in the bot is there to catch.
+    const child = spawn(process.execPath, [BUILT_BOT_ENTRY], {
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '', TMPDIR: home, DOTENV_CONFIG_PATH: '/nonexistent/.env', HTTP_PORT: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const closed = new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
+    await new Promise<void>((resolve) => {
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        if (seen.includes('> ')) resolve();
+      });
+    });
+    child.stdout.destroy();
+    child.stdin.write('/customer stats\n');
+    const status = await closed;
+    clearTimeout(timer);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^The bot stopped: write EPIPE$/)]);
+    expect(status).toBe(1);
+    const log = readFileSync(join(home, 'data', 'bot.log'), 'utf8').trim().split('\n');
+    expect(JSON.parse(log.at(-1) ?? '{}')).toMatchObject({ level: 60, msg: 'write EPIPE' });
+  });
 });

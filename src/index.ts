@@ -23,12 +23,12 @@ async function main(): Promise<void> {
   started.createdFolders = temp.created;
   const db = await openConfiguredStore(config.databasePath);
   started.createdFolders = [];
-  await migrateToLatest(db);
 
   // In the sandbox the terminal is the user interface, so logs go to a file beside the database.
   const logs = openLogDestination(sandbox ? join(dataDirectoryFor(config.databasePath), 'bot.log') : undefined);
   const logger = createLogger(config.logLevel, logs);
   Object.assign(started, { logger, logs });
+  await migrateToLatest(db);
 
   if (sandbox) {
     const { runSandbox } = await import('./sandbox/sandbox.js');

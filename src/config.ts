@@ -73,7 +73,11 @@ const schema = z.object({
     .min(0, 'must be between 0 and 65535')
     .max(65535, 'must be between 0 and 65535')
     .default(3000),
-  DATABASE_URL: z.string().trim().min(1, 'must be a file path such as data/customers.db or a postgres:// URL').default('data/customers.db'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .default('data/customers.db')
+    .refine((v) => v !== '' && !otherUrlScheme(v), 'must be a file path such as data/customers.db or a postgres:// URL'),
   STORE_WEBHOOK_SECRET: optionalText,
   APP_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
   STAFF_ROLE_IDS: idList('role'),
@@ -120,6 +124,28 @@ const schema = z.object({
 });
 
 type Parsed = z.infer<typeof schema>;
+
+/** Variables whose values are secrets: a refusal names them but never shows what was set. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['DISCORD_TOKEN', 'DISCORD_CLIENT_SECRET', 'STEAM_API_KEY', 'STORE_WEBHOOK_SECRET', 'APP_SECRET']);
+
+/**
+ * The scheme of a URL that is neither SQLite (a path, or `sqlite:`) nor PostgreSQL, such as
+ * `mysql://…`; such a value would otherwise be taken for a relative file path.
+ */
+function otherUrlScheme(location: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(location)?.[1]?.toLowerCase();
+  return scheme === undefined || scheme === 'sqlite' || scheme === 'postgres' || scheme === 'postgresql' ? undefined : scheme;
+}
+
+/** What a refusal may show of the value it refused: never a secret, never a URL's password. */
+function shownValue(variable: string, raw: string | undefined): string {
+  if (raw === undefined || SECRET_VARIABLES.has(variable)) return '';
+  if (variable === 'DATABASE_URL') {
+    const scheme = otherUrlScheme(raw.trim());
+    return scheme === undefined ? '' : ` (got a ${scheme}: URL)`;
+  }
+  return ` (got "${raw.length > 40 ? raw.slice(0, 40) + '…' : raw}")`;
+}
 
 export interface Config {
   /** Absent: sandbox mode against the local Discord. */
@@ -170,9 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (!result.success) {
     const issue = result.error.issues[0];
     const variable = String(issue?.path[0] ?? 'configuration');
-    const raw = env[variable];
-    const shown = raw === undefined ? '' : ` (got "${raw.length > 40 ? raw.slice(0, 40) + '…' : raw}")`;
-    throw new ConfigError(`${variable} ${issue?.message ?? 'is invalid'}${shown}`);
+    throw new ConfigError(`${variable} ${issue?.message ?? 'is invalid'}${shownValue(variable, env[variable])}`);
   }
   const e = result.data;
   if (e.DISCORD_TOKEN && !e.DISCORD_GUILD_ID) {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createBot } from './bot.js';
 import type { BotDeps } from './commands/context.js';
 import { PendingActions } from './commands/pending-actions.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createDigestSender } from './discord/digest-sender.js';
 import { createDiscordRoleGateway } from './discord/role-gateway.js';
 import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
@@ -42,8 +42,20 @@ export interface ServicesOptions {
    * default on a SQLite file with the system clock) or 'inline' (this event loop).
    */
   inboundEvents?: 'thread' | 'inline';
+  /**
+   * Called with a failure no retry can mend (Discord refusing the token), worded as the one line
+   * for the person who started the bot; the composition root ends the process. Without it such a
+   * failure is retried like any other.
+   */
+  onFatal?: (error: ConfigError) => void;
   /** Poll intervals, shortened by tests. */
   intervals?: Partial<Record<'inbound' | 'inboundIdle' | 'roles' | 'webhooks' | 'alerts' | 'sweep' | 'exportCleanup' | 'digest' | 'leases', number>>;
+}
+
+/** discord.js's answer to a 401 on login, or to the gateway closing with 4004 (authentication failed). */
+function isTokenRefused(error: unknown): boolean {
+  const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown };
+  return code === 'TokenInvalid' || code === 4004 || status === 401;
 }
 
 /**
@@ -133,6 +145,9 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
       await client.login(options.discord.token);
     } catch (error) {
       await client.destroy();
+      if (isTokenRefused(error)) {
+        options.onFatal?.(new ConfigError('DISCORD_TOKEN was refused by Discord; copy the bot token again from the Developer Portal (Bot → Reset Token) into DISCORD_TOKEN'));
+      }
       throw error;
     }
     const [readyClient] = await ready;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,13 @@ describe('npm run token', { timeout: 60_000 }, () => {
   it('names a bad setting instead of failing with a stack trace', async () => {
     expectOneLineError(await run('token', ['list'], { DATABASE_URL: 'postgres://db:port/store' }), 'Configuration error: DATABASE_URL');
   });
+
+  it('names DATABASE_URL when the store cannot be made where it points, creating nothing', async () => {
+    writeFileSync(join(dir, 'notes.txt'), 'not a folder');
+    const result = await run('token', ['list'], { DATABASE_URL: join(dir, 'notes.txt', 'store', 'customers.db') });
+    expectOneLineError(result, `Configuration error: DATABASE_URL ${join(dir, 'notes.txt')} is a file, not a folder`);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('not a folder');
+  });
 });
 
 describe('npm run webhooks', { timeout: 60_000 }, () => {
@@ -148,5 +155,10 @@ describe('npm run migrate', { timeout: 60_000 }, () => {
     const result = await run('migrate', ['now']);
     expectOneLineError(result, 'unexpected argument "now"');
     expect(result.stderr).toContain('npm run migrate');
+  });
+
+  it('names DATABASE_URL when the store is not a SQLite database', async () => {
+    writeFileSync(join(dir, 'sheet.db'), 'a spreadsheet, not a database\n'.repeat(200));
+    expectOneLineError(await run('migrate', [], { DATABASE_URL: join(dir, 'sheet.db') }), `Configuration error: DATABASE_URL ${join(dir, 'sheet.db')} is not a SQLite database`);
   });
 });

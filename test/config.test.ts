@@ -55,6 +55,22 @@ describe('the configuration', () => {
     expect(message.split('\n')).toHaveLength(1);
   });
 
+  it.each([
+    ['APP_SECRET', { APP_SECRET: 'short-secret-value' }, 'short-secret-value'],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://shop:hunter2-secret@db.example.com/shop' }, 'hunter2-secret'],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://shop:pg-secret@[::1/shop' }, 'pg-secret'],
+  ])('refuses a bad %s without showing its secret', (variable, env, secret) => {
+    const message = errorOf(env);
+    expect(message).toMatch(new RegExp(`^${variable}\\b`));
+    expect(message).not.toContain(secret);
+  });
+
+  it('refuses a DATABASE_URL of a database it cannot use rather than taking it for a file name', () => {
+    expect(errorOf({ DATABASE_URL: 'mysql://localhost/shop' })).toBe('DATABASE_URL must be a file path such as data/customers.db or a postgres:// URL (got a mysql: URL)');
+    expect(loadConfig({ DATABASE_URL: 'sqlite://data/shop.db' }).databasePath).toBe('data/shop.db');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@localhost/shop' }).databasePath).toBe('postgresql://u@localhost/shop');
+  });
+
   it('stops start-up with one line naming the bad variable', () => {
     // As `npm start` runs it: the built bot under Node alone.
     const run = spawnSync(process.execPath, [BUILT_BOT_ENTRY], {

@@ -35,6 +35,23 @@ describe('the sandbox prompt', () => {
     expect(text).toContain('[1] Orders (3)');
   });
 
+  it('says where the store is without showing the password of its PostgreSQL URL', async () => {
+    const { db } = await openTestDatabase();
+    // The store opened is the test's; only the banner reads DATABASE_URL.
+    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://shop:banner-secret-pw@db.example.com:5432/shop' });
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let transcript = '';
+    output.on('data', (chunk: Buffer) => (transcript += chunk.toString('utf8')));
+    const done = runSandbox({ db, clock: new ManualClock('2026-11-22T12:00:00.000Z'), config, logger: createLogger('silent'), tempDir: '/tmp', input, output, listen: false });
+    await expect.poll(() => transcript, { timeout: 15_000 }).toContain('> ');
+    input.end('exit\n');
+    await done;
+    await db.destroy();
+    expect(transcript).toContain('Database: postgres://shop:***@db.example.com:5432/shop');
+    expect(transcript).not.toContain('banner-secret-pw');
+  });
+
   it('runs the real bot on demo data and answers typed commands, buttons and forms', async () => {
     const { db } = await openTestDatabase();
     const clock = new ManualClock('2026-11-22T12:00:00.000Z');

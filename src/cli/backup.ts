@@ -1,9 +1,9 @@
 import 'dotenv/config';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { backupDatabaseFile, backupFileName } from '../store/backup.js';
-import { isPostgresUrl } from '../store/database.js';
+import { createFolders, FolderError, isPostgresUrl } from '../store/database.js';
 import { parseCommandArgs, printCliError, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:
@@ -32,7 +32,12 @@ async function main(): Promise<void> {
   } else {
     target = values.to;
   }
-  mkdirSync(dirname(target), { recursive: true });
+  try {
+    createFolders(dirname(target));
+  } catch (error) {
+    if (!(error instanceof FolderError)) throw error;
+    throw new Error(`${values.to === undefined ? 'the backups folder' : '--to'} ${error.message}`);
+  }
   const result = await backupDatabaseFile(config.databasePath, target);
   const mib = (result.bytes / 1024 / 1024).toFixed(1);
   console.log(`Backed up ${config.databasePath} to ${result.path} (${mib} MiB, ${result.pages} pages, integrity ${result.integrity}, ${result.durationMs} ms).`);

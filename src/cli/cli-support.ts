@@ -3,7 +3,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { UserError } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
-import { migrateToLatest, openStoreDatabase, type Db } from '../store/database.js';
+import { openConfiguredStore } from '../startup.js';
+import { migrateToLatest, type Db } from '../store/database.js';
 
 /** A mistake in how the command was typed; shown with the usage. */
 export class UsageError extends Error {
@@ -45,7 +46,7 @@ export async function runCli(usage: string, main: (db: Db, config: Readonly<Conf
   let db: Db | undefined;
   try {
     const config = loadConfig(process.env);
-    db = openStoreDatabase(config.databasePath);
+    db = await openConfiguredStore(config.databasePath);
     await migrateToLatest(db);
     await main(db, config);
   } catch (error) {

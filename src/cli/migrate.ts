@@ -1,7 +1,8 @@
 import 'dotenv/config';
 import { migrations } from '../store/migrations/index.js';
 import { loadConfig } from '../config.js';
-import { isPostgresUrl, migrateToLatest, openStoreDatabase } from '../store/database.js';
+import { openConfiguredStore } from '../startup.js';
+import { isPostgresUrl, migrateToLatest } from '../store/database.js';
 import { parseCommandArgs, printCliError, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const config = loadConfig(process.env);
-  const db = openStoreDatabase(config.databasePath);
+  const db = await openConfiguredStore(config.databasePath);
   try {
     const applied = await migrateToLatest(db);
     // A URL may carry a password: name only its kind.

@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { dataDirectoryFor } from '../domain/export/download-links.js';
 import type { Logger } from '../logger.js';
 import { startServices } from '../services.js';
-import type { Db } from '../store/database.js';
+import { shownStoreLocation, type Db } from '../store/database.js';
 import { seedDemoBans } from './demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from './demo-data.js';
 import { addRoleRule } from '../domain/role-rules.js';
@@ -92,7 +92,7 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
   const customers = await deps.db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   output.write(
     `Sandbox: the bot is connected to a local Discord at ${discord.apiUrl} (no Discord token set).\n` +
-      `Database: ${deps.config.databasePath} with ${customers.n} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
+      `Database: ${shownStoreLocation(deps.config.databasePath)} with ${customers.n} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
       `You are a store admin in "Sandbox Store". Logs: ${join(dataDirectoryFor(deps.config.databasePath), 'bot.log')}\n` +
       (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
   );

@@ -1,12 +1,15 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter, type Compilable, type SqliteDatabase } from 'kysely';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import pg from 'pg';
+import { createFolders, databaseFileError, removeFolders } from './database-location.js';
 import { migrations } from './migrations/index.js';
 import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './tables.js';
+
+export { createFolders, DatabaseLocationError, FolderError, removeFolders } from './database-location.js';
 
 export type Db = Kysely<Database>;
 
@@ -19,11 +22,47 @@ export interface OpenedDatabase {
 /**
  * Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests) with the
  * settings the bot relies on: WAL so readers never block the writer, enforced foreign keys, and
- * a busy timeout so a second process (a backup, the CLI) waits instead of failing.
+ * a busy timeout so a second process (a backup, the CLI) waits instead of failing. A file that
+ * cannot be opened or written throws {@link DatabaseLocationError}, leaving behind no folder or
+ * file it made.
  */
 export function openDatabase(path: string): OpenedDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path === ':memory:') return openConnection(path);
+  const file = resolve(path);
+  const existed = existsSync(file);
+  let created: string[] = [];
+  let attempted = false;
+  try {
+    created = createFolders(dirname(file));
+    // SQLite opens a file the bot may only read without complaint, read-only; asking now shows at
+    // start-up, not at the first purchase, that writes would fail. The folder is written too
+    // (the -wal and -shm files).
+    accessSync(dirname(file), constants.W_OK);
+    if (existed) accessSync(file, constants.W_OK);
+    attempted = true;
+    return openConnection(path);
+  } catch (error) {
+    if (attempted && !existed) for (const made of [file, `${file}-wal`, `${file}-shm`]) rmSync(made, { force: true });
+    removeFolders(created);
+    throw databaseFileError(file, error);
+  }
+}
+
+function openConnection(path: string): OpenedDatabase {
   const sqlite = new SQLite(path);
+  try {
+    configureConnection(sqlite);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  rawConnections.set(db, statements);
+  return { db, sqlite };
+}
+
+function configureConnection(sqlite: SQLite.Database): void {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
@@ -38,10 +77,6 @@ export function openDatabase(path: string): OpenedDatabase {
   // SQLite's lower() folds ASCII letters only. For queries alone, never in the schema: any other
   // client (the sqlite3 shell, a backup tool) must still be able to write the file.
   sqlite.function('unicode_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
-  const statements = withStatementCache(sqlite);
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
-  rawConnections.set(db, statements);
-  return { db, sqlite };
 }
 
 /** The better-sqlite3 connection behind each Kysely instance opened by {@link openDatabase}. */
@@ -78,6 +113,14 @@ export async function selectRowsAsArrays(db: Db, query: Compilable<unknown>): Pr
 /** True for a `postgres://` or `postgresql://` URL: the store then lives in PostgreSQL. */
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** A store's location as it may be shown to a person: a PostgreSQL URL's password masked. */
+export function shownStoreLocation(location: string): string {
+  if (!isPostgresUrl(location) || !URL.canParse(location)) return location;
+  const url = new URL(location);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
 }
 
 /** True for a SQLite store kept in a file (not in memory, not PostgreSQL). */
@@ -121,6 +164,10 @@ export function openPostgresDatabase(url: string, options: PostgresOptions = {})
     ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }),
     ...(options.schema === undefined ? {} : { options: `-c search_path=${schemaName(options.schema)},public` }),
   });
+  // An idle connection the server ends (a restart, a failover, an administrator) is reported
+  // here, after pg has dropped it from the pool; the next query opens a new one. Unheard, the
+  // event would end the process with a stack trace.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

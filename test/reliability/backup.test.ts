@@ -58,6 +58,18 @@ describe('npm run backup', () => {
     await expect(backupDatabaseFile(path, join(dir, 'copy.db'))).rejects.toThrow('already exists');
   });
 
+  it.runIf(process.platform === 'linux')('refuses a --to folder that cannot be created in one line, without spinning', () => {
+    const refused = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/backup.ts', '--to', '/proc/customer-desk-backups/'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: path, DOTENV_CONFIG_PATH: '/nonexistent/.env', LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      // Ends a run that spins instead of refusing; the status then says so.
+      timeout: 30_000,
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/^Error: --to \/proc\/customer-desk-backups cannot be created/);
+  }, 60_000);
+
   it('writes a timestamped file under backups/ beside the database by default, or into the folder given with --to', () => {
     const run = (args: string[]) =>
       spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/backup.ts', ...args], {

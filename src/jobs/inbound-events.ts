@@ -4,6 +4,8 @@ import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
 import { enqueueCustomerCreated } from '../domain/outbound-webhooks.js';
 import { reconcileCustomerRoles } from '../domain/role-sync.js';
 import { parseStoredEvent } from '../domain/purchase-events.js';
+import { UserError } from '../domain/errors.js';
+import { raiseStaffAlert } from '../domain/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import {
@@ -61,7 +63,8 @@ export function storeEventHooks(clock: Clock): PurchaseEventHooks {
  * from its stored payload and applied, hooks included, in one transaction together with marking
  * it processed: a crash leaves either all of it or none of it. A failure rolls back and schedules
  * a retry with exponential backoff; after {@link MAX_EVENT_ATTEMPTS} the event is marked failed.
- * Returns how many events it claimed.
+ * A refusal no retry can change (a UserError: the store's own rules) is marked failed at once.
+ * Every event marked failed raises a staff alert. Returns how many events it claimed.
  */
 export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEventHooks, options: ProcessOptions = {}): Promise<number> {
   const { limit = 100, leaseMs = 60_000, logger, holder, yieldBetweenEvents = true, ...applyOptions } = options;
@@ -90,14 +93,14 @@ export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEven
 async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, claim: ClaimedEvent, options: ApplyOptions, logger: Logger | undefined) {
   if (claim.attempt > MAX_EVENT_ATTEMPTS) {
     // Only reachable when earlier attempts died with the process (the lease ran out).
-    await markEventFailed(db, clock, claim, `gave up after ${MAX_EVENT_ATTEMPTS} attempts that never finished`);
+    await failForGood(db, clock, claim, `gave up after ${MAX_EVENT_ATTEMPTS} attempts that never finished`);
     logger?.error({ eventId: claim.id, eventType: claim.eventType }, 'inbound event failed for good: its attempts kept crashing');
     return;
   }
   const parsed = parseStoredEvent(claim.id, claim.payload);
   if (!parsed.ok) {
     // It parsed when it was received; only a parser change can get here, and retrying won't help.
-    await markEventFailed(db, clock, claim, `stored payload no longer parses: ${parsed.message}`);
+    await failForGood(db, clock, claim, `stored payload no longer parses: ${parsed.message}`);
     logger?.error({ eventId: claim.id, eventType: claim.eventType, reason: parsed.message }, 'inbound event failed for good: unreadable');
     return;
   }
@@ -113,8 +116,11 @@ async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, cla
 async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: unknown, logger: Logger | undefined): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   try {
-    if (claim.attempt >= MAX_EVENT_ATTEMPTS) {
-      await markEventFailed(db, clock, claim, message);
+    if (error instanceof UserError) {
+      await failForGood(db, clock, claim, message);
+      logger?.error({ eventId: claim.id, eventType: claim.eventType, code: error.code, reason: message }, 'inbound event refused by the store; not retried');
+    } else if (claim.attempt >= MAX_EVENT_ATTEMPTS) {
+      await failForGood(db, clock, claim, message);
       logger?.error({ err: error, eventId: claim.id, eventType: claim.eventType, attempts: claim.attempt }, 'inbound event failed for good');
     } else {
       const retryAt = new Date(clock.now().getTime() + retryDelayMs(claim.attempt));
@@ -127,6 +133,20 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
   } catch (markError) {
     if (!(markError instanceof LeaseLostError)) throw markError;
   }
+}
+
+/** Marks the event failed and tells staff, together: an event nobody hears of is an order lost. */
+async function failForGood(db: Db, clock: Clock, claim: ClaimedEvent, reason: string): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await markEventFailed(trx, clock, claim, reason);
+    await raiseStaffAlert(trx, clock, {
+      kind: 'purchase_event_failed',
+      message:
+        `A purchase event from the store could not be applied and will not be retried: ${claim.eventType} \`${claim.id}\`. ` +
+        `${reason} Until it is put right by hand, its order, refund or subscription is not in the customer records.`,
+      dedupeKey: `purchase_event_failed:${claim.id}`,
+    });
+  });
 }
 
 export interface InboundEventWorkerOptions {

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { codePointLength } from './text.js';
+
+/**
+ * The fields every way in shares (the purchase webhook, the REST API, slash commands and modals,
+ * the store's own checks): one rule per field, so what a door accepts the store accepts. Lengths
+ * are code points, as Discord and JSON Schema count them.
+ */
+
+export const NAME_MAX_LENGTH = 100;
+export const EMAIL_MAX_LENGTH = 254;
+export const GAME_USER_ID_MAX_LENGTH = 64;
+export const ORDER_NUMBER_MAX_LENGTH = 64;
+export const PRODUCT_NAME_MAX_LENGTH = 200;
+
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * What the store accepts as an email address: one @, a dotted domain, no spaces, quotes, commas,
+ * brackets or control characters. Non-ASCII letters (internationalised addresses) are welcome.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are part of what this refuses
+export const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:\u0000-\u001f\u007f]+@[^\s@"<>()[\]\\,;:\u0000-\u001f\u007f]+\.[^\s@"<>()[\]\\,;:.\u0000-\u001f\u007f]{2,}$/u;
+
+/** Whether `text` (already trimmed) is an email address the store accepts. */
+export function isEmailAddress(text: string): boolean {
+  return codePointLength(text) <= EMAIL_MAX_LENGTH && EMAIL_SHAPE.test(text);
+}
+
+/** Whether `text` (already trimmed) is a customer name the store accepts. */
+export function isCustomerName(text: string): boolean {
+  const length = codePointLength(text);
+  return length >= 1 && length <= NAME_MAX_LENGTH;
+}
+
+/** Whether `text` (already trimmed) is an order number the store accepts. */
+export function isOrderNumber(text: string): boolean {
+  const length = codePointLength(text);
+  return length >= 1 && length <= ORDER_NUMBER_MAX_LENGTH && !CONTROL_CHARACTERS.test(text);
+}
+
+/** Whether `text` (already trimmed) is a product name the store accepts. */
+export function isProductName(text: string): boolean {
+  const length = codePointLength(text);
+  return length >= 1 && length <= PRODUCT_NAME_MAX_LENGTH;
+}
+
+/** Whether `text` (already trimmed) is a game user id the store accepts. */
+export function isGameUserId(text: string): boolean {
+  return codePointLength(text) <= GAME_USER_ID_MAX_LENGTH;
+}
+
+/**
+ * A zod string of `min` to `max` code points. zod's own `.min`/`.max` count UTF-16 units, which
+ * refuses emoji-heavy text the store accepts; the bounds are still published as JSON Schema
+ * `minLength`/`maxLength`, which count code points too.
+ */
+export function codePoints<T extends z.ZodString>(schema: T, min: number, max: number): T {
+  const tooShort = min === 1 ? 'must not be empty' : `must be at least ${min} characters`;
+  return schema
+    .refine((text) => codePointLength(text) >= min, tooShort)
+    .refine((text) => codePointLength(text) <= max, `must be at most ${max} characters`)
+    .meta({ ...(min > 0 ? { minLength: min } : {}), maxLength: max });
+}

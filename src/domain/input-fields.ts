@@ -1,10 +1,9 @@
-import type { z } from 'zod';
 import { codePointLength } from './text.js';
 
 /**
  * The fields every way in shares (the purchase webhook, the REST API, slash commands and modals,
  * the store's own checks): one rule per field, so what a door accepts the store accepts. Lengths
- * are code points, as Discord and JSON Schema count them.
+ * are code points, as Discord, JSON Schema and zod's `.min`/`.max` count them.
  */
 
 export const NAME_MAX_LENGTH = 100;
@@ -49,17 +48,4 @@ export function isProductName(text: string): boolean {
 /** Whether `text` (already trimmed) is a game user id the store accepts. */
 export function isGameUserId(text: string): boolean {
   return codePointLength(text) <= GAME_USER_ID_MAX_LENGTH;
-}
-
-/**
- * A zod string of `min` to `max` code points. zod's own `.min`/`.max` count UTF-16 units, which
- * refuses emoji-heavy text the store accepts; the bounds are still published as JSON Schema
- * `minLength`/`maxLength`, which count code points too.
- */
-export function codePoints<T extends z.ZodString>(schema: T, min: number, max: number): T {
-  const tooShort = min === 1 ? 'must not be empty' : `must be at least ${min} characters`;
-  return schema
-    .refine((text) => codePointLength(text) >= min, tooShort)
-    .refine((text) => codePointLength(text) <= max, `must be at most ${max} characters`)
-    .meta({ ...(min > 0 ? { minLength: min } : {}), maxLength: max });
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { CONTROL_CHARACTERS, codePoints, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from './input-fields.js';
+import { CONTROL_CHARACTERS, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from './input-fields.js';
 import { parseMoney } from './money.js';
 import type { StoreHeaders } from './store-signature.js';
 import { clipText, codePointLength } from './text.js';
@@ -234,7 +234,12 @@ const platformId = z.union([
 
 /** An id we only store as text (event, ticket, customer ids): a non-empty string or an integer. */
 const textId = z.union([
-  codePoints(z.string().trim(), 1, EVENT_ID_MAX_LENGTH).refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain control characters'),
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(EVENT_ID_MAX_LENGTH)
+    .refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain control characters'),
   z.number().int().nonnegative().transform(String),
 ]);
 

@@ -11,6 +11,10 @@ export const EMAIL_MAX_LENGTH = 254;
 export const GAME_USER_ID_MAX_LENGTH = 64;
 export const ORDER_NUMBER_MAX_LENGTH = 64;
 export const PRODUCT_NAME_MAX_LENGTH = 200;
+/** A ban's reason, and a lifted ban's: the slash command options and the ban form allow as much. */
+export const BAN_REASON_MAX_LENGTH = 500;
+/** A staff note: the slash command option and the note form allow as much. */
+export const NOTE_MAX_LENGTH = 1000;
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;

@@ -6,6 +6,7 @@ import type {
   APIApplicationCommandOption,
   APIApplicationCommandOptionChoice,
 } from 'discord-api-types/v10';
+import { codePointLength } from '../../domain/text.js';
 import type { GuildRecord, LocalDiscordState } from './state.js';
 import type { InvokeSlashArgs, JsonObject } from './types.js';
 import { channelJson, interactionMemberJson, roleJson, userJson } from './wire.js';
@@ -165,8 +166,9 @@ function convertValue(
     case ApplicationCommandOptionType.String: {
       const value = String(raw);
       checkChoices(option.choices, value, where);
-      if (option.min_length !== undefined && value.length < option.min_length) throw new Error(`local-discord: ${where} must be at least ${option.min_length} characters`);
-      if (option.max_length !== undefined && value.length > option.max_length) throw new Error(`local-discord: ${where} must be at most ${option.max_length} characters`);
+      // Discord counts these lengths in code points.
+      if (option.min_length !== undefined && codePointLength(value) < option.min_length) throw new Error(`local-discord: ${where} must be at least ${option.min_length} characters`);
+      if (option.max_length !== undefined && codePointLength(value) > option.max_length) throw new Error(`local-discord: ${where} must be at most ${option.max_length} characters`);
       return value;
     }
     case ApplicationCommandOptionType.Integer:

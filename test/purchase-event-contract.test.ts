@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/domain/clock.js';
-import { listStaffAlerts } from '../src/domain/staff-alerts.js';
-import { codePointLength } from '../src/domain/text.js';
+import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
+import { codePointLength, wellFormed } from '../src/domain/text.js';
 import { createHttpApp, type HttpApp } from '../src/http/app.js';
-import { processDueEvents, storeEventHooks } from '../src/jobs/inbound-events.js';
+import { MAX_EVENT_ATTEMPTS, processDueEvents, storeEventHooks } from '../src/jobs/inbound-events.js';
 import { createLogger } from '../src/logger.js';
 import { findCustomerByEmail } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
@@ -187,5 +187,30 @@ describe('a failure that no retry can fix', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.message).toContain(clash.id);
     expect(alerts[0]?.message).toContain('ORD-1');
+  });
+});
+
+describe('a failure that a retry might fix', () => {
+  it('is retried with backoff, then marked failed after the last attempt, and staff are alerted', async () => {
+    const dispute = await send('dispute.created', { dispute_id: 'dp_1', order_id: 999 });
+    expect(dispute.status).toBe(200);
+    for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt++) {
+      await work();
+      clock.advance(2 * 60 * 60_000);
+    }
+    expect(await findInboundEvent(db, dispute.id)).toMatchObject({ status: 'failed', attempts: MAX_EVENT_ATTEMPTS });
+    const alerts = await listStaffAlerts(db, { kind: 'purchase_event_failed' });
+    expect(alerts.map((alert) => alert.message)).toEqual([expect.stringContaining(dispute.id)]);
+  });
+});
+
+describe('staff alerts about events', () => {
+  it('are clipped to one Discord message without splitting an emoji', async () => {
+    await raiseStaffAlert(db, clock, { kind: 'purchase_event_failed', message: 'a'.repeat(1998) + '🎮'.repeat(10) });
+    const [alert] = await listStaffAlerts(db);
+    const message = alert?.message ?? '';
+    expect(codePointLength(message)).toBeLessThanOrEqual(2000);
+    expect(message).toBe(wellFormed(message));
+    expect(message.endsWith('…')).toBe(true);
   });
 });

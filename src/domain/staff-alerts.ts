@@ -1,6 +1,7 @@
 import type { Db } from '../store/database.js';
 import type { StaffAlertRow } from '../store/tables-roles.js';
 import type { Clock } from './clock.js';
+import { clipText } from './text.js';
 
 export interface StaffAlertInput {
   /** A stable category, e.g. `role_problem`, `banned_purchase`, `role_retry_exhausted`. */
@@ -49,7 +50,7 @@ function toStaffAlert(row: StaffAlertRow): StaffAlert {
  */
 export async function raiseStaffAlert(db: Db, clock: Clock, input: StaffAlertInput): Promise<boolean> {
   const now = clock.now().toISOString();
-  const message = input.message.length > MESSAGE_MAX ? input.message.slice(0, MESSAGE_MAX - 1) + '…' : input.message;
+  const message = clipText(input.message, MESSAGE_MAX);
   const result = await db
     .insertInto('staff_alerts')
     .values({ kind: input.kind, message, dedupe_key: input.dedupeKey ?? null, status: 'pending', next_attempt_at: now, created_at: now })

@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../src/domain/input-fields.js';
+import { codePointLength } from '../src/domain/text.js';
 import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
 import { STAFF_ID, buttonByLabel, startHarness, type Harness } from './support/bot-harness.js';
 import { seedSmallStore } from './support/fixtures.js';
@@ -40,4 +43,59 @@ describe('text that Discord lets staff send', () => {
     await confirm.settled();
     expect(await storedReasons()).toEqual([REASON_OF_500_EMOJI]);
   });
+});
+
+// Text as staff may type it: any graphemes, emoji runs, surrounding space, up to the limit
+// Discord enforces (counted in code points, as it counts them).
+const typedText = (max: number) =>
+  fc
+    .oneof(
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: Math.min(max, 300) }),
+      fc.integer({ min: 1, max }).map((n) => '🚫'.repeat(n)),
+      fc.integer({ min: 1, max: Math.floor(max / 7) }).map((n) => '👨‍👩‍👧‍👦'.repeat(n)),
+      fc.constantFrom(' ', '\u3000', ' padded ', 'a'.repeat(max), `${'é'.repeat(max - 1)}e\u0301`),
+    )
+    .filter((text) => codePointLength(text) <= max);
+
+describe('every note and ban reason Discord delivers', () => {
+  it('is stored as typed, unless it is blank: then refused with a message saying why, and nothing stored', async () => {
+    await fc.assert(
+      fc.asyncProperty(typedText(NOTE_MAX_LENGTH), async (text) => {
+        const before = await h.db.selectFrom('notes').select('body').orderBy('id', 'desc').execute();
+        const { message } = await h.customer('note', { customer: 'alice@example.com', text });
+        const after = await h.db.selectFrom('notes').select('body').orderBy('id', 'desc').execute();
+        // What Discord delivers within the limit, only blank text is refused.
+        if (text.trim() === '') {
+          expect(message.content).toMatch(/^❌ A note must be 1 to 1000 characters/);
+          expect(after).toHaveLength(before.length);
+          return;
+        }
+        expect(after.length).toBe(before.length + 1);
+        expect(after[0]?.body).toBe(text.trim());
+      }),
+      { numRuns: 50 },
+    );
+  }, 120_000);
+
+  it('bans with any reason Discord lets through that is not blank; a blank one is refused and bans nothing', async () => {
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(typedText(BAN_REASON_MAX_LENGTH), async (reason) => {
+        const target = `banned${++runs}@example.com`;
+        const before = (await storedReasons()).length;
+        const { handle, message } = await h.customer('ban', { type: 'email', target, duration: '7d', reason });
+        if (reason.trim() === '') {
+          expect(message.content).toMatch(/^❌ The reason must be between 1 and 500 characters/);
+          expect(await storedReasons()).toHaveLength(before);
+          return;
+        }
+        expect(message.embeds[0]?.title).toBe('Confirm ban');
+        const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Confirm ban').customId, userId: STAFF_ID });
+        await confirm.settled();
+        const row = await h.db.selectFrom('bans').select('reason').where('value', '=', target).executeTakeFirst();
+        expect(row?.reason).toBe(reason.trim());
+      }),
+      { numRuns: 50 },
+    );
+  }, 120_000);
 });

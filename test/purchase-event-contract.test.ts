@@ -214,3 +214,53 @@ describe('staff alerts about events', () => {
     expect(message.endsWith('…')).toBe(true);
   });
 });
+
+describe('an event that failed', () => {
+  it('is queued again and applied when the store delivers it again', async () => {
+    const dispute = await send('dispute.created', { dispute_id: 'dp_2', order_id: 555 });
+    for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt++) {
+      await work();
+      clock.advance(2 * 60 * 60_000);
+    }
+    expect(await findInboundEvent(db, dispute.id)).toMatchObject({ status: 'failed' });
+    expect((await send('order.paid', order({ id: 555, order_number: 'ORD-555' }))).status).toBe(200);
+    await work();
+
+    const again = await resend(dispute.id, 'dispute.created', { dispute_id: 'dp_2', order_id: 555 });
+    expect(again).toEqual({ status: 200, body: { received: true } });
+    await work();
+    expect(await findInboundEvent(db, dispute.id)).toMatchObject({ status: 'processed', attempts: 1, lastError: null });
+    expect((await getOrderWithItems(db, 555))?.status).toBe('disputed');
+  });
+
+  it('alerts staff again when its new delivery fails again', async () => {
+    await send('order.paid', order());
+    await send('order.paid', order({ id: 124, order_number: 'ORD-2' }));
+    await work();
+    const clash = await send('order.completed', order({ id: 124, order_number: 'ORD-1' }));
+    await work();
+    expect((await resend(clash.id, 'order.completed', order({ id: 124, order_number: 'ORD-1' }))).status).toBe(200);
+    await work();
+    expect(await findInboundEvent(db, clash.id)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await listStaffAlerts(db, { kind: 'purchase_event_failed' })).toHaveLength(2);
+  });
+
+  it('is still a duplicate once it was applied', async () => {
+    const paid = await send('order.paid', order());
+    await work();
+    expect(await resend(paid.id, 'order.paid', order())).toEqual({ status: 200, body: { received: true, duplicate: true } });
+    expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'processed', attempts: 1 });
+  });
+});
+
+async function resend(id: string, eventType: string, data: unknown) {
+  const body = JSON.stringify({ id, event_type: eventType, data });
+  const response = await app.inject({
+    method: 'POST',
+    url: '/webhooks/store',
+    payload: body,
+    headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
+  });
+  clock.advance(1);
+  return { status: response.statusCode, body: response.json<unknown>() };
+}

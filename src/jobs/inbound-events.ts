@@ -143,8 +143,10 @@ async function failForGood(db: Db, clock: Clock, claim: ClaimedEvent, reason: st
       kind: 'purchase_event_failed',
       message:
         `A purchase event from the store could not be applied and will not be retried: ${claim.eventType} \`${claim.id}\`. ` +
-        `${reason} Until it is put right by hand, its order, refund or subscription is not in the customer records.`,
-      dedupeKey: `purchase_event_failed:${claim.id}`,
+        `${reason} Its order, refund or subscription is not in the customer records until the cause is put right and ` +
+        `the store delivers the event again (a new delivery of a failed event is applied as new).`,
+      // One alert per delivery: a redelivery that fails again is news again.
+      dedupeKey: `purchase_event_failed:${claim.id}:${claim.receivedAt}`,
     });
   });
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../src/domain/input-fields.js';
 import { codePointLength } from '../src/domain/text.js';
+import { insertCustomer } from '../src/store/customer.repository.js';
 import type { LocalMessage, LocalModal } from '../src/sandbox/local-discord/index.js';
 import { STAFF_ID, buttonByLabel, startHarness, type Harness } from './support/bot-harness.js';
 import { seedSmallStore } from './support/fixtures.js';
@@ -42,6 +43,20 @@ describe('text that Discord lets staff send', () => {
     const confirm = await h.discord.clickButton({ message: submit.original()!, customId: buttonByLabel(preview, 'Confirm ban').customId, userId: STAFF_ID });
     await confirm.settled();
     expect(await storedReasons()).toEqual([REASON_OF_500_EMOJI]);
+  });
+});
+
+describe('the values a customer can be registered with', () => {
+  it('can be typed into a ban and a lookup: an email of 254 characters', async () => {
+    const email = `${'x'.repeat(242)}@example.com`;
+    await insertCustomer(h.db, h.clock, { name: 'Long Email', email });
+    const lookup = await h.customer('lookup', { query: email });
+    expect([lookup.message.content, lookup.message.embeds[0]?.title]).toEqual(['', 'Long Email']);
+    const { handle, message } = await h.customer('ban', { type: 'email', target: email, duration: '7d', reason: 'fraud' });
+    expect(message.embeds[0]?.title).toBe('Confirm ban');
+    const confirm = await h.discord.clickButton({ message: handle.original()!, customId: buttonByLabel(message, 'Confirm ban').customId, userId: STAFF_ID });
+    await confirm.settled();
+    expect(await h.db.selectFrom('bans').select('value').execute()).toEqual([{ value: email }]);
   });
 });
 

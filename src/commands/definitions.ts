@@ -5,6 +5,7 @@ import {
   PermissionFlagsBits,
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import { LOOKUP_QUERY_MAX_LENGTH } from '../domain/customer-lookup.js';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../domain/input-fields.js';
 
 // Definitions are data, registered by `npm run deploy:commands`; the bot never re-registers
@@ -58,7 +59,7 @@ const customerOption = (description: string, required: boolean) =>
     description,
     required,
     autocomplete: true,
-    max_length: 200,
+    max_length: LOOKUP_QUERY_MAX_LENGTH,
   }) as const;
 
 export const customerCommand = {
@@ -79,7 +80,7 @@ export const customerCommand = {
           description: 'Email, name, customer id, order number, @mention, Discord ID or Steam ID',
           required: true,
           autocomplete: true,
-          max_length: 200,
+          max_length: LOOKUP_QUERY_MAX_LENGTH,
         },
       ],
     },
@@ -95,7 +96,7 @@ export const customerCommand = {
           description: 'The email, IP/CIDR, Discord ID, game ID, or the customer (search)',
           required: true,
           autocomplete: true,
-          max_length: 200,
+          max_length: LOOKUP_QUERY_MAX_LENGTH,
         },
         {
           type: ApplicationCommandOptionType.String,
@@ -113,7 +114,7 @@ export const customerCommand = {
       name: 'unban',
       description: 'Lift a ban',
       options: [
-        { type: ApplicationCommandOptionType.String, name: 'ban', description: 'The ban (#id) or the banned value', required: true, autocomplete: true, max_length: 200 },
+        { type: ApplicationCommandOptionType.String, name: 'ban', description: 'The ban (#id) or the banned value', required: true, autocomplete: true, max_length: LOOKUP_QUERY_MAX_LENGTH },
         { type: ApplicationCommandOptionType.String, name: 'reason', description: 'Why it is lifted (internal)', required: false, max_length: BAN_REASON_MAX_LENGTH },
       ],
     },

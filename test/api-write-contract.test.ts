@@ -62,6 +62,21 @@ describe('the REST API counts lengths as the store does', () => {
   });
 });
 
+describe('outgoing webhook endpoints', () => {
+  it('take a description of 500 emoji, counted in code points as the API documents it', async () => {
+    const write = await t.bearer(['webhooks:read', 'webhooks:write']);
+    const description = '📦'.repeat(500);
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `${BASE}/webhooks`,
+      headers: { authorization: write, 'content-type': 'application/json' },
+      payload: JSON.stringify({ url: 'https://93.184.215.14/hooks/customers', description }),
+    });
+    expect(response.statusCode).toBe(201);
+    expect(await t.db.selectFrom('webhook_endpoints').select('description').execute()).toEqual([{ description }]);
+  });
+});
+
 const awkwardText = (maxLength: number) =>
   fc.oneof(
     fc.string({ unit: 'grapheme', maxLength }),

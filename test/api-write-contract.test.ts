@@ -127,3 +127,39 @@ describe('every customer the REST API acknowledges is stored', () => {
     );
   }, 60_000);
 });
+
+describe('every correction the REST API acknowledges is stored', () => {
+  it('refuses a correction with 422 naming a field and changes nothing, or answers 200 and stores it as given', async () => {
+    const created = await api('POST', '/customers', { name: 'Original', email: 'original@example.com' });
+    const id = created.body.data?.id ?? 0;
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            name: fc.oneof(awkwardText(105), fc.integer({ min: 95, max: 105 }).map((n) => '👾'.repeat(n))),
+            email: emailArb,
+            game_user_id: fc.oneof(awkwardText(70), fc.constant(null)),
+          },
+          { requiredKeys: [] },
+        ).filter((body) => Object.keys(body).length > 0),
+        async (body) => {
+          const changes = body.email === undefined ? body : { ...body, email: `${++runs}${body.email}` };
+          const before = await findCustomerById(t.db, id);
+          const answer = await api('PATCH', `/customers/${id}`, changes);
+          const after = await findCustomerById(t.db, id);
+          if (answer.status !== 200) {
+            expect(answer.status).toBe(422);
+            expect(answer.body.message).toMatch(/^(name|email|game_user_id): /);
+            expect(after).toEqual(before);
+            return;
+          }
+          if (changes.name !== undefined) expect(after?.name).toBe(changes.name.trim());
+          if (changes.email !== undefined) expect(after?.email).toBe(changes.email.trim());
+          if (changes.game_user_id !== undefined) expect(after?.gameUserId).toBe(changes.game_user_id?.trim() || null);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  }, 60_000);
+});

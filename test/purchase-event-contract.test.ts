@@ -9,7 +9,7 @@ import { MAX_EVENT_ATTEMPTS, processDueEvents, storeEventHooks } from '../src/jo
 import { createLogger } from '../src/logger.js';
 import { findCustomerByEmail } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
-import { countInboundEvents, findInboundEvent } from '../src/store/inbound-event.repository.js';
+import { claimDueEvents, countInboundEvents, findInboundEvent, scheduleEventRetry } from '../src/store/inbound-event.repository.js';
 import { findOrderByNumber, getOrderWithItems } from '../src/store/order.repository.js';
 import { openTestDatabase } from './support/database.js';
 
@@ -264,3 +264,14 @@ async function resend(id: string, eventType: string, data: unknown) {
   clock.advance(1);
   return { status: response.statusCode, body: response.json<unknown>() };
 }
+
+describe('the reason kept on an event', () => {
+  it('is cut without splitting an emoji', async () => {
+    const event = await send('order.paid', order());
+    const [claim] = await claimDueEvents(db, clock, { limit: 1, leaseMs: 60_000 });
+    await scheduleEventRetry(db, claim!, clock.now(), 'a'.repeat(1998) + '🎮'.repeat(5));
+    const lastError = (await findInboundEvent(db, event.id))?.lastError ?? '';
+    expect(lastError).toBe(wellFormed(lastError));
+    expect(lastError).toBe(`${'a'.repeat(1998)}🎮…`);
+  });
+});

@@ -1,5 +1,6 @@
 import type { OnConflictBuilder } from 'kysely';
 import type { Clock } from '../domain/clock.js';
+import { clipText } from '../domain/text.js';
 import { releaseLeasesOf } from './claim-leases.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
@@ -290,7 +291,7 @@ export async function countInboundEvents(db: Db): Promise<Record<InboundEventSta
 }
 
 function truncate(text: string): string {
-  return text.length <= LAST_ERROR_MAX_LENGTH ? text : `${text.slice(0, LAST_ERROR_MAX_LENGTH - 1)}…`;
+  return clipText(text, LAST_ERROR_MAX_LENGTH);
 }
 
 /** Events leased by a dead process become claimable at once: see {@link releaseLeasesOf}. */

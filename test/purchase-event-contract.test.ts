@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
@@ -187,6 +189,24 @@ describe('a failure that no retry can fix', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.message).toContain(clash.id);
     expect(alerts[0]?.message).toContain('ORD-1');
+  });
+});
+
+describe('a failure the database refuses for good', () => {
+  it('is marked failed at the first attempt and staff are alerted', async () => {
+    const store = storeEventHooks(clock);
+    const refusing: PurchaseEventHooks = {
+      ...store,
+      // A write the database itself refuses (NOT NULL): no retry can change that.
+      customerChanged: async (trx) => {
+        await sql`INSERT INTO notes (customer_id, author_id, author_name, body, created_at) VALUES (1, 'x', 'x', NULL, 'x')`.execute(trx);
+      },
+    };
+    const paid = await send('order.paid', order());
+    await processDueEvents(db, clock, refusing, { logger: createLogger('silent'), yieldBetweenEvents: false });
+    expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await getOrderWithItems(db, 123)).toBeUndefined();
+    expect(await listStaffAlerts(db, { kind: 'purchase_event_failed' })).toHaveLength(1);
   });
 });
 

@@ -63,7 +63,8 @@ export function storeEventHooks(clock: Clock): PurchaseEventHooks {
  * from its stored payload and applied, hooks included, in one transaction together with marking
  * it processed: a crash leaves either all of it or none of it. A failure rolls back and schedules
  * a retry with exponential backoff; after {@link MAX_EVENT_ATTEMPTS} the event is marked failed.
- * A refusal no retry can change (a UserError: the store's own rules) is marked failed at once.
+ * A refusal no retry can change (the store's own rules, or the database refusing the data) is
+ * marked failed at once.
  * Every event marked failed raises a staff alert. Returns how many events it claimed.
  */
 export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEventHooks, options: ProcessOptions = {}): Promise<number> {
@@ -116,9 +117,9 @@ async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, cla
 async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: unknown, logger: Logger | undefined): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   try {
-    if (error instanceof UserError) {
+    if (isPermanentFailure(error)) {
       await failForGood(db, clock, claim, message);
-      logger?.error({ eventId: claim.id, eventType: claim.eventType, code: error.code, reason: message }, 'inbound event refused by the store; not retried');
+      logger?.error({ err: error, eventId: claim.id, eventType: claim.eventType, reason: message }, 'inbound event refused for good; not retried');
     } else if (claim.attempt >= MAX_EVENT_ATTEMPTS) {
       await failForGood(db, clock, claim, message);
       logger?.error({ err: error, eventId: claim.id, eventType: claim.eventType, attempts: claim.attempt }, 'inbound event failed for good');
@@ -133,6 +134,23 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
   } catch (markError) {
     if (!(markError instanceof LeaseLostError)) throw markError;
   }
+}
+
+// The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
+// or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
+// writer can cause one, and the next attempt then finds the row.
+const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK']);
+
+/**
+ * Whether no retry can make this attempt succeed: the store's own refusal (a UserError) or the
+ * database refusing the data. A lock, a timeout, a lost connection or a bug fixed by the next
+ * release are worth retrying.
+ */
+function isPermanentFailure(error: unknown): boolean {
+  if (error instanceof UserError) return true;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code !== 'string') return false;
+  return /^22[0-9A-Z]{3}$/.test(code) || code === '23502' || code === '23514' || PERMANENT_SQLITE_CODES.has(code);
 }
 
 /** Marks the event failed and tells staff, together: an event nobody hears of is an order lost. */

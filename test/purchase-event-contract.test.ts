@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
+import { UserError } from '../src/domain/errors.js';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/domain/clock.js';
 import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
@@ -211,6 +212,29 @@ describe('a failure the database refuses for good', () => {
 });
 
 describe('a failure that a retry might fix', () => {
+  it('is retried when a concurrent writer took the new customer\'s email first', async () => {
+    const store = storeEventHooks(clock);
+    let raced = false;
+    const racing: PurchaseEventHooks = {
+      ...store,
+      // What insertCustomer reports when another process registered the email between its probe and its insert.
+      customerCreated: async (trx, customer) => {
+        if (!raced) {
+          raced = true;
+          throw new UserError('email_taken', 'That email is already registered to another customer.');
+        }
+        await store.customerCreated(trx, customer);
+      },
+    };
+    const paid = await send('order.paid', order());
+    await processDueEvents(db, clock, racing, { logger: createLogger('silent'), yieldBetweenEvents: false });
+    expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'pending', attempts: 1 });
+    clock.advance(60_000);
+    await processDueEvents(db, clock, racing, { logger: createLogger('silent'), yieldBetweenEvents: false });
+    expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'processed', attempts: 2 });
+    expect(await listStaffAlerts(db, { kind: 'purchase_event_failed' })).toEqual([]);
+  });
+
   it('is retried with backoff, then marked failed after the last attempt, and staff are alerted', async () => {
     const dispute = await send('dispute.created', { dispute_id: 'dp_1', order_id: 999 });
     expect(dispute.status).toBe(200);

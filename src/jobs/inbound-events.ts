@@ -139,6 +139,10 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
 // The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
 // or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
 // writer can cause one, and the next attempt then finds the row.
+// Refusals a concurrent writer can cause between a probe and a write (another process created the
+// customer first): the next attempt finds what the other one wrote.
+const RACED_REFUSALS = new Set(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
+
 const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK']);
 
 /**
@@ -147,7 +151,7 @@ const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQL
  * release are worth retrying.
  */
 function isPermanentFailure(error: unknown): boolean {
-  if (error instanceof UserError) return true;
+  if (error instanceof UserError) return !RACED_REFUSALS.has(error.code);
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code !== 'string') return false;
   return /^22[0-9A-Z]{3}$/.test(code) || code === '23502' || code === '23514' || PERMANENT_SQLITE_CODES.has(code);

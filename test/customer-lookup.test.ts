@@ -155,7 +155,8 @@ describe('looking up a customer', () => {
 
   it('refuses an empty or overlong query', async () => {
     expect((await refusal('   ')).code).toBe('empty_query');
-    expect((await refusal('x'.repeat(201))).code).toBe('query_too_long');
+    expect((await refusal('x'.repeat(255))).code).toBe('query_too_long');
+    expect((await refusal('x'.repeat(254))).code).toBe('customer_not_found');
     expect((await refusal('x'.repeat(200))).code).toBe('customer_not_found');
   });
 });

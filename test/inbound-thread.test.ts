@@ -66,6 +66,16 @@ describe.runIf(onSqlite)('the intake file', () => {
     expect(await moveIntakeIntoStore(intake, db)).toBe(0);
   });
 
+  it('takes a failed event delivered again as new, and puts it back in the queue', async () => {
+    const { db, intake } = await fileStore();
+    await appendToIntake(intake, db, [event('f')], '2026-11-22T10:00:00.000Z');
+    await moveIntakeIntoStore(intake, db);
+    await db.updateTable('inbound_events').set({ status: 'failed', attempts: 10, last_error: 'gave up' }).where('id', '=', 'f').execute();
+    expect(await appendToIntake(intake, db, [event('f')], '2026-11-22T11:00:00.000Z')).toEqual(['stored']);
+    expect(await moveIntakeIntoStore(intake, db)).toBe(1);
+    expect(await findInboundEvent(db, 'f')).toMatchObject({ status: 'pending', attempts: 0, lastError: null, receivedAt: '2026-11-22T11:00:00.000Z' });
+  });
+
   it('moves an event that a crash left both in the store and in the intake file without storing it twice or resetting it', async () => {
     const { db, intake } = await fileStore();
     await appendToIntake(intake, db, [event('x')], '2026-11-22T10:00:00.000Z');

@@ -157,10 +157,15 @@ describe('order events', () => {
     });
   });
 
-  it('refuse an order with neither id nor number, or with no customer email or id', () => {
+  it('refuse an order with neither id nor number', () => {
     expect(refusal({ id: 'e', event_type: 'order.paid', data: { total: '1.00', customer_email: 'a@b.co' } })).toMatch(/order needs an "id"/);
-    expect(refusal({ id: 'e', event_type: 'order.paid', data: { id: 1, customer_name: 'Nobody' } })).toMatch(/customer email or customer id/);
     refusal({ id: 'e', event_type: 'order.paid' });
+  });
+
+  it('accept an order that names no customer: it applies to the order the store has by that id', () => {
+    expect(parsed({ id: 'e', event_type: 'order.refunded', data: { id: 1, customer_name: 'Nobody' } })).toMatchObject({
+      order: { id: 1, customer: { platformId: null, email: null } },
+    });
   });
 
   it('refuse amounts that are not exact decimals, negative amounts and ids that are not whole numbers', () => {

@@ -5,6 +5,8 @@ import {
   PermissionFlagsBits,
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import { LOOKUP_QUERY_MAX_LENGTH } from '../domain/customer-lookup.js';
+import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../domain/input-fields.js';
 
 // Definitions are data, registered by `npm run deploy:commands`; the bot never re-registers
 // them on boot (that would burn the daily command-create limit and briefly hide commands).
@@ -57,7 +59,7 @@ const customerOption = (description: string, required: boolean) =>
     description,
     required,
     autocomplete: true,
-    max_length: 200,
+    max_length: LOOKUP_QUERY_MAX_LENGTH,
   }) as const;
 
 export const customerCommand = {
@@ -78,7 +80,7 @@ export const customerCommand = {
           description: 'Email, name, customer id, order number, @mention, Discord ID or Steam ID',
           required: true,
           autocomplete: true,
-          max_length: 200,
+          max_length: LOOKUP_QUERY_MAX_LENGTH,
         },
       ],
     },
@@ -94,7 +96,7 @@ export const customerCommand = {
           description: 'The email, IP/CIDR, Discord ID, game ID, or the customer (search)',
           required: true,
           autocomplete: true,
-          max_length: 200,
+          max_length: LOOKUP_QUERY_MAX_LENGTH,
         },
         {
           type: ApplicationCommandOptionType.String,
@@ -104,7 +106,7 @@ export const customerCommand = {
           autocomplete: true,
           max_length: 20,
         },
-        { type: ApplicationCommandOptionType.String, name: 'reason', description: 'Internal reason (never shown to the customer)', required: true, max_length: 500 },
+        { type: ApplicationCommandOptionType.String, name: 'reason', description: 'Internal reason (never shown to the customer)', required: true, max_length: BAN_REASON_MAX_LENGTH },
       ],
     },
     {
@@ -112,8 +114,8 @@ export const customerCommand = {
       name: 'unban',
       description: 'Lift a ban',
       options: [
-        { type: ApplicationCommandOptionType.String, name: 'ban', description: 'The ban (#id) or the banned value', required: true, autocomplete: true, max_length: 200 },
-        { type: ApplicationCommandOptionType.String, name: 'reason', description: 'Why it is lifted (internal)', required: false, max_length: 500 },
+        { type: ApplicationCommandOptionType.String, name: 'ban', description: 'The ban (#id) or the banned value', required: true, autocomplete: true, max_length: LOOKUP_QUERY_MAX_LENGTH },
+        { type: ApplicationCommandOptionType.String, name: 'reason', description: 'Why it is lifted (internal)', required: false, max_length: BAN_REASON_MAX_LENGTH },
       ],
     },
     {
@@ -132,7 +134,7 @@ export const customerCommand = {
       description: 'Add an internal note to a customer',
       options: [
         customerOption('The customer (search by name, email, id…)', true),
-        { type: ApplicationCommandOptionType.String, name: 'text', description: 'The note (internal, never shown to the customer)', required: true, max_length: 1000 },
+        { type: ApplicationCommandOptionType.String, name: 'text', description: 'The note (internal, never shown to the customer)', required: true, max_length: NOTE_MAX_LENGTH },
       ],
     },
     {

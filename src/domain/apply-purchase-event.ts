@@ -6,6 +6,7 @@ import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import type { Clock } from './clock.js';
 import { countryForIp } from './geoip.js';
 import type { EventCustomer, EventOrderItem, PurchaseEvent } from './purchase-events.js';
+import { clipText } from './text.js';
 import { nextOrderStatus, nextSubscriptionState, type OrderSignal, type SubscriptionSignal } from './purchase-state.js';
 import type { Customer, OrderWithItems } from './types.js';
 
@@ -92,6 +93,11 @@ async function applyOrderEvent(trx: Db, clock: Clock, event: EventOf<'order'>, h
   const now = clock.now().toISOString();
   const data = event.order;
   const existing = await findStoredOrder(trx, data.id, data.orderNumber);
+  if (!existing && data.customer.email === null && data.customer.platformId === null) {
+    // An event that names only the order (a refund, say) cannot create it; its order usually
+    // arrives first, or shortly after.
+    throw new EventNotReadyError(`order ${data.id ?? data.orderNumber ?? '?'} has not arrived yet and the event names no customer`);
+  }
   const customerId = existing ? existing.customerId : (await resolveCustomer(trx, clock, data.customer, hooks)).id;
 
   const status = nextOrderStatus(existing?.status ?? null, ORDER_SIGNAL[event.eventType]);
@@ -321,7 +327,7 @@ async function resolveCustomer(trx: Db, clock: Clock, who: EventCustomer, hooks:
   }
   const localPart = who.email.slice(0, who.email.lastIndexOf('@')) || who.email;
   const customer = await insertCustomer(trx, clock, {
-    name: who.name ?? [...localPart].slice(0, NAME_MAX_LENGTH).join(''),
+    name: who.name ?? clipText(localPart, NAME_MAX_LENGTH, ''),
     email: who.email,
     country: who.ip === null ? null : countryForIp(who.ip),
   });

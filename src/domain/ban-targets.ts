@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { UserError } from './errors.js';
+import { GAME_USER_ID_MAX_LENGTH, isEmailAddress, isGameUserId } from './input-fields.js';
 import type { BanType } from './types.js';
 import { clipText } from './text.js';
 
@@ -348,24 +349,6 @@ export function isBanType(value: string): value is BanType {
   return (BAN_TYPES as readonly string[]).includes(value);
 }
 
-const EMAIL_MAX_LENGTH = 254;
-const GAME_ID_MAX_LENGTH = 64;
-
-/**
- * A deliberately loose shape check (the store platform validated the address when the customer
- * typed it): one @, something before it, a dotted domain after it, nothing that cannot appear in
- * an address someone could actually receive mail at.
- */
-function isEmailShaped(email: string): boolean {
-  if (email.length > EMAIL_MAX_LENGTH) return false;
-  // Letters beyond ASCII are allowed: internationalised domains reach the store as typed.
-  const match = /^([^\s@<>()[\],;:"]+)@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)$/u.exec(email);
-  if (!match) return false;
-  const [, local = '', domain = ''] = match;
-  if (local.length > 64 || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return false;
-  return domain.split('.').every((label) => label.length <= 63 && !label.startsWith('-') && !label.endsWith('-'));
-}
-
 /**
  * Normalises a Steam profile link to its SteamID64, or returns null when the text is not a
  * steamcommunity.com link at all. Vanity links (/id/name) need the Steam Web API to resolve, which
@@ -383,7 +366,7 @@ function steamIdFromProfileUrl(text: string): string | null {
 
 /**
  * Validates and canonicalises a ban target typed by staff:
- * - `email`: trimmed, lower-cased, shaped like name@domain.tld;
+ * - `email`: trimmed, lower-cased, an address the store accepts (`isEmailAddress`);
  * - `discord`: a user id (17–20 digits), or a mention `<@id>` / `<@!id>`;
  * - `game_id`: 1–64 characters (SteamID64 or in-game name); a steamcommunity.com/profiles link
  *   becomes its SteamID64;
@@ -395,7 +378,8 @@ export function normaliseBanTarget(type: BanType, raw: string): string {
   switch (type) {
     case 'email': {
       const email = text.toLowerCase();
-      if (!isEmailShaped(email)) {
+      // The store's own rule: every address a customer can be registered with can be banned.
+      if (!isEmailAddress(email)) {
         throw new UserError('bad_email', 'An email ban needs an email address like name@example.com.');
       }
       return email;
@@ -413,8 +397,8 @@ export function normaliseBanTarget(type: BanType, raw: string): string {
       if (steamId) return steamId;
       // Control characters cannot be typed in a game and would only hide what the ban matches.
       // eslint-disable-next-line no-control-regex
-      if (text === '' || text.length > GAME_ID_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) {
-        throw new UserError('bad_game_id', `A game ID ban needs a SteamID64 or in-game name of 1–${GAME_ID_MAX_LENGTH} characters.`);
+      if (text === '' || !isGameUserId(text) || /[\u0000-\u001f\u007f]/.test(text)) {
+        throw new UserError('bad_game_id', `A game ID ban needs a SteamID64 or in-game name of 1–${GAME_USER_ID_MAX_LENGTH} characters.`);
       }
       return text;
     }

@@ -21,10 +21,11 @@ import type { Clock } from './clock.js';
 import { withErasedForms } from './erased-identifiers.js';
 import { GENERIC_REFUSAL, UserError } from './errors.js';
 import type { Actor, Ban, BanType, Page } from './types.js';
+import { BAN_REASON_MAX_LENGTH as REASON_MAX_LENGTH } from './input-fields.js';
+import { codePointLength } from './text.js';
 
 export type { BanStatusFilter };
 
-const REASON_MAX_LENGTH = 500;
 const DEFAULT_PAGE_SIZE = 25;
 const MAX_PAGE_SIZE = 100;
 
@@ -125,7 +126,8 @@ function assertBanType(type: string): asserts type is BanType {
 
 function cleanReason(reason: string): string {
   const trimmed = reason.trim();
-  if (trimmed.length < 1 || trimmed.length > REASON_MAX_LENGTH) {
+  const length = codePointLength(trimmed);
+  if (length < 1 || length > REASON_MAX_LENGTH) {
     throw new UserError('reason_length', `The reason must be between 1 and ${REASON_MAX_LENGTH} characters.`);
   }
   return trimmed;
@@ -133,7 +135,7 @@ function cleanReason(reason: string): string {
 
 function cleanLiftReason(reason: string | undefined): string | null {
   const trimmed = reason?.trim() ?? '';
-  if (trimmed.length > REASON_MAX_LENGTH) {
+  if (codePointLength(trimmed) > REASON_MAX_LENGTH) {
     throw new UserError('reason_length', `The reason for lifting must be at most ${REASON_MAX_LENGTH} characters.`);
   }
   return trimmed === '' ? null : trimmed;

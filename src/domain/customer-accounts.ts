@@ -1,13 +1,5 @@
-import {
-  EMAIL_MAX_LENGTH,
-  EMAIL_SHAPE,
-  findCustomerById,
-  GAME_USER_ID_MAX_LENGTH,
-  insertCustomer,
-  NAME_MAX_LENGTH,
-  normalizeEmail,
-  serializeMetadata,
-} from '../store/customer.repository.js';
+import { findCustomerById, insertCustomer, normalizeEmail, serializeMetadata } from '../store/customer.repository.js';
+import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from './input-fields.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { recordActivity } from './activity-log.js';
 import { formatIpHex, parseIp } from './ban-targets.js';
@@ -158,13 +150,12 @@ export async function rectifyCustomer(db: Db, clock: Clock, customerId: number, 
 
     if (changes.name !== undefined) {
       const name = changes.name.trim();
-      const length = [...name].length;
-      if (length < 1 || length > NAME_MAX_LENGTH) throw new UserError('name_length', `A customer name must be 1 to ${NAME_MAX_LENGTH} characters.`);
+      if (!isCustomerName(name)) throw new UserError('name_length', `A customer name must be 1 to ${NAME_MAX_LENGTH} characters.`);
       if (name !== current.name) set.name = name;
     }
     if (changes.email !== undefined) {
       const email = changes.email.trim();
-      if (email.length > EMAIL_MAX_LENGTH || !EMAIL_SHAPE.test(email)) throw new UserError('email_invalid', 'That is not an email address.');
+      if (!isEmailAddress(email)) throw new UserError('email_invalid', 'That is not an email address.');
       if (email !== current.email) {
         const lower = normalizeEmail(email);
         const owner = await trx.selectFrom('customers').select('id').where('email_lower', '=', lower).executeTakeFirst();
@@ -180,7 +171,7 @@ export async function rectifyCustomer(db: Db, clock: Clock, customerId: number, 
     }
     if (changes.gameUserId !== undefined) {
       const gameUserId = changes.gameUserId?.trim() || null;
-      if (gameUserId !== null && [...gameUserId].length > GAME_USER_ID_MAX_LENGTH) {
+      if (gameUserId !== null && !isGameUserId(gameUserId)) {
         throw new UserError('game_user_id_length', `A game user id must be at most ${GAME_USER_ID_MAX_LENGTH} characters.`);
       }
       if (gameUserId !== current.gameUserId) set.game_user_id = gameUserId;

@@ -11,13 +11,16 @@ import {
 import { findPostgresTextMatchIds } from '../store/customer-counts.repository.js';
 import { isPostgres, type Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
-import { ftsPhrase, searchCustomersByText } from './customer-list.js';
+import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './customer-list.js';
 import { UserError } from './errors.js';
+import { EMAIL_MAX_LENGTH } from './input-fields.js';
+import { codePointLength } from './text.js';
 import type { Customer } from './types.js';
 
 export type LookupResult = { kind: 'customer'; customer: Customer } | { kind: 'matches'; matches: Customer[]; total: number };
 
-export const LOOKUP_QUERY_MAX_LENGTH = 200;
+/** Room for the longest identifier a customer can have (an email), so any customer can be looked up. */
+export const LOOKUP_QUERY_MAX_LENGTH = EMAIL_MAX_LENGTH;
 const LOOKUP_MATCHES = 25;
 
 const EXPLICIT_ID = /^(?:id:\s*|#)(\d{1,16})$/i;
@@ -34,7 +37,8 @@ const EMAIL_LIKE = /^[^\s@]+@[^\s@]+$/;
  * user id; any other text as order number or game user id. When no identifier matches (and the
  * query was not an explicit form) the text is searched as a substring of names and emails.
  * One customer → `customer`; several → `matches` (up to 25, newest first, exact total).
- * Refuses an empty query, one over 200 characters, one holding a NUL, and a query that matches nobody.
+ * Refuses an empty query, one longer than the longest email, one holding a NUL, and a query that
+ * matches nobody.
  */
 export async function lookupCustomer(db: Db, query: string): Promise<LookupResult> {
   const text = query.trim();
@@ -55,6 +59,8 @@ export async function lookupCustomer(db: Db, query: string): Promise<LookupResul
   if (hits.length === 1) return { kind: 'customer', customer: hits[0] as Customer };
   if (hits.length > 1) return { kind: 'matches', matches: hits.slice(0, LOOKUP_MATCHES), total: hits.length };
 
+  // Longer than any name, only an identifier (a long email) could have matched.
+  if (codePointLength(text) > SEARCH_MAX_LENGTH) throw notFound(text);
   const { rows, total } = await searchCustomersByText(db, text, LOOKUP_MATCHES);
   if (total === 0) throw notFound(text);
   if (total === 1 && rows[0]) return { kind: 'customer', customer: rows[0] };

@@ -5,8 +5,10 @@ import type { Clock } from './clock.js';
 import { UserError } from './errors.js';
 import type { Actor, Note, Page } from './types.js';
 import { clampPage } from '../store/paging.js';
+import { NOTE_MAX_LENGTH } from './input-fields.js';
+import { codePointLength } from './text.js';
 
-export const NOTE_MAX_LENGTH = 1000;
+export { NOTE_MAX_LENGTH } from './input-fields.js';
 const MAX_PAGE_LIMIT = 100;
 
 function toNote(row: NoteRow): Note {
@@ -27,7 +29,7 @@ function toNote(row: NoteRow): Note {
  */
 export async function addNote(db: Db, clock: Clock, input: { customerId: number; author: Actor; body: string }): Promise<Note> {
   const body = input.body.trim();
-  const length = [...body].length;
+  const length = codePointLength(body);
   if (length < 1 || length > NOTE_MAX_LENGTH) {
     throw new UserError('note_length', `A note must be 1 to ${NOTE_MAX_LENGTH} characters (this one is ${length}).`);
   }

@@ -9,6 +9,7 @@ import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import { parseIp, parseIpOrCidr } from './ban-targets.js';
 import type { Clock } from './clock.js';
 import { UserError } from './errors.js';
+import { codePointLength } from './text.js';
 import type { Actor, Customer } from './types.js';
 
 // Outgoing webhooks: endpoints, the outbox of deliveries, and the rules the delivery worker
@@ -195,7 +196,7 @@ function badUrl(message: string): UserError {
 export function parseWebhookUrl(raw: string): URL {
   const text = raw.trim();
   if (text === '') throw badUrl('The URL is required.');
-  if (text.length > WEBHOOK_URL_MAX_LENGTH) throw badUrl(`The URL must be at most ${WEBHOOK_URL_MAX_LENGTH} characters.`);
+  if (codePointLength(text) > WEBHOOK_URL_MAX_LENGTH) throw badUrl(`The URL must be at most ${WEBHOOK_URL_MAX_LENGTH} characters.`);
   let url: URL;
   try {
     url = new URL(text);
@@ -375,7 +376,7 @@ function parseEvents(events: readonly string[] | undefined): WebhookEventType[] 
 
 function parseDescription(description: string | null | undefined): string | null {
   const text = description?.trim() ?? '';
-  if (text.length > WEBHOOK_DESCRIPTION_MAX_LENGTH) {
+  if (codePointLength(text) > WEBHOOK_DESCRIPTION_MAX_LENGTH) {
     throw new UserError('invalid_description', `The description must be at most ${WEBHOOK_DESCRIPTION_MAX_LENGTH} characters.`);
   }
   return text === '' ? null : text;

@@ -1,13 +1,17 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CONTROL_CHARACTERS, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from './input-fields.js';
 import { parseMoney } from './money.js';
 import type { StoreHeaders } from './store-signature.js';
+import { clipText, codePointLength } from './text.js';
 
 // The store platform's purchase events (PRODUCT.md §4), normalised into one discriminated union.
 // Liberal where it costs nothing (ids as numbers or numeric strings, `event`/`timestamp` aliases,
-// the flat order variant, extra fields ignored, nulls for absent fields); strict where a wrong
-// guess would move money or roles (an order needs an id or number and a customer email or id; a
-// resolved dispute needs its outcome; amounts must be exact decimals).
+// the flat order variant, extra fields ignored, nulls for absent fields, free text clipped);
+// strict where a wrong guess would move money or roles (an order needs an id or number; a
+// resolved dispute needs its outcome; amounts must be exact decimals). Every field the store
+// checks is checked here by the same rule (input-fields.ts), so an event acknowledged is an
+// event the store accepts.
 
 export const ORDER_EVENT_TYPES = ['order.created', 'order.paid', 'order.completed', 'order.received', 'order.refunded'] as const;
 export const DISPUTE_EVENT_TYPES = ['dispute.created', 'dispute.resolved'] as const;
@@ -155,7 +159,7 @@ function parseStoreEventJson(json: unknown, fallbackId: string | undefined): Par
   const { id: bodyId, event_type, event, created_at, timestamp, data } = envelope.data;
   const id = bodyId ?? fallbackId;
   if (id === undefined || id === null) return invalid('the event has no id (body "id" or X-Pixlpay-Delivery-Id header)');
-  if (id.length > EVENT_ID_MAX_LENGTH) return invalid(`the event id is longer than ${EVENT_ID_MAX_LENGTH} characters`);
+  if (codePointLength(id) > EVENT_ID_MAX_LENGTH) return invalid(`the event id is longer than ${EVENT_ID_MAX_LENGTH} characters`);
   const eventType = event_type ?? event;
   if (!eventType) return invalid('the event has no "event_type"');
   const base: EventBase = { id, occurredAt: created_at ?? timestamp ?? null };
@@ -230,13 +234,27 @@ const platformId = z.union([
 
 /** An id we only store as text (event, ticket, customer ids): a non-empty string or an integer. */
 const textId = z.union([
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
-  z.string().trim().min(1).max(EVENT_ID_MAX_LENGTH).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(EVENT_ID_MAX_LENGTH)
+    .refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain control characters'),
   z.number().int().nonnegative().transform(String),
 ]);
 
+/** An order number as the store keeps it: 1 to 64 characters, or a whole number. */
+const orderNumber = z.union([
+  z
+    .string()
+    .trim()
+    .refine(isOrderNumber, `must be 1 to ${ORDER_NUMBER_MAX_LENGTH} characters without control characters`),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String),
+]);
+
 /**
- * Free text from the platform, trimmed and cut to `max` characters. Control characters become
+ * Free text from the platform, trimmed and clipped to `max` code points on a grapheme boundary
+ * (a name is worth keeping even when it is too long to keep whole). Control characters become
  * spaces: a line break in a name is noise, and a NUL cannot be stored in a PostgreSQL text column
  * (the event would fail on every attempt).
  */
@@ -247,7 +265,7 @@ const optionalText = (max: number) =>
     .transform((v) => {
       // eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces
       const t = v?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-      return t ? [...t].slice(0, max).join('') : null;
+      return t ? clipText(t, max) : null;
     });
 
 const money = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -294,8 +312,8 @@ const email = z
   .transform((v, ctx) => {
     const t = v?.trim();
     if (!t) return null;
-    if (t.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(t)) {
-      ctx.addIssue({ code: 'custom', message: 'is not an email address' });
+    if (!isEmailAddress(t)) {
+      ctx.addIssue({ code: 'custom', message: 'is not an email address the store accepts (one @, a dotted domain, no spaces, quotes, commas or brackets)' });
       return z.NEVER;
     }
     return t;
@@ -380,7 +398,7 @@ const orderSchema = z
   .object({
     id: platformId.nullish(),
     order_id: platformId.nullish(),
-    order_number: textId.nullish(),
+    order_number: orderNumber.nullish(),
     status: optionalText(50),
     total: money.nullish(),
     currency,
@@ -399,9 +417,12 @@ const orderSchema = z
       ctx.addIssue({ code: 'custom', message: 'an order needs an "id" (or "order_id") or an "order_number"' });
       return z.NEVER;
     }
+    // No customer is fine for an order the store has (a refund naming only the order); the
+    // worker waits for one it has not seen.
     const customer = customerFrom(data);
-    if (customer.email === null && customer.platformId === null) {
-      ctx.addIssue({ code: 'custom', message: 'an order needs a customer email or customer id' });
+    const items = data.items ?? null;
+    if (items !== null && !fitsInOrder(items)) {
+      ctx.addIssue({ code: 'custom', path: ['items'], message: 'the items add up to more than an order can hold' });
       return z.NEVER;
     }
     return {
@@ -411,12 +432,22 @@ const orderSchema = z
       totalCents: data.total ?? null,
       currency: data.currency,
       customer,
-      items: data.items ?? null,
+      items,
       createdAt: data.created_at,
       completedAt: data.completed_at ?? data.paid_at,
       refundedAt: data.refunded_at,
     };
   });
+
+/** Whether every line, and their sum, is a whole number of cents the store can add up exactly. */
+function fitsInOrder(items: readonly EventOrderItem[]): boolean {
+  let sum = 0;
+  for (const item of items) {
+    sum += (item.priceCents ?? 0) * item.quantity;
+    if (!Number.isSafeInteger(sum)) return false;
+  }
+  return true;
+}
 
 const OUTCOMES: Record<string, 'won' | 'lost'> = { won: 'won', lost: 'lost', win: 'won', lose: 'lost' };
 
@@ -425,8 +456,8 @@ const disputeSchema = z
     id: textId.nullish(),
     dispute_id: textId.nullish(),
     order_id: platformId.nullish(),
-    order_number: textId.nullish(),
-    order: z.object({ id: platformId.nullish(), order_number: textId.nullish() }).nullish(),
+    order_number: orderNumber.nullish(),
+    order: z.object({ id: platformId.nullish(), order_number: orderNumber.nullish() }).nullish(),
     outcome: optionalText(50),
     resolution: optionalText(50),
     status: optionalText(50),

@@ -4,6 +4,8 @@ import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
 import { enqueueCustomerCreated } from '../domain/outbound-webhooks.js';
 import { reconcileCustomerRoles } from '../domain/role-sync.js';
 import { parseStoredEvent } from '../domain/purchase-events.js';
+import { UserError } from '../domain/errors.js';
+import { raiseStaffAlert } from '../domain/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import {
@@ -61,7 +63,9 @@ export function storeEventHooks(clock: Clock): PurchaseEventHooks {
  * from its stored payload and applied, hooks included, in one transaction together with marking
  * it processed: a crash leaves either all of it or none of it. A failure rolls back and schedules
  * a retry with exponential backoff; after {@link MAX_EVENT_ATTEMPTS} the event is marked failed.
- * Returns how many events it claimed.
+ * A refusal no retry can change (the store's own rules, or the database refusing the data) is
+ * marked failed at once.
+ * Every event marked failed raises a staff alert. Returns how many events it claimed.
  */
 export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEventHooks, options: ProcessOptions = {}): Promise<number> {
   const { limit = 100, leaseMs = 60_000, logger, holder, yieldBetweenEvents = true, ...applyOptions } = options;
@@ -90,14 +94,14 @@ export async function processDueEvents(db: Db, clock: Clock, hooks: PurchaseEven
 async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, claim: ClaimedEvent, options: ApplyOptions, logger: Logger | undefined) {
   if (claim.attempt > MAX_EVENT_ATTEMPTS) {
     // Only reachable when earlier attempts died with the process (the lease ran out).
-    await markEventFailed(db, clock, claim, `gave up after ${MAX_EVENT_ATTEMPTS} attempts that never finished`);
+    await failForGood(db, clock, claim, `gave up after ${MAX_EVENT_ATTEMPTS} attempts that never finished`);
     logger?.error({ eventId: claim.id, eventType: claim.eventType }, 'inbound event failed for good: its attempts kept crashing');
     return;
   }
   const parsed = parseStoredEvent(claim.id, claim.payload);
   if (!parsed.ok) {
     // It parsed when it was received; only a parser change can get here, and retrying won't help.
-    await markEventFailed(db, clock, claim, `stored payload no longer parses: ${parsed.message}`);
+    await failForGood(db, clock, claim, `stored payload no longer parses: ${parsed.message}`);
     logger?.error({ eventId: claim.id, eventType: claim.eventType, reason: parsed.message }, 'inbound event failed for good: unreadable');
     return;
   }
@@ -113,8 +117,11 @@ async function processClaim(db: Db, clock: Clock, hooks: PurchaseEventHooks, cla
 async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: unknown, logger: Logger | undefined): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   try {
-    if (claim.attempt >= MAX_EVENT_ATTEMPTS) {
-      await markEventFailed(db, clock, claim, message);
+    if (isPermanentFailure(error)) {
+      await failForGood(db, clock, claim, message);
+      logger?.error({ err: error, eventId: claim.id, eventType: claim.eventType, reason: message }, 'inbound event refused for good; not retried');
+    } else if (claim.attempt >= MAX_EVENT_ATTEMPTS) {
+      await failForGood(db, clock, claim, message);
       logger?.error({ err: error, eventId: claim.id, eventType: claim.eventType, attempts: claim.attempt }, 'inbound event failed for good');
     } else {
       const retryAt = new Date(clock.now().getTime() + retryDelayMs(claim.attempt));
@@ -127,6 +134,43 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
   } catch (markError) {
     if (!(markError instanceof LeaseLostError)) throw markError;
   }
+}
+
+// The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
+// or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
+// writer can cause one, and the next attempt then finds the row.
+// Refusals a concurrent writer can cause between a probe and a write (another process created the
+// customer first): the next attempt finds what the other one wrote.
+const RACED_REFUSALS = new Set(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
+
+const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK']);
+
+/**
+ * Whether no retry can make this attempt succeed: the store's own refusal (a UserError) or the
+ * database refusing the data. A lock, a timeout, a lost connection or a bug fixed by the next
+ * release are worth retrying.
+ */
+function isPermanentFailure(error: unknown): boolean {
+  if (error instanceof UserError) return !RACED_REFUSALS.has(error.code);
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code !== 'string') return false;
+  return /^22[0-9A-Z]{3}$/.test(code) || code === '23502' || code === '23514' || PERMANENT_SQLITE_CODES.has(code);
+}
+
+/** Marks the event failed and tells staff, together: an event nobody hears of is an order lost. */
+async function failForGood(db: Db, clock: Clock, claim: ClaimedEvent, reason: string): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await markEventFailed(trx, clock, claim, reason);
+    await raiseStaffAlert(trx, clock, {
+      kind: 'purchase_event_failed',
+      message:
+        `A purchase event from the store could not be applied and will not be retried: ${claim.eventType} \`${claim.id}\`. ` +
+        `${reason} Its order, refund or subscription is not in the customer records until the cause is put right and ` +
+        `the store delivers the event again (a new delivery of a failed event is applied as new).`,
+      // One alert per delivery: a redelivery that fails again is news again.
+      dedupeKey: `purchase_event_failed:${claim.id}:${claim.receivedAt}`,
+    });
+  });
 }
 
 export interface InboundEventWorkerOptions {

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
+import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../domain/input-fields.js';
 import type { Customer } from '../domain/types.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { isPostgres, type Db } from './database.js';
 import type { CustomerRow, NewCustomerRow } from './tables.js';
 
-export const NAME_MAX_LENGTH = 100;
-export const EMAIL_MAX_LENGTH = 254;
-export const GAME_USER_ID_MAX_LENGTH = 64;
+export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../domain/input-fields.js';
 export const METADATA_MAX_BYTES = 16 * 1024;
 export const METADATA_MAX_KEYS = 50;
 
@@ -213,8 +212,6 @@ function withRowNumber(error: unknown, index: number): unknown {
 
 type ValidatedRow = NewCustomerRow & { email_lower: string };
 
-/** What the store accepts as an email address: one @, a dotted domain, no spaces or quotes. */
-export const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:.]{2,}$/;
 const DISCORD_ID = /^\d{17,20}$/;
 const STEAM_ID64 = /^7656119\d{10}$/;
 const COUNTRY = /^[A-Z]{2}$/;
@@ -222,12 +219,11 @@ const REFERRAL_CODE = /^[A-Za-z0-9_-]{4,32}$/;
 
 function validateNewCustomer(input: NewCustomerInput, now: string): ValidatedRow {
   const name = input.name.trim();
-  const nameLength = [...name].length;
-  if (nameLength < 1 || nameLength > NAME_MAX_LENGTH) {
+  if (!isCustomerName(name)) {
     throw new UserError('name_length', `A customer name must be 1 to ${NAME_MAX_LENGTH} characters.`);
   }
   const email = input.email.trim();
-  if (email.length > EMAIL_MAX_LENGTH || !EMAIL_SHAPE.test(email)) {
+  if (!isEmailAddress(email)) {
     throw new UserError('email_invalid', `"${truncate(email, 60)}" is not an email address.`);
   }
   const country = input.country?.trim().toUpperCase() || null;
@@ -243,7 +239,7 @@ function validateNewCustomer(input: NewCustomerInput, now: string): ValidatedRow
     throw new UserError('steam_id_invalid', 'A Steam id must be a SteamID64 (17 digits starting 7656119).');
   }
   const gameUserId = input.gameUserId?.trim() || null;
-  if (gameUserId !== null && [...gameUserId].length > GAME_USER_ID_MAX_LENGTH) {
+  if (gameUserId !== null && !isGameUserId(gameUserId)) {
     throw new UserError('game_user_id_length', `A game user id must be at most ${GAME_USER_ID_MAX_LENGTH} characters.`);
   }
   const referralCode = input.referralCode?.trim() || null;

@@ -86,12 +86,15 @@ function toIntakeRow(r: IntakeRecord): IntakeRow {
 
 /**
  * Stores a batch of verified events in one durable commit. An id already waiting here, or
- * already in the store, is a duplicate and changes nothing.
+ * already in the store and not failed, is a duplicate and changes nothing.
  */
 export async function appendToIntake(intake: IntakeFile, store: Db, events: readonly NewInboundEvent[], now: string): Promise<Array<'stored' | 'duplicate'>> {
   const ids = [...new Set(events.map((e) => e.id))];
-  // A read of the store: no lock, and it never waits for a writer there (WAL).
-  const known = new Set((await store.selectFrom('inbound_events').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
+  // A read of the store: no lock, and it never waits for a writer there (WAL). A failed event
+  // delivered again is taken as new: the move queues it afresh.
+  const known = new Set(
+    (await store.selectFrom('inbound_events').select('id').where('id', 'in', ids).where('status', '!=', 'failed').execute()).map((r) => r.id),
+  );
   const { insert } = intake.statements;
   return intake.sqlite.transaction(() =>
     events.map((event): 'stored' | 'duplicate' => {

@@ -1,7 +1,10 @@
+import type { OnConflictBuilder } from 'kysely';
 import type { Clock } from '../domain/clock.js';
+import { clipText } from '../domain/text.js';
 import { releaseLeasesOf } from './claim-leases.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import type { Database } from './tables.js';
 import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
 
 export interface NewInboundEvent {
@@ -37,7 +40,8 @@ const LAST_ERROR_MAX_LENGTH = 2000;
 
 /**
  * Stores a verified event under its id in one statement (it commits before the HTTP answer).
- * A second delivery of the same id changes nothing and reports `duplicate`.
+ * A second delivery of the same id changes nothing and reports `duplicate`, unless the first
+ * was marked failed: then the new delivery takes its place, queued afresh (see {@link requeueFailed}).
  */
 export async function storeInboundEvent(db: Db, clock: Clock, event: NewInboundEvent): Promise<'stored' | 'duplicate'> {
   const now = clock.now().toISOString();
@@ -49,11 +53,35 @@ async function insertInboundEvent(db: Db, event: NewInboundEvent, now: string): 
   const inserted = await db
     .insertInto('inbound_events')
     .values(newEventRow(event, now))
-    // RETURNING after DO NOTHING yields no row on a conflict, on SQLite and PostgreSQL alike.
-    .onConflict((oc) => oc.column('id').doNothing())
+    // RETURNING after a conflict whose update the WHERE skips yields no row, on SQLite and
+    // PostgreSQL alike.
+    .onConflict(requeueFailed)
     .returning('id')
     .executeTakeFirst();
   return inserted ? 'stored' : 'duplicate';
+}
+
+/**
+ * The store's answer to "this event failed": fix the cause, then deliver it again. A redelivery
+ * of a failed event replaces it and is queued as if new, with its attempts counted from zero;
+ * an event pending, processed or ignored stays as it is.
+ */
+function requeueFailed(oc: OnConflictBuilder<Database, 'inbound_events'>) {
+  return oc
+    .column('id')
+    .doUpdateSet((eb) => ({
+      event_type: eb.ref('excluded.event_type'),
+      payload: eb.ref('excluded.payload'),
+      signature_scheme: eb.ref('excluded.signature_scheme'),
+      received_at: eb.ref('excluded.received_at'),
+      status: 'pending' as const,
+      attempts: 0,
+      next_attempt_at: eb.ref('excluded.received_at'),
+      lease_until: null,
+      processed_at: null,
+      last_error: null,
+    }))
+    .where('inbound_events.status', '=', 'failed');
 }
 
 function newEventRow(event: NewInboundEvent, receivedAt: string) {
@@ -74,14 +102,15 @@ function newEventRow(event: NewInboundEvent, receivedAt: string) {
 
 /**
  * Stores events acknowledged earlier (each at its own `receivedAt`) in one statement; an id the
- * store already has is skipped. Returns how many were new.
+ * store already has is skipped, unless it failed (queued afresh, as in {@link storeInboundEvent}).
+ * Returns how many were new or queued again.
  */
 export async function insertInboundEvents(db: Db, events: ReadonlyArray<NewInboundEvent & { receivedAt: string }>): Promise<number> {
   if (events.length === 0) return 0;
   const result = await db
     .insertInto('inbound_events')
     .values(events.map((e) => newEventRow(e, e.receivedAt)))
-    .onConflict((oc) => oc.column('id').doNothing())
+    .onConflict(requeueFailed)
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0);
 }
@@ -262,7 +291,7 @@ export async function countInboundEvents(db: Db): Promise<Record<InboundEventSta
 }
 
 function truncate(text: string): string {
-  return text.length <= LAST_ERROR_MAX_LENGTH ? text : `${text.slice(0, LAST_ERROR_MAX_LENGTH - 1)}…`;
+  return clipText(text, LAST_ERROR_MAX_LENGTH);
 }
 
 /** Events leased by a dead process become claimable at once: see {@link releaseLeasesOf}. */

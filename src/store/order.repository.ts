@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
+import { isOrderNumber, isProductName, ORDER_NUMBER_MAX_LENGTH, PRODUCT_NAME_MAX_LENGTH } from '../domain/input-fields.js';
 import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
@@ -504,9 +505,6 @@ export async function findOrderByNumber(db: Db, orderNumber: string): Promise<Or
 }
 
 
-const ORDER_NUMBER_MAX_LENGTH = 64;
-const PRODUCT_NAME_MAX_LENGTH = 200;
-
 /** The orders row of a validated order, written at `now`. */
 function orderRow(order: ValidOrder, now: string) {
   return {
@@ -539,8 +537,8 @@ interface ValidOrder {
 function validateOrder(input: OrderInput): ValidOrder {
   if (!Number.isSafeInteger(input.id) || input.id <= 0) throw new UserError('order_invalid', 'An order id must be a positive whole number.');
   const orderNumber = input.orderNumber.trim();
-  if (orderNumber.length < 1 || orderNumber.length > ORDER_NUMBER_MAX_LENGTH) {
-    throw new UserError('order_invalid', `An order number must be 1 to ${ORDER_NUMBER_MAX_LENGTH} characters.`);
+  if (!isOrderNumber(orderNumber)) {
+    throw new UserError('order_invalid', `An order number must be 1 to ${ORDER_NUMBER_MAX_LENGTH} characters, without control characters.`);
   }
   if (!ORDER_STATUSES.includes(input.status)) throw new UserError('order_status_invalid', `"${String(input.status)}" is not an order status.`);
   if (!Number.isSafeInteger(input.totalCents) || input.totalCents < 0) {
@@ -553,7 +551,7 @@ function validateOrder(input: OrderInput): ValidOrder {
   }
   const items = input.items.map((item): OrderItem => {
     const productName = item.productName.trim();
-    if (productName.length < 1 || productName.length > PRODUCT_NAME_MAX_LENGTH) {
+    if (!isProductName(productName)) {
       throw new UserError('order_invalid', `A product name must be 1 to ${PRODUCT_NAME_MAX_LENGTH} characters.`);
     }
     if (!Number.isSafeInteger(item.quantity) || item.quantity < 1) throw new UserError('order_invalid', 'An item quantity must be 1 or more.');

@@ -1,4 +1,5 @@
 import { ComponentType, TextInputStyle, type APIModalInteractionResponseCallbackData } from 'discord.js';
+import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../domain/input-fields.js';
 import { customId } from '../custom-ids.js';
 
 export const NOTE_FIELD = 'note';
@@ -19,7 +20,7 @@ export function noteModal(customerId: number): APIModalInteractionResponseCallba
             label: 'Note (internal, not shown to the customer)',
             style: TextInputStyle.Paragraph,
             min_length: 1,
-            max_length: 1000,
+            max_length: NOTE_MAX_LENGTH,
             required: true,
           },
         ],
@@ -57,7 +58,7 @@ export function banModal(customerId: number): APIModalInteractionResponseCallbac
             label: 'Reason (internal, not shown to the customer)',
             style: TextInputStyle.Paragraph,
             min_length: 1,
-            max_length: 500,
+            max_length: BAN_REASON_MAX_LENGTH,
             required: true,
           },
         ],

@@ -6,10 +6,10 @@ import type {
   APIApplicationCommandOption,
   APIApplicationCommandOptionChoice,
 } from 'discord-api-types/v10';
+import { codePointLength } from '../../domain/text.js';
 import type { GuildRecord, LocalDiscordState } from './state.js';
 import type { InvokeSlashArgs, JsonObject } from './types.js';
 import { channelJson, interactionMemberJson, roleJson, userJson } from './wire.js';
-import { codePointLength } from '../../domain/text.js';
 
 /** The `resolved` block Discord attaches to interactions that mention users, roles or channels. */
 export class ResolvedBuilder {
@@ -166,6 +166,7 @@ function convertValue(
     case ApplicationCommandOptionType.String: {
       const value = String(raw);
       checkChoices(option.choices, value, where);
+      // Discord counts these lengths in code points.
       if (option.min_length !== undefined && codePointLength(value) < option.min_length) throw new Error(`local-discord: ${where} must be at least ${option.min_length} characters`);
       if (option.max_length !== undefined && codePointLength(value) > option.max_length) throw new Error(`local-discord: ${where} must be at most ${option.max_length} characters`);
       return value;

@@ -11,6 +11,7 @@ import {
   MessageType,
 } from 'discord.js';
 import type { APIApplicationCommand, APIModalInteractionResponseCallbackComponent } from 'discord-api-types/v10';
+import { codePointLength } from '../../domain/text.js';
 import { ResolvedBuilder, buildCommandOptions } from './command-options.js';
 import type { LocalGateway } from './gateway.js';
 import { DiscordHttpError, asArray, asObject, asString, invalidFormBody, unknownMessage } from './http-util.js';
@@ -34,7 +35,6 @@ import type {
 } from './types.js';
 import { MAX_UPLOAD_BYTES, validateCallback, validateMessageBody } from './validation.js';
 import { channelJson, interactionMemberJson, messageJson, userJson } from './wire.js';
-import { codePointLength } from '../../domain/text.js';
 
 type InteractionKind = 'command' | 'autocomplete' | 'component' | 'modal';
 
@@ -637,6 +637,7 @@ export class InteractionDesk {
         if (Array.isArray(given)) throw new Error(`local-discord: ${where} is a text input and takes a string`);
         const value = given ?? '';
         if (value === '' && input.required !== false) throw new Error(`local-discord: ${where} is required`);
+        // Discord counts these lengths in code points.
         if (value !== '' && typeof input.min_length === 'number' && codePointLength(value) < input.min_length) throw new Error(`local-discord: ${where} needs at least ${input.min_length} characters`);
         if (typeof input.max_length === 'number' && codePointLength(value) > input.max_length) throw new Error(`local-discord: ${where} takes at most ${input.max_length} characters`);
         return { type: ComponentType.TextInput, ...(input.id === undefined ? {} : { id: input.id }), custom_id: customId, value };

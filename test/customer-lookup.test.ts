@@ -169,6 +169,20 @@ describe('autocompleting a customer', () => {
     expect(choices[0]?.name).toBe('Numeric Gamer · numeric@example.com · 0 orders');
   });
 
+  it('shortens a long emoji name in a suggestion between whole emoji, counted as Discord counts', async () => {
+    const family = '👨‍👩‍👧‍👦';
+    const flag = '🇺🇦';
+    const emojiFan = await insertCustomer(db, clock, { name: `${family}${flag}`.repeat(10), email: `${'fan'.repeat(20)}@example.com` });
+    const choice = (await autocompleteCustomers(db, '')).find((c) => c.value === `id:${emojiFan.id}`);
+    expect(choice).toBeDefined();
+    const [name] = (choice?.name ?? '').split(' · ');
+    expect([...(choice?.name ?? '')].length).toBeLessThanOrEqual(100);
+    // Whole families and flags only: what is left of the name before its mark is whole pairs.
+    const kept = (name ?? '').replace(/…$/, '');
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.replaceAll(`${family}${flag}`, '').replaceAll(family, '')).toBe('');
+  });
+
   it('matches substrings of three or more characters and prefixes of one or two', async () => {
     expect((await autocompleteCustomers(db, 'ice')).map((c) => c.value)).toEqual([`id:${aliceMoreau.id}`, `id:${alice.id}`]);
     expect((await autocompleteCustomers(db, 'moreau@')).map((c) => c.value)).toEqual([`id:${aliceMoreau.id}`]);

@@ -14,7 +14,7 @@ import type { CustomerRow } from '../store/tables.js';
 import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './customer-list.js';
 import { UserError } from './errors.js';
 import { EMAIL_MAX_LENGTH } from './input-fields.js';
-import { codePointLength } from './text.js';
+import { clipText, codePointLength } from './text.js';
 import type { Customer } from './types.js';
 
 export type LookupResult = { kind: 'customer'; customer: Customer } | { kind: 'matches'; matches: Customer[]; total: number };
@@ -100,7 +100,7 @@ function notFound(query: string): UserError {
 export function quoteForMessage(query: string): string {
   // eslint-disable-next-line no-control-regex
   const flat = query.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replaceAll('"', "'");
-  return truncateChars(flat, 50);
+  return clipText(flat, 50);
 }
 
 const CHOICE_MAX_LENGTH = 100;
@@ -120,7 +120,7 @@ export async function autocompleteCustomers(
   limit = AUTOCOMPLETE_MAX,
 ): Promise<Array<{ name: string; value: string }>> {
   const max = Math.min(AUTOCOMPLETE_MAX, Math.max(1, Math.trunc(limit) || AUTOCOMPLETE_MAX));
-  const text = truncateChars(partial.trim(), LOOKUP_QUERY_MAX_LENGTH, '');
+  const text = clipText(partial.trim(), LOOKUP_QUERY_MAX_LENGTH, '');
   const chosen = new Map<number, Customer>();
   const add = (customers: Array<Customer | undefined>) => {
     for (const c of customers) if (c && chosen.size < max && !chosen.has(c.id)) chosen.set(c.id, c);
@@ -217,21 +217,12 @@ function choiceName(customer: Customer): string {
   const orders = `${customer.ordersCount} ${customer.ordersCount === 1 ? 'order' : 'orders'}`;
   const separator = ' · ';
   const full = [customer.name, customer.email, orders].join(separator);
-  if (full.length <= CHOICE_MAX_LENGTH) return full;
-  const budget = CHOICE_MAX_LENGTH - orders.length - 2 * separator.length;
-  const name = truncateChars(customer.name, Math.min(customer.name.length, Math.max(20, budget - customer.email.length)));
-  const email = truncateChars(customer.email, budget - name.length);
+  if (codePointLength(full) <= CHOICE_MAX_LENGTH) return full;
+  const budget = CHOICE_MAX_LENGTH - codePointLength(orders) - 2 * codePointLength(separator);
+  const nameLength = codePointLength(customer.name);
+  const name = clipText(customer.name, Math.min(nameLength, Math.max(20, budget - codePointLength(customer.email))));
+  const email = clipText(customer.email, budget - codePointLength(name));
   return [name, email, orders].join(separator);
 }
 
-/** At most `max` UTF-16 units (what Discord measures), cut on a code point, marked with `…`. */
-function truncateChars(text: string, max: number, ellipsis = '…'): string {
-  if (text.length <= max) return text;
-  let out = '';
-  for (const char of text) {
-    if (out.length + char.length + ellipsis.length > max) break;
-    out += char;
-  }
-  return out + ellipsis;
-}
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { API_SCOPES } from '../../../src/domain/api-tokens.js';
 import { createBan, liftBan } from '../../../src/domain/bans.js';
 import { SEARCH_MAX_LENGTH } from '../../../src/domain/customer-list.js';
+import { LOOKUP_QUERY_MAX_LENGTH } from '../../../src/domain/customer-lookup.js';
 import { UserError } from '../../../src/domain/errors.js';
 import { addNote, NOTE_MAX_LENGTH } from '../../../src/domain/notes.js';
 import { BODY_LIMIT_BYTES } from '../../../src/http/app.js';
@@ -257,11 +258,11 @@ export const LIMIT_CHECKS: LimitCheck[] = [
       const h = await startHarness();
       try {
         const problems: string[] = [];
-        const length = options.large ? 6_000 : 201;
+        const length = options.large ? 6_000 : LOOKUP_QUERY_MAX_LENGTH + 1;
         const error = await refusal(h.discord.invokeSlash({ guildId: GUILD_ID, channelId: CHANNEL_ID, userId: STAFF_ID, name: 'customer', subcommand: 'lookup', options: { query: 'q'.repeat(length) } }));
         const message = error instanceof Error ? error.message : String(error);
-        check(problems, error !== undefined && /200|length/i.test(message), `answer ${message}`);
-        return { bound: 'lookup query ≤ 200 characters (declared max_length)', sent: `/customer lookup query of ${length} characters`, answer: `refused by Discord: ${short(message)}`, nothingStored: null, problems };
+        check(problems, error !== undefined && (message.includes(String(LOOKUP_QUERY_MAX_LENGTH)) || /length/i.test(message)), `answer ${message}`);
+        return { bound: `lookup query ≤ ${LOOKUP_QUERY_MAX_LENGTH} characters (declared max_length)`, sent: `/customer lookup query of ${length} characters`, answer: `refused by Discord: ${short(message)}`, nothingStored: null, problems };
       } finally {
         await h.stop();
       }

@@ -22,8 +22,13 @@ interface Run {
 
 let home: string;
 
-/** Permissions stop root only through another user: `runuser` makes the bot `nobody`. */
-const canDropPrivileges = process.getuid?.() !== 0 || ['/usr/sbin/runuser', '/sbin/runuser'].some((path) => existsSync(path));
+/**
+ * Permissions stop root only without the capabilities that override them: `setpriv` starts the
+ * bot as root without them. (Another user would not do: the checkout may sit in a folder only
+ * its owner can enter, as a fresh clone in a private temp folder does.)
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+const canDropPrivileges = process.getuid?.() !== 0 || SETPRIV !== undefined;
 
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), 'startup-errors-'));
@@ -35,12 +40,14 @@ afterEach(() => {
 
 /**
  * Runs the bot with `env` (stdin closed, so the sandbox's prompt ends at once) and collects what
- * it printed; `unprivileged` runs it as `nobody` when the tests run as root, whom permissions do
- * not stop.
+ * it printed; `unprivileged` runs it without the capabilities that let root ignore permissions
+ * when the tests run as root.
  */
 function runBot(env: Record<string, string>, options: { unprivileged?: boolean } = {}): Promise<Run> {
-  const asNobody = options.unprivileged === true && process.getuid?.() === 0;
-  const [command, args] = asNobody ? ['runuser', ['-u', 'nobody', '--', process.execPath, BUILT_BOT_ENTRY]] : [process.execPath, [BUILT_BOT_ENTRY]];
+  const asRestrictedRoot = options.unprivileged === true && process.getuid?.() === 0 && SETPRIV !== undefined;
+  const [command, args] = asRestrictedRoot
+    ? [SETPRIV, ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, BUILT_BOT_ENTRY]]
+    : [process.execPath, [BUILT_BOT_ENTRY]];
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: home,

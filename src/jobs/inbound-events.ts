@@ -181,15 +181,27 @@ export interface InboundEventWorkerOptions {
   storeCurrency?: string;
   /** Poll interval when idle; it picks up retries whose time has come. Default 5 s. */
   intervalMs?: number;
+  /** This process's id, recorded on each claim. */
+  holder?: string;
+  /** Called after a pass that handled events, so the queues their effects fed can start at once. */
+  onHandled?: () => void;
 }
 
 /** The background loop that applies stored purchase events; wake it after storing one. */
 export function startInboundEventWorker(options: InboundEventWorkerOptions): Worker {
-  const { db, clock, hooks, logger } = options;
+  const { db, clock, hooks, logger, holder, onHandled } = options;
   return startWorker({
     name: 'inbound-events',
     logger,
     intervalMs: options.intervalMs ?? 5_000,
-    runOnce: () => processDueEvents(db, clock, hooks, { logger, ...(options.storeCurrency ? { storeCurrency: options.storeCurrency } : {}) }),
+    runOnce: async () => {
+      const handled = await processDueEvents(db, clock, hooks, {
+        logger,
+        holder,
+        ...(options.storeCurrency ? { storeCurrency: options.storeCurrency } : {}),
+      });
+      if (handled > 0) onHandled?.();
+      return handled;
+    },
   });
 }

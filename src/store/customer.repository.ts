@@ -124,12 +124,6 @@ export async function findCustomerByOrderNumber(db: Db, orderNumber: string): Pr
   return row && toCustomer(row);
 }
 
-/** Game user ids are not unique across customers: this returns the earliest registered. */
-export async function findCustomerByGameUserId(db: Db, gameUserId: string): Promise<Customer | undefined> {
-  const [first] = await findCustomersByGameUserId(db, gameUserId, 1);
-  return first;
-}
-
 export async function findCustomersByGameUserId(db: Db, gameUserId: string, limit = 25): Promise<Customer[]> {
   return (await selectCustomersByGameUserId(db, gameUserId.trim(), limit)).map(toCustomer);
 }

@@ -12,7 +12,7 @@ import type { Customer } from './types.js';
 export { checkSchedule, computePeriod, nextOccurrence, type DigestPeriod } from './digest-period.js';
 
 /**
- * The weekly at-risk digest (PRODUCT.md §9) as plain data: how many customers are at risk, who
+ * The weekly at-risk digest as plain data: how many customers are at risk, who
  * became at risk since the previous digest, the most valuable of them, and the segments' change.
  * Every figure is an index range over the per-customer aggregates (customers.last_order_at,
  * orders_count, total_spent_cents), never a scan of orders: on a generated table the whole build

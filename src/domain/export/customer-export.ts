@@ -14,8 +14,8 @@ import type { Customer } from '../types.js';
 import { csvRecords, type CsvRecord } from './csv.js';
 
 /**
- * The columns of a customer export (PRODUCT.md §10, the seed's "Exporting Customers"), in order.
- * Deliberately nothing else: no password hash, no IP address, no 2FA or other security data.
+ * The columns of a customer export, in order. Deliberately nothing else: an export leaves the
+ * store's hands, so it holds no password hash, no IP address, no 2FA or other security data.
  */
 export const EXPORT_COLUMNS = [
   'Customer ID',

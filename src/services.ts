@@ -230,7 +230,8 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     isHolderGone: isLocalProcessGone,
     lead: leadGateway,
   });
-  // A lone process (or the first) is logged in before it serves HTTP, as it always was.
+  // A lone process (or the first) is logged in before it serves HTTP: a refused token ends
+  // start-up before the listener has acknowledged anything (docs/startup.md).
   await gateway.ready;
 
   const http = await createHttpApp({

@@ -136,13 +136,13 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
   }
 }
 
-// The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
-// or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
-// writer can cause one, and the next attempt then finds the row.
 // Refusals a concurrent writer can cause between a probe and a write (another process created the
 // customer first): the next attempt finds what the other one wrote.
 const RACED_REFUSALS = new Set(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
 
+// The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
+// or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
+// writer can cause one, and the next attempt then finds the row.
 const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK']);
 
 /**

@@ -16,13 +16,13 @@ import { reconcileCustomerRoles } from './domain/role-sync.js';
 import { createHttpApp, type HttpApp } from './http/app.js';
 import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
-import { processDueEvents, storeEventHooks } from './jobs/inbound-events.js';
+import { startInboundEventWorker, storeEventHooks } from './jobs/inbound-events.js';
 import { startInboundEventThread } from './jobs/inbound-thread.js';
 import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence } from './jobs/bot-processes.js';
 import { startLeadership } from './jobs/leadership.js';
 import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
 import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
-import { startWorker, type Worker } from './jobs/worker.js';
+import type { Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import { isPostgres, isSqliteFile, type Db } from './store/database.js';
 import type { EventStore } from './store/inbound-event.repository.js';
@@ -202,16 +202,15 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     workers.inbound = started.worker;
     eventStore = started.events;
   } else {
-    const hooks = storeEventHooks(clock);
-    workers.inbound = startWorker({
-      name: 'inbound-events',
+    workers.inbound = startInboundEventWorker({
+      db,
+      clock,
+      hooks: storeEventHooks(clock),
       logger,
+      storeCurrency: config.storeCurrency,
       intervalMs: intervals.inbound ?? 5_000,
-      runOnce: async () => {
-        const handled = await processDueEvents(db, clock, hooks, { logger, storeCurrency: config.storeCurrency, holder: presence.id });
-        if (handled > 0) wakeAfterEvents();
-        return handled;
-      },
+      holder: presence.id,
+      onHandled: wakeAfterEvents,
     });
   }
 
@@ -231,7 +230,8 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     isHolderGone: isLocalProcessGone,
     lead: leadGateway,
   });
-  // A lone process (or the first) is logged in before it serves HTTP, as it always was.
+  // A lone process (or the first) is logged in before it serves HTTP: a refused token ends
+  // start-up before the listener has acknowledged anything (docs/startup.md).
   await gateway.ready;
 
   const http = await createHttpApp({

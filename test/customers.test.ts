@@ -6,7 +6,7 @@ import type { Customer } from '../src/domain/types.js';
 import {
   findCustomerByDiscordId,
   findCustomerByEmail,
-  findCustomerByGameUserId,
+  findCustomersByGameUserId,
   findCustomerById,
   findCustomerByOrderNumber,
   findCustomerBySteamId,
@@ -97,7 +97,7 @@ describe('registering a customer', () => {
     expect((await findCustomerByEmail(db, 'ALICE@example.COM'))?.id).toBe(alice.id);
     expect((await findCustomerByDiscordId(db, '123456789012345678'))?.id).toBe(alice.id);
     expect((await findCustomerBySteamId(db, '76561198000000001'))?.id).toBe(alice.id);
-    expect((await findCustomerByGameUserId(db, 'AliceMC'))?.id).toBe(alice.id);
+    expect((await findCustomersByGameUserId(db, 'AliceMC')).map((c) => c.id)).toEqual([alice.id]);
     expect(await findCustomerByEmail(db, 'nobody@example.com')).toBeUndefined();
     expect(await findCustomerById(db, 999)).toBeUndefined();
   });

@@ -200,4 +200,28 @@ describe('the inbound event worker', () => {
       await worker.stop();
     }
   });
+  it('claims under this process id and calls back after a pass that handled events, not after an empty one', async () => {
+    const holders: Array<string | null> = [];
+    const recordingHooks: PurchaseEventHooks = {
+      async customerChanged(trx, customerId, cause) {
+        const row = await trx.selectFrom('inbound_events').select('lease_holder').where('id', '=', 'evt_1').executeTakeFirstOrThrow();
+        holders.push(row.lease_holder);
+        await hooks.customerChanged(trx, customerId, cause);
+      },
+      customerCreated: (trx, customer) => hooks.customerCreated(trx, customer),
+    };
+    let handledPasses = 0;
+    const worker = startInboundEventWorker({ db, clock, hooks: recordingHooks, logger, intervalMs: 60_000, holder: 'process-a', onHandled: () => handledPasses++ });
+    try {
+      worker.wake();
+      await receive('evt_1', 'order.paid', ORDER);
+      worker.wake();
+      await expect.poll(async () => (await findInboundEvent(db, 'evt_1'))?.status).toBe('processed');
+      await expect.poll(() => handledPasses).toBe(1);
+      expect(holders).toEqual(['process-a']);
+    } finally {
+      await worker.stop();
+    }
+    expect(handledPasses).toBe(1);
+  });
 });

@@ -8,7 +8,7 @@ export type View = Omit<InteractionEditReplyOptions, 'content'> & {
   cleanup?: () => Promise<unknown>;
 };
 
-// Discord's limits (PRODUCT.md §12), counted in code points: an embed holds 25 fields and all
+// Discord's limits (docs/discord-limits.md), counted in code points: an embed holds 25 fields and all
 // embeds of a message 6,000 characters together.
 export const EMBED_LIMITS = {
   title: 256,

@@ -82,13 +82,6 @@ export interface LiftBanInput {
   reason?: string | undefined;
 }
 
-export interface LiftBansForInput {
-  type: BanType;
-  target: string;
-  actor: Actor;
-  reason?: string | undefined;
-}
-
 export interface BanListQuery {
   /** Substring of the value or the reason, case-insensitive; `%` and `_` match themselves. */
   search?: string | undefined;
@@ -150,21 +143,6 @@ function targetNoun(type: BanType, value: string): string {
       return value.includes('/') ? 'IP range' : 'IP address';
     case 'discord':
       return 'Discord user';
-    case 'game_id':
-      return 'game ID';
-    case 'customer':
-      return 'customer';
-  }
-}
-
-function banTypeLabel(type: BanType): string {
-  switch (type) {
-    case 'email':
-      return 'email';
-    case 'ip':
-      return 'IP';
-    case 'discord':
-      return 'Discord';
     case 'game_id':
       return 'game ID';
     case 'customer':
@@ -363,33 +341,6 @@ export async function liftBan(db: Db, clock: Clock, input: LiftBanInput): Promis
     if (!row) throw new UserError('ban_not_found', `No ban with id ${input.banId}.`);
     if (!isBanRowActive(row, clock.now().toISOString())) throw notActiveError(row);
     return liftRow(trx, clock, row, input.actor, reason);
-  });
-}
-
-/**
- * Lifts every active ban on exactly this target (`/customer unban type:email target:x@y.z`), so
- * staff need not know the ban id. An IP inside a banned range is not lifted by naming the IP: the
- * refusal names the covering range's ban instead.
- */
-export async function liftBansFor(db: Db, clock: Clock, input: LiftBansForInput): Promise<Ban[]> {
-  assertBanType(input.type);
-  const value = normaliseBanTarget(input.type, input.target);
-  const reason = cleanLiftReason(input.reason);
-  return inTransaction(db, async (trx) => {
-    const nowIso = clock.now().toISOString();
-    const rows = await findActiveBanRowsByValue(trx, nowIso, input.type, value);
-    if (rows.length === 0) {
-      let hint = '';
-      if (input.type === 'ip') {
-        const { start, end } = parseIpOrCidr(value);
-        const covering = await findActiveBanRowsMatching(trx, nowIso, { ipHexes: start === end ? [start] : [] });
-        if (covering[0]) hint = ` It is covered by ban #${covering[0].id} (${covering[0].value}); lift that one instead.`;
-      }
-      throw new UserError('ban_not_found', `No active ${banTypeLabel(input.type)} ban for ${value}.${hint}`);
-    }
-    const lifted: Ban[] = [];
-    for (const row of rows) lifted.push(await liftRow(trx, clock, row, input.actor, reason));
-    return lifted;
   });
 }
 

@@ -22,8 +22,8 @@ import { UserError } from './errors.js';
 import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, CustomerSort, SortOrder } from './types.js';
 
 /*
- * Search plan (substring of name or email, case-insensitive): measured at 1,000,000 customers in
- * bench/results.md.
+ * Search plan (substring of name or email, case-insensitive); its costs at a million customers
+ * are in bench/results.md.
  *
  * Matching. A term of 3+ characters (code points) is one quoted FTS5 phrase over `customer_search`,
  * the trigram index (`"` doubled, so `%`, `_`, `*`, `AND`… are plain characters); trigrams fold
@@ -33,9 +33,9 @@ import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, Cus
  * ASCII term, instr() over the columns folded by foldForSearch means exactly what either index
  * means, so an index and a scan of the table always agree on who matches.
  *
- * Totals. A search on its own is counted in its index: a single trigram or gram is one doclist
- * (~25 ns a match), a longer phrase costs more per match (~100 ms for "@gmail.com" at 450,000
- * matches). When a count is expensive (an estimated 10 ms or more) and the term is ASCII, the
+ * Totals. A search on its own is counted in its index: a single trigram or gram is one doclist,
+ * cheap per match; a longer phrase costs more per match, as each of its trigrams is checked for
+ * position. When a count is expensive (an estimated 10 ms or more) and the term is ASCII, the
  * term is registered in `search_term_counts`, whose count triggers keep from then on: the next
  * search reads one row. Without a search, totals come from `store_counters` and the per-day counts.
  *
@@ -43,8 +43,8 @@ import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, Cus
  * exact total: `scan` walks the sort index and tests instr() on each row (cheap when matches are
  * dense: ~15·N/total rows for a first page); `index` takes every match from the index and sorts
  * them (cheap when matches are few); `walk` takes every match's id from the index once (a
- * list, ~0.4 µs a match, no table rows read) and walks the sort index testing each row against
- * it (the middle ground: "müller" went from 37 ms to 8 ms at 5,800 matches); `probe` walks the
+ * list, no table rows read) and walks the sort index testing each row against it (the middle
+ * ground, for terms with thousands of matches); `probe` walks the
  * sort index and asks the term's index about each row, for a non-ASCII term (where instr()
  * cannot fold case) matching a large part of the store.
  *
@@ -98,9 +98,9 @@ type CustomersEb = ExpressionBuilder<Database, 'customers'>;
 
 /** Customers needed by a first page of 15 that a scan may walk before the index is cheaper. */
 const MIN_MATCH_FRACTION_FOR_SCAN_EXPORT = 0.05;
-// Relative costs per row, measured (bench/results.md): a scanned row ~1 µs, an index match
-// fetched and sorted ~1.5 µs, a trigram probe of one row ~60 µs; a walked row tested against a
-// list of ids ~0.25, and each id put in that list ~0.1.
+// Relative costs per row, a scanned row being 1: an index match fetched and sorted, a trigram
+// probe of one row, a walked row tested against the list of ids, each id put in that list. The
+// timings they come from are in bench/results.md.
 const SCAN_COST = 1;
 const INDEX_COST = 1.5;
 const PROBE_COST = 60;
@@ -154,10 +154,10 @@ export async function* iterateCustomers(
 
 /**
  * {@link iterateCustomers} reading only what an export shows (10 of the 28 columns, plus the sort
- * key). At a million customers, building every column of every row took more than half of a CSV
- * export's time. A linked account without a username exports as a blank cell either way, so the
- * account ids are not read. Yields a batch at a time (what writeCustomerExport takes), sparing a
- * promise per customer.
+ * key): building every column of every row would be most of a large CSV export's time. A
+ * linked account without a username exports as a blank cell either way, so the account ids are
+ * not read. Yields a batch at a time (what writeCustomerExport takes), sparing a promise per
+ * customer.
  */
 export async function* iterateCustomersForExport(
   db: Db,
@@ -237,8 +237,7 @@ async function* walkCustomers<R>(
     if (matches >= customers * MIN_MATCH_FRACTION_FOR_SCAN_EXPORT) mode = 'scan';
   }
   // Every batch of an indexed search re-runs the match and sorts the remaining matches,
-  // O(matches) each time: over 200k matches of a million, 1000-row batches took 33 s,
-  // 10,000-row batches 9 s.
+  // O(matches) each time, so fewer, larger batches cost far less (bench/results.md).
   const batchSize = plan.search && mode === 'index' ? Math.max(requested, MAX_BATCH) : requested;
   const legs: Leg[] =
     plan.column === 'last_order_at'
@@ -371,12 +370,11 @@ async function countSearchTerm(db: Db, search: SearchPlan, clock: Clock): Promis
   });
 }
 
-/** ~25 ns a match for one token; a phrase checks positions in each of its trigrams. */
+/** One token is read from one doclist; a phrase checks positions in each of its trigrams. */
 function estimatedCountMs(search: SearchPlan, matches: number, postgres: boolean): number {
   // PostgreSQL has no index of 1–2 character substrings, so it counts those by reading every
-  // customer (~0.5 s at a million); a longer term by fetching and rechecking each match the
-  // pg_trgm index yields, ~4 µs a match (measured at a million customers: "son", 74,060 matches,
-  // 288 ms). Both far dearer than an FTS5 doclist.
+  // customer; a longer term by fetching and rechecking each match the pg_trgm index yields.
+  // Both far dearer than an FTS5 doclist (bench/results.md).
   if (postgres) return search.kind === 'gram' ? Infinity : (matches * POSTGRES_COUNT_NS_PER_MATCH) / 1e6;
   const perMatchNs = search.kind === 'gram' || search.length === 3 ? 25 : 30 * (search.length - 2);
   return (matches * perMatchNs) / 1e6;

@@ -12,12 +12,11 @@ import type { Customer } from './types.js';
 export { checkSchedule, computePeriod, nextOccurrence, type DigestPeriod } from './digest-period.js';
 
 /**
- * The weekly at-risk digest (PRODUCT.md §9) as plain data: how many customers are at risk, who
+ * The weekly at-risk digest as plain data: how many customers are at risk, who
  * became at risk since the previous digest, the most valuable of them, and the segments' change.
  * Every figure is an index range over the per-customer aggregates (customers.last_order_at,
- * orders_count, total_spent_cents), never a scan of orders: on a generated table the whole build
- * took 15–35 ms at 200k customers and 65–115 ms at a million; the at-risk list as CSV about 3 s
- * per 100k rows.
+ * orders_count, total_spent_cents), never a scan of orders, so the build stays fast at a million
+ * customers (bench/results.md).
  */
 
 export interface SegmentCounts {
@@ -218,11 +217,11 @@ async function countLastOrderRange(db: Db, after: string, atOrBefore: string): P
 /*
  * Top customers by LTV (= total_spent_cents) among those whose last order is at or before the
  * cut-off (and after `after`, for the newly at risk). SQLite plans the open-ended case as a walk
- * down (total_spent_cents, id) that stops at the N-th at-risk row: measured on 200k customers
- * (109k at risk), 0.1 ms when big spenders are as likely at risk as anyone, 15 ms in the worst
- * case where every at-risk customer spent less than every active one. The bounded case is a
- * range of (last_order_at, id) and a top-N sort of that week's rows: under 1 ms. Neither needs
- * another index; a composite (total_spent_cents, last_order_at) was measured and not used.
+ * down (total_spent_cents, id) that stops at the N-th at-risk row: quick when big spenders are as
+ * likely at risk as anyone, slowest when every at-risk customer spent less than every active one.
+ * The bounded case is a range of (last_order_at, id) and a top-N sort of that week's rows. Neither
+ * needs another index: a composite (total_spent_cents, last_order_at) does not beat them
+ * (bench/results.md).
  */
 async function topByLtv(db: Db, cutoff: string, limit: number, after: string | null): Promise<AtRiskCustomer[]> {
   let query = db

@@ -20,7 +20,7 @@ import {
 import { OPEN_JOB_STATUSES, reconcileCustomerRoles } from './role-sync.js';
 import type { Actor } from './types.js';
 
-// GDPR erasure (PRODUCT.md §10, the customer guide's "Data Retention"): personal data removed,
+// GDPR erasure: personal data removed,
 // order history anonymised and kept for accounting, subscriptions cancelled, support tickets
 // anonymised, linked accounts removed, roles taken back.
 //

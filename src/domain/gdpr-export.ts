@@ -13,11 +13,11 @@ import { findSubjectInboundEvents, loadDataSubject, type DataSubject } from './g
 import { formatMoney } from './money.js';
 import type { Actor } from './types.js';
 
-// GDPR access and portability (PRODUCT.md §10): everything stored about one customer, for the
+// GDPR access and portability: everything stored about one customer, for the
 // customer. It is the data subject's own file, so it holds what staff never see — the last IP
 // address, labelled as such — and leaves out what is not theirs to have: the password hash (a
 // credential, not information about them), staff notes and ban reasons (internal notes, written
-// by and about staff decisions; PRODUCT.md §2, §3), who on the staff did what, and other
+// by and about staff decisions, never shown to customers), who on the staff did what, and other
 // customers (a referral shows ids only).
 
 export const DATA_EXPORT_FORMAT_VERSION = 1;

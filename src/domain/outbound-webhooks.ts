@@ -756,10 +756,6 @@ export async function listWebhookDeliveries(db: Db, endpointId: number, paging: 
   return { rows: rows.map(toWebhookDelivery), total: count, page, perPage, lastPage: Math.max(1, Math.ceil(count / perPage)) };
 }
 
-export async function getWebhookDelivery(db: Db, id: string): Promise<WebhookDelivery> {
-  return getDeliveryOrThrow(db, id);
-}
-
 /** Every attempt of one delivery, oldest first. */
 export async function listDeliveryAttempts(db: Db, deliveryId: string): Promise<WebhookDeliveryAttempt[]> {
   const rows: WebhookDeliveryAttemptRow[] = await db

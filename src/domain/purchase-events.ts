@@ -5,7 +5,7 @@ import { parseMoney } from './money.js';
 import type { StoreHeaders } from './store-signature.js';
 import { clipText, codePointLength } from './text.js';
 
-// The store platform's purchase events (PRODUCT.md §4), normalised into one discriminated union.
+// The store platform's purchase events (README, "Purchase events from the store"), normalised into one discriminated union.
 // Liberal where it costs nothing (ids as numbers or numeric strings, `event`/`timestamp` aliases,
 // the flat order variant, extra fields ignored, nulls for absent fields, free text clipped);
 // strict where a wrong guess would move money or roles (an order needs an id or number; a

@@ -8,8 +8,8 @@ import type { StoreStatistics } from './types.js';
 /**
  * The store's figures. Totals over the per-customer aggregates come from `store_counters`, which
  * triggers keep as aggregates change; "new this month" and "at risk" are day counts plus an index
- * range over at most two days (countCustomersInRange). Well under a millisecond at a million
- * customers, where counting index ranges took ~60 ms. "New this month" counts registrations since
+ * range over at most two days (countCustomersInRange), so the cost does not grow with the store
+ * as counting index ranges would (bench/results.md). "New this month" counts registrations since
  * the first of the current calendar month in the store's time zone.
  */
 export async function getStoreStatistics(

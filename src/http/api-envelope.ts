@@ -91,16 +91,6 @@ export function fieldErrorsOf(error: z.ZodError, whole: string): FieldErrors {
 }
 
 /**
- * Parses request input against an allow-list schema, or throws a 422 naming each bad field.
- * `where` names the whole input when the problem is not one field ("body must be a JSON object").
- */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
-  const result = schema.safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
-  throw validationError(fieldErrorsOf(result.error, where));
-}
-
-/**
  * The API's error handler: its own refusals as they are; a UserError from the domain as 404 when
  * it says something does not exist (`*_not_found`) and 422 otherwise; Fastify's 4xx (bad JSON,
  * body too large) in the same envelope. Anything else is a bug: logged with a reference.

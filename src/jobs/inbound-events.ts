@@ -136,13 +136,13 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
   }
 }
 
-// The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
-// or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
-// writer can cause one, and the next attempt then finds the row.
 // Refusals a concurrent writer can cause between a probe and a write (another process created the
 // customer first): the next attempt finds what the other one wrote.
 const RACED_REFUSALS = new Set(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
 
+// The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
+// or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent
+// writer can cause one, and the next attempt then finds the row.
 const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK']);
 
 /**
@@ -181,15 +181,27 @@ export interface InboundEventWorkerOptions {
   storeCurrency?: string;
   /** Poll interval when idle; it picks up retries whose time has come. Default 5 s. */
   intervalMs?: number;
+  /** This process's id, recorded on each claim. */
+  holder?: string;
+  /** Called after a pass that handled events, so the queues their effects fed can start at once. */
+  onHandled?: () => void;
 }
 
 /** The background loop that applies stored purchase events; wake it after storing one. */
 export function startInboundEventWorker(options: InboundEventWorkerOptions): Worker {
-  const { db, clock, hooks, logger } = options;
+  const { db, clock, hooks, logger, holder, onHandled } = options;
   return startWorker({
     name: 'inbound-events',
     logger,
     intervalMs: options.intervalMs ?? 5_000,
-    runOnce: () => processDueEvents(db, clock, hooks, { logger, ...(options.storeCurrency ? { storeCurrency: options.storeCurrency } : {}) }),
+    runOnce: async () => {
+      const handled = await processDueEvents(db, clock, hooks, {
+        logger,
+        holder,
+        ...(options.storeCurrency ? { storeCurrency: options.storeCurrency } : {}),
+      });
+      if (handled > 0) onHandled?.();
+      return handled;
+    },
   });
 }

@@ -50,7 +50,8 @@ const IDLE_EXIT_MS = 30_000;
  *
  * The thread runs while there is work: it starts on the first event (or when a retry falls due,
  * checked here every `intervalMs`), and ends after `idleExitMs` without any: a thread has a V8
- * heap of its own and loads the domain code again (under tsx, its loader too: ~40–70 MB).
+ * heap of its own and loads the domain code again (under tsx, its loader too), memory an idle bot
+ * should not hold (bench/results.md).
  */
 export function startInboundEventThread(options: InboundThreadOptions): InboundThread {
   const { logger, db, clock } = options;

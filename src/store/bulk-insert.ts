@@ -21,8 +21,8 @@ const MAX_SHAPES = 16;
 /**
  * A multi-row INSERT whose query Kysely builds and compiles once per shape (the table, the
  * columns of `rows[0]`, the row count and the dialect), then runs again with new values. A bulk
- * import sends thousands of 400-row inserts of one shape: building Kysely's tree for 8,000 values
- * and compiling it again took a tenth of a million-customer import.
+ * import sends thousands of 400-row inserts of one shape, and building Kysely's tree for thousands
+ * of values and compiling it again for each is a real share of an import (bench/results.md).
  *
  * `build` receives rows of markers and must produce the insert (with any ON CONFLICT or
  * RETURNING); every marker must end up as a parameter exactly once. Every row must carry the same

@@ -4,7 +4,7 @@ import type { Db } from './database.js';
 /**
  * A query built and compiled once per connection pool (or transaction), then run with new values:
  * for the hottest reads, where building Kysely's query tree and compiling it again on every call
- * cost half as much as running the statement (a customer by id: ~5 µs of ~11 µs).
+ * costs about as much again as running the statement (bench/results.md).
  *
  * `build` receives a marker for each value and must use every marker exactly once as a parameter
  * (never in a position Kysely inlines, such as a LIMIT it renders literally); the markers are found

@@ -72,7 +72,7 @@ function configureConnection(sqlite: SQLite.Database): void {
   // Deleted and overwritten content is zeroed instead of lingering in free pages and unused page
   // space, so an erased customer's data is really gone from the file (GDPR erasure). Always on,
   // not just during erasure: a copy left behind by an earlier rename or page split is just as
-  // readable. Measured cost: within run-to-run noise on inserts, orders and renames.
+  // readable. Its cost on inserts, orders and renames is too small to tell from noise.
   sqlite.pragma('secure_delete = ON');
   // SQLite's lower() folds ASCII letters only. For queries alone, never in the schema: any other
   // client (the sqlite3 shell, a backup tool) must still be able to write the file.
@@ -96,9 +96,9 @@ export async function selectRowsAsArrays(db: Db, query: Compilable<unknown>): Pr
     return rows.map((row) => Object.values(row as object) as unknown[]);
   }
   // Held like any Kysely query, so it never runs inside another caller's open transaction. The
-  // statement is the cached one Kysely would use (a new one per batch kept ~20 MB of finished
-  // statements until the collector came by), switched to raw mode for this call only: nothing
-  // else can run on it in between.
+  // statement is the cached one Kysely would use (a new one per batch would leave finished
+  // statements piling up until the collector came by), switched to raw mode for this call only:
+  // nothing else can run on it in between.
   return db.connection().execute(() => {
     const statement = sqlite.prepare(compiled.sql) as SQLite.Statement;
     statement.raw(true);
@@ -226,10 +226,11 @@ export async function truncateWriteAheadLog(db: Db): Promise<boolean> {
  * Runs `work` so that what it commits is on disk, not just in the OS cache, when it returns: for
  * writes acknowledged to someone who will not send them again (the store stops retrying a
  * purchase event once it gets its 200). On SQLite the connection is held for `work` and switched
- * to synchronous=FULL, so that commit fsyncs the write-ahead log (about 1–2 ms) and survives a
- * power loss, then back to NORMAL; everything else keeps NORMAL's cheaper commits, which survive
- * a process crash. Inside a caller's transaction the caller's commit decides. PostgreSQL commits
- * are durable by default (synchronous_commit = on), so elsewhere this just runs `work`.
+ * to synchronous=FULL, so that commit fsyncs the write-ahead log (waiting for the disk) and
+ * survives a power loss, then back to NORMAL; everything else keeps NORMAL's cheaper commits,
+ * which survive a process crash. Inside a caller's transaction the caller's commit decides.
+ * PostgreSQL commits are durable by default (synchronous_commit = on), so elsewhere this just
+ * runs `work`.
  */
 export async function withDurableCommit<T>(db: Db, work: (db: Db) => Promise<T>): Promise<T> {
   if (db.isTransaction || !(db.getExecutor().adapter instanceof SqliteAdapter)) return work(db);

@@ -10,9 +10,8 @@ interface Pending<T, R> {
 /**
  * Group commit: items handed in while the event loop is busy (or in the same turn) are written
  * by one call of `commitBatch`, one transaction made durable by one fsync, and each caller is
- * answered only after that commit, with its own item's result. One fsync per item capped
- * acknowledgements at the disk's fsync rate (~1,400/s here, with nothing else running); per
- * batch the cost is shared.
+ * answered only after that commit, with its own item's result. One fsync per item would cap
+ * acknowledgements at the disk's fsync rate; per batch the cost is shared.
  */
 export class GroupCommit<T, R> {
   readonly #queue: Array<Pending<T, R>> = [];

@@ -521,18 +521,8 @@ function orderRow(order: ValidOrder, now: string) {
   };
 }
 
-interface ValidOrder {
-  id: number;
-  orderNumber: string;
-  customerId: number | null;
-  status: OrderStatus;
-  totalCents: number;
-  currency: string;
-  createdAt: string;
-  completedAt: string | null;
-  refundedAt: string | null;
-  items: OrderItem[];
-}
+/** An order input that passed validation, in the shape the store keeps: every field present. */
+type ValidOrder = OrderWithItems;
 
 function validateOrder(input: OrderInput): ValidOrder {
   if (!Number.isSafeInteger(input.id) || input.id <= 0) throw new UserError('order_invalid', 'An order id must be a positive whole number.');

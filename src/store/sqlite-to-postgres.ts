@@ -16,8 +16,8 @@ import { migrations } from './migrations/index.js';
  * - store_counters and customer_day_counts: on PostgreSQL, triggers on customers keep them. Those
  *   triggers are switched off for the copy and the two tables recomputed afterwards, each in one
  *   statement: with the triggers firing, every insert also updates the one store_counters row,
- *   whose versions pile up inside the single transaction (measured: 200,000 customers took
- *   over 10 minutes with them, 26 s without; a million customers copy in under 2 minutes).
+ *   whose versions pile up inside the single transaction, each update slower than the one before
+ *   (bench/results.md).
  * - search_positions: both migrations fill it with the same numbers.
  *
  * search_term_counts is copied (which terms are watched is the application's choice), but its

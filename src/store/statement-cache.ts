@@ -7,7 +7,8 @@ const MAX_STATEMENTS = 500;
 const MAX_CACHED_SQL_LENGTH = 4_096;
 /**
  * A few of the long ones are kept too: a bulk import repeats the same full-chunk insert (400 rows)
- * thousands of times, and preparing its ~20 kB of SQL took a tenth of a million-customer import.
+ * thousands of times, and preparing its long SQL again each time is a real share of an import
+ * (bench/results.md).
  */
 const MAX_LONG_STATEMENTS = 8;
 const MAX_LONG_SQL_LENGTH = 256 * 1024;
@@ -15,8 +16,9 @@ const MAX_LONG_SQL_LENGTH = 256 * 1024;
 /**
  * better-sqlite3 for Kysely, with prepared statements kept by SQL text (the oldest dropped
  * first beyond `max`). Kysely prepares every query it runs, and preparing a statement over the
- * customers table (~50 µs, schema lookups for 28 columns) costs more than running a primary-key
- * lookup (~5 µs): without this a by-id read through Kysely took 4× the hand-prepared statement.
+ * customers table (schema lookups for each of its columns) costs more than running a primary-key
+ * lookup, so preparing once per SQL text is what keeps Kysely's reads near the hand-prepared
+ * statement (bench/results.md).
  *
  * Safe because Kysely runs one query at a time on the connection (a stream holds it until done),
  * so a cached statement is never re-entered while it iterates; SQLite re-prepares a cached

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 // Tables added by this area's migration (2026-11-22T03-00-api-tokens-webhooks); merged into
 // `Database` in tables.ts.
@@ -80,5 +80,4 @@ export interface ApiTables {
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
-export type NewWebhookDeliveryRow = Insertable<WebhookDeliveriesTable>;
 export type WebhookDeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;

@@ -57,4 +57,3 @@ export interface EventTables {
 }
 
 export type InboundEventRow = Selectable<InboundEventsTable>;
-export type SupportTicketRow = Selectable<SupportTicketsTable>;

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface RoleRulesTable {
   id: Generated<number>;
@@ -83,7 +83,5 @@ export interface RoleTables {
 }
 
 export type RoleRuleRow = Selectable<RoleRulesTable>;
-export type RoleAssignmentRow = Selectable<RoleAssignmentsTable>;
 export type RoleJobRow = Selectable<RoleJobsTable>;
-export type NewRoleJobRow = Insertable<RoleJobsTable>;
 export type StaffAlertRow = Selectable<StaffAlertsTable>;

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 import type { ApiTables } from './tables-api.js';
 import type { DigestTables } from './tables-digest.js';
 import type { DownloadTables } from './tables-downloads.js';
@@ -155,14 +155,7 @@ export interface Database extends EventTables, RoleTables, ApiTables, LinkingTab
 
 export type CustomerRow = Selectable<CustomersTable>;
 export type NewCustomerRow = Insertable<CustomersTable>;
-export type CustomerUpdate = Updateable<CustomersTable>;
 export type OrderRow = Selectable<OrdersTable>;
-export type NewOrderRow = Insertable<OrdersTable>;
-export type OrderItemRow = Selectable<OrderItemsTable>;
-export type NewOrderItemRow = Insertable<OrderItemsTable>;
-export type ProductRow = Selectable<ProductsTable>;
-export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type NoteRow = Selectable<NotesTable>;
 export type BanRow = Selectable<BansTable>;
 export type NewBanRow = Insertable<BansTable>;
-export type ActivityLogRow = Selectable<ActivityLogTable>;

@@ -18,8 +18,8 @@ export interface WalCheckpointerOptions {
  * pages into the database file as they come, but under a steady stream of writes its checkpoint
  * is never complete at the moment a write begins, so the log never starts over from the top; only
  * a checkpoint on the writing connection itself finishes one, and its fsync of the database file
- * stalls the event loop for 40–70 ms. At 10,000 pages that came every 1.7 s at 200 purchase events
- * a second and set the acknowledgement p99; at 100,000 it comes every ~17 s. Readers do not slow
+ * stalls the event loop. A lower threshold brings that stall often enough under a steady stream of
+ * purchase events to set the acknowledgement p99 (bench/results.md). Readers do not slow
  * down with a long log: pages the thread has already copied are read from the database file.
  * The log file keeps its largest size and is written over from the top when it starts over
  * (cutting it back would be one more stall on the writing connection); it goes when the bot stops.
@@ -43,10 +43,10 @@ parentPort.on('message', () => { clearInterval(timer); db.close(); process.exit(
 /**
  * Copies the write-ahead log into the database file from a worker thread with its own
  * connection, instead of letting the connection that commits do it. SQLite checkpoints on the
- * committing connection when the log passes 1,000 pages: at a million customers that was every
- * few dozen commits, each checkpoint writing ~4 MB and fsyncing the file inside some unlucky
- * request (insert p99 15 ms and stalls of 20–70 ms while applying purchase events; 2 ms and 20 ms
- * without). A passive checkpoint runs beside the writer, so the event loop never waits for it.
+ * committing connection when the log passes 1,000 pages: under steady writes that is every few
+ * dozen commits, each checkpoint fsyncing the database file inside some unlucky request, which
+ * then waits for the disk (bench/results.md). A passive checkpoint runs beside the writer, so the
+ * event loop never waits for it.
  *
  * SQLite files only: an in-memory database, or another dialect, gets a no-op.
  */

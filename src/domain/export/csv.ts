@@ -6,8 +6,8 @@ export type CsvRecord = readonly (string | number)[];
 /**
  * RFC 4180 text for `records`, each ending in CRLF. A cell is quoted, with its quotes doubled, when
  * it holds a quote, a comma, a CR or LF (alone too), or a byte-order mark, or starts or ends with a
- * space (so no reader trims it). papaparse's encoder: at a million customers it took ~1.2 s where
- * csv-stringify's synchronous one took ~2 s, which builds a few objects per cell.
+ * space (so no reader trims it). papaparse's encoder: csv-stringify's synchronous one builds a few
+ * objects per cell and is slower for it (bench/results.md).
  */
 export function csvRecords(records: readonly CsvRecord[]): string {
   if (records.length === 0) return '';

@@ -14,8 +14,8 @@ import type { Customer } from '../types.js';
 import { csvRecords, type CsvRecord } from './csv.js';
 
 /**
- * The columns of a customer export (PRODUCT.md §10, the seed's "Exporting Customers"), in order.
- * Deliberately nothing else: no password hash, no IP address, no 2FA or other security data.
+ * The columns of a customer export, in order. Deliberately nothing else: an export leaves the
+ * store's hands, so it holds no password hash, no IP address, no 2FA or other security data.
  */
 export const EXPORT_COLUMNS = [
   'Customer ID',
@@ -327,7 +327,7 @@ async function writeXlsx(
   if (!Number.isInteger(maxRowsPerSheet) || maxRowsPerSheet < 1 || maxRowsPerSheet > EXCEL_MAX_DATA_ROWS_PER_SHEET) {
     throw new RangeError(`maxRowsPerSheet must be an integer from 1 to ${EXCEL_MAX_DATA_ROWS_PER_SHEET}, got ${maxRowsPerSheet}`);
   }
-  // Loaded on the first workbook: exceljs adds ~14 MB to every process that imports it, and most
+  // Loaded on the first workbook: exceljs adds megabytes to every process that imports it, and most
   // exports (and every idle bot) never write one.
   const { default: excel } = await import('exceljs');
   const output = createWriteStream(path, { flags: 'wx' });
@@ -438,9 +438,9 @@ function addCustomerSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: st
 
 /**
  * Deflates one file into a new zip at `zipPath`, chunk by chunk. Node's zlib does the deflating
- * and fflate only writes the archive around it: fflate's own deflate allocated a ~100 KB buffer
- * per 8–64 KB of input, and at a million customers those dead buffers lifted the export's peak
- * RSS by ~35 MB before the collector freed them; zlib also compresses ~6 % smaller at level 9.
+ * and fflate only writes the archive around it: fflate's own deflate allocates a new output
+ * buffer per chunk of input, and on a large export those dead buffers lift the peak RSS until the
+ * collector frees them; zlib also compresses smaller at level 9 (bench/results.md).
  * The file is read into one reused buffer for the same reason.
  */
 async function zipOneFile(sourcePath: string, entryName: string, zipPath: string): Promise<void> {

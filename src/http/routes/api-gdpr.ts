@@ -8,7 +8,7 @@ import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { defineApiRoute, idParam, plainText, successEnvelope, timestampSchema, type ApiRouteRegistry } from '../openapi.js';
 
-// GDPR access/portability and erasure over the API (PRODUCT.md §10): the store's website or
+// GDPR access/portability and erasure over the API: the store's website or
 // back office handles the customer's request and calls these.
 
 const customerParams = z.object({ id: idParam });

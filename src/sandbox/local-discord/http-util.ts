@@ -27,7 +27,6 @@ export const unknownUser = (): DiscordHttpError => new DiscordHttpError(404, 100
 export const unknownApplicationCommand = (): DiscordHttpError =>
   new DiscordHttpError(404, 10063, 'Unknown application command');
 export const missingPermissions = (): DiscordHttpError => new DiscordHttpError(403, 50013, 'Missing Permissions');
-export const missingAccess = (): DiscordHttpError => new DiscordHttpError(403, 50001, 'Missing Access');
 
 /** Discord's "Invalid Form Body": `errors` mirrors the body's shape down to the offending field. */
 export function invalidFormBody(path: string, code: string, message: string): DiscordHttpError {

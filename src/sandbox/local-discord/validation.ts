@@ -6,7 +6,7 @@ import type { UploadedFile } from './types.js';
 import { codePointLength, isWellFormed } from '../../domain/text.js';
 
 /**
- * The limits Discord enforces server-side (PRODUCT.md §12), so a bot that would be refused in
+ * The limits Discord enforces server-side (docs/discord-limits.md), so a bot that would be refused in
  * production is refused here too, with the same codes. Lengths are counted in code points, as
  * Discord counts them, so the fake is never stricter than Discord either.
  */

@@ -3,7 +3,7 @@ import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
-// Roles on purchase (PRODUCT.md §5): staff rules mapping products to Discord roles, what the bot
+// Roles on purchase: staff rules mapping products to Discord roles, what the bot
 // believes each member holds, the durable queue of role changes, and alerts for staff.
 
 const OPEN_JOB_STATUSES = ['pending', 'waiting_member', 'needs_attention'];

@@ -3,7 +3,7 @@ import { forDialect } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
-// The weekly at-risk digest (PRODUCT.md §9): one row per scheduled occurrence, claimed before the
+// The weekly at-risk digest: one row per scheduled occurrence, claimed before the
 // message is posted, so a digest goes out exactly once per period across restarts and concurrent
 // runs; and one segment snapshot per occurrence, so week-over-week changes and the chart come from
 // stored history instead of from data that has since changed.

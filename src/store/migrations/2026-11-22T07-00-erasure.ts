@@ -4,7 +4,7 @@ import { forDialect, isPostgres } from './dialect.js';
 
 // Frozen in time: never imports application code.
 //
-// GDPR erasure (PRODUCT.md §10). The customer row stays, anonymised, so orders keep their customer
+// GDPR erasure. The customer row stays, anonymised, so orders keep their customer
 // and the per-customer aggregates every revenue figure is read from; `erased_at` says it was
 // erased. SQLite specifics (triggers, the FTS5 option) are written as SQLite SQL, like the
 // initial migration's; a PostgreSQL migration set will say the same in its own dialect.

@@ -191,7 +191,7 @@ class Model {
     this.subOwner = scenario.subs.map(() => -1);
   }
 
-  /** The order's status from the signals it received, in any order (PRODUCT.md §4). */
+  /** The order's status from the signals it received, whatever order they arrived in (the store delivers out of order). */
   orderStatus(index: number): string | null {
     const s = this.orderSignals[index] ?? new Set();
     if (s.size === 0) return null;

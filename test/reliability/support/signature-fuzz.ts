@@ -3,9 +3,9 @@ import { startApiTestApp } from '../../support/api-app.js';
 import { pick, seededRandom } from './random.js';
 
 // Mutated purchase-event requests against POST /webhooks/store. Each request's verdict is
-// predicted by a reference verifier written from PRODUCT.md §4 alone (not from the product's
-// code); the product must agree on every request: no false accept, no false refusal, never a 5xx,
-// and nothing stored from a refused request.
+// predicted by a reference verifier written from the README's "Purchase events from the store"
+// alone (not from the product's code); the product must agree on every request: no false accept,
+// no false refusal, never a 5xx, and nothing stored from a refused request.
 
 export const FUZZ_SECRET = 'fuzz-store-secret-0123456789';
 const WRONG_SECRET = 'fuzz-store-secret-0123456789x';
@@ -38,7 +38,7 @@ function standardSignature(secret: string, id: string, timestamp: string, body: 
   return `v1,${createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${id}.${timestamp}.`).update(body).digest('base64')}`;
 }
 
-/** PRODUCT.md §4 as a predicate: would a correct listener accept these headers and body? */
+/** The README's signature rules as a predicate: would a correct listener accept these headers and body? */
 export function referenceAccepts(body: Buffer, headers: Headers, secret: string, nowS: number): boolean {
   const lower: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {

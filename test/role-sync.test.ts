@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBan, liftBan } from '../src/domain/bans.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { addRoleRule } from '../src/domain/role-rules.js';
 import {
   backfillRoleRules,

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import { GAME_USER_ID_MAX_LENGTH, isEmailAddress, isGameUserId } from './input-fields.js';
 import type { BanType } from './types.js';
-import { clipText } from './text.js';
+import { clipText } from '../shared/text.js';
 
 // Pure parsing and normalisation of what staff type into `/customer ban`: durations and targets.
 // Everything here either returns a canonical value or throws a UserError a staff member can act on.

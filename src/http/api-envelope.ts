@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 
 // The external API's response envelopes, as the API seed shows them:
 //   {"success": true, "data": …, "meta"?: …}

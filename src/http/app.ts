@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import { newReference } from '../logger.js';
 import type { HttpDeps } from './deps.js';
 import { apiRoutes } from './routes/api.js';

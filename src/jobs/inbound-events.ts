@@ -1,10 +1,10 @@
 import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/apply-purchase-event.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
 import { enqueueCustomerCreated } from '../domain/outbound-webhooks.js';
 import { reconcileCustomerRoles } from '../domain/role-sync.js';
 import { parseStoredEvent } from '../domain/purchase-events.js';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import { raiseStaffAlert } from '../domain/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';

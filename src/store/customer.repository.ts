@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../domain/input-fields.js';
 import type { Customer } from '../domain/types.js';
 import { compiledQuery } from './compiled-query.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Clock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import { isOrderNumber, isProductName, ORDER_NUMBER_MAX_LENGTH, PRODUCT_NAME_MAX_LENGTH } from '../domain/input-fields.js';
 import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
 import { compiledQuery } from './compiled-query.js';

@@ -3,7 +3,7 @@ import { renderInitialsAvatar } from '../../domain/avatar.js';
 import { describeBan, findActiveBansForCustomer } from '../../domain/bans.js';
 import { getCustomerProfile } from '../../domain/customer-profile.js';
 import { findErasedAt } from '../../domain/gdpr-erasure.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { listNotes } from '../../domain/notes.js';
 import type { Customer, CustomerProfile, Order, OrderStatus } from '../../domain/types.js';
 import { countOrdersByStatus, getOrderWithItems, listOrdersForCustomer, ORDER_STATUSES } from '../../store/order.repository.js';

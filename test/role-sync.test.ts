@@ -15,7 +15,7 @@ import type { Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
-import type { SubscriptionStatus } from '../src/store/tables.js';
+import type { SubscriptionStatus } from '../src/shared/vocabulary.js';
 import { openTestDatabase } from './support/database.js';
 
 const GUILD = '3000000000000000001';

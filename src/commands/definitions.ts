@@ -6,7 +6,7 @@ import {
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 import { LOOKUP_QUERY_MAX_LENGTH } from '../domain/customer-lookup.js';
-import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../domain/input-fields.js';
+import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../shared/input-fields.js';
 
 // Definitions are data, registered by `npm run deploy:commands`; the bot never re-registers
 // them on boot (that would burn the daily command-create limit and briefly hide commands).

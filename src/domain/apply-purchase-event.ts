@@ -1,7 +1,7 @@
-import { isCompletedStatus, getOrderWithItems, findOrderByNumber, setOrderStatus, upsertOrder } from '../store/order.repository.js';
+import { getOrderWithItems, findOrderByNumber, setOrderStatus, upsertOrder } from '../store/order.repository.js';
 import { findCustomerByEmail, findCustomerByDiscordId, findCustomerById, insertCustomer, NAME_MAX_LENGTH } from '../store/customer.repository.js';
 import { inTransaction, type Db } from '../store/database.js';
-import type { SubscriptionStatus } from '../store/tables.js';
+import { isCompletedStatus, type SubscriptionStatus } from '../shared/vocabulary.js';
 import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import type { Clock } from '../shared/clock.js';
 import { countryForIp } from './geoip.js';

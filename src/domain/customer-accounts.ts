@@ -1,5 +1,5 @@
 import { findCustomerById, insertCustomer, normalizeEmail, serializeMetadata } from '../store/customer.repository.js';
-import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from './input-fields.js';
+import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { recordActivity } from './activity-log.js';
 import { formatIpHex, parseIp } from './ban-targets.js';

@@ -13,7 +13,7 @@ import { isPostgres, type Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './customer-list.js';
 import { UserError } from '../shared/errors.js';
-import { EMAIL_MAX_LENGTH } from './input-fields.js';
+import { EMAIL_MAX_LENGTH } from '../shared/input-fields.js';
 import { clipText, codePointLength } from '../shared/text.js';
 import type { Customer } from './types.js';
 

@@ -1,5 +1,6 @@
 import { inTransaction, truncateWriteAheadLog, type Db } from '../store/database.js';
-import type { BanRow, BanType } from '../store/tables.js';
+import type { BanRow } from '../store/tables.js';
+import type { BanType } from '../shared/vocabulary.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from '../shared/clock.js';
 import { ERASED_VALUE_PREFIX, hashErasedIdentifier, loadBanHashKey } from './erased-identifiers.js';

@@ -1,7 +1,7 @@
 import { zipSync } from 'fflate';
 import { toCustomer } from '../store/customer.repository.js';
 import type { Db } from '../store/database.js';
-import type { BanType } from '../store/tables.js';
+import type { BanType } from '../shared/vocabulary.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from '../shared/clock.js';
 import { computeStatistics } from './customer-profile.js';

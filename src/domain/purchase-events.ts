@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { CONTROL_CHARACTERS, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from './input-fields.js';
+import { CONTROL_CHARACTERS, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from '../shared/input-fields.js';
 import { parseMoney } from '../shared/money.js';
 import type { StoreHeaders } from './store-signature.js';
 import { clipText, codePointLength } from '../shared/text.js';

@@ -1,5 +1,5 @@
 import { inTransaction, type Db } from '../store/database.js';
-import type { BanType } from '../store/tables.js';
+import type { BanType } from '../shared/vocabulary.js';
 import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
 import { findActiveBansForCustomer } from './bans.js';
 import type { Clock } from '../shared/clock.js';

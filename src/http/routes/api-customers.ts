@@ -9,7 +9,7 @@ import { GENERIC_REFUSAL, UserError } from '../../shared/errors.js';
 import { formatMoney } from '../../shared/money.js';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/passwords.js';
 import type { Customer, CustomerFilter, CustomerSort } from '../../domain/types.js';
-import { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../domain/input-fields.js';
+import { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../shared/input-fields.js';
 import { findCustomerById, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../store/customer.repository.js';
 import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order.repository.js';
 import { ApiError, fieldError, notFound } from '../api-envelope.js';

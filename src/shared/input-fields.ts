@@ -1,4 +1,4 @@
-import { codePointLength } from '../shared/text.js';
+import { codePointLength } from './text.js';
 
 /**
  * The fields every way in shares (the purchase webhook, the REST API, slash commands and modals,

@@ -1,4 +1,4 @@
-import type { Actor, Customer, Order, OrderItem } from '../store/records.js';
+import type { Actor, Customer } from '../store/records.js';
 
 export type { BanType, OrderStatus, SubscriptionStatus } from '../shared/vocabulary.js';
 export type { Actor, Ban, Customer, LinkedDiscord, LinkedSteam, Order, OrderItem, OrderWithItems, Page } from '../store/records.js';

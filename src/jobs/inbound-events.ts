@@ -4,7 +4,7 @@ import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
 import { enqueueCustomerCreated } from '../domain/outbound-webhooks.js';
 import { reconcileCustomerRoles } from '../domain/role-sync.js';
 import { parseStoredEvent } from '../domain/purchase-events.js';
-import { UserError } from '../shared/errors.js';
+import { UserError, type UserErrorCode } from '../shared/errors.js';
 import { raiseStaffAlert } from '../domain/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
@@ -141,7 +141,7 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
 // writer can cause one, and the next attempt then finds the row.
 // Refusals a concurrent writer can cause between a probe and a write (another process created the
 // customer first): the next attempt finds what the other one wrote.
-const RACED_REFUSALS = new Set(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
+const RACED_REFUSALS = new Set<UserErrorCode>(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
 
 const PERMANENT_SQLITE_CODES = new Set(['SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_CHECK']);
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../shared/clock.js';
-import { UserError } from '../shared/errors.js';
+import { UserError, type UserErrorCode } from '../shared/errors.js';
 import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
@@ -337,7 +337,7 @@ async function refuseTakenValues(
   db: Db,
   rows: readonly ValidatedRow[],
   column: UniqueColumn,
-  code: string,
+  code: UserErrorCode,
   message: (value: string) => string,
 ): Promise<void> {
   const seen = new Set<string>();

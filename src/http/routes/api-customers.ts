@@ -5,7 +5,7 @@ import { checkIdentifiers, refusalFor } from '../../domain/bans.js';
 import { registerCustomer, rectifyCustomer } from '../../domain/customer-accounts.js';
 import { DEFAULT_PER_PAGE, listCustomers, MAX_PER_PAGE, SEARCH_MAX_LENGTH } from '../../domain/customer-list.js';
 import { computeStatistics } from '../../domain/customer-profile.js';
-import { GENERIC_REFUSAL, UserError } from '../../shared/errors.js';
+import { GENERIC_REFUSAL, UserError, type UserErrorCode } from '../../shared/errors.js';
 import { formatMoney } from '../../shared/money.js';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/passwords.js';
 import type { Customer, CustomerFilter, CustomerSort } from '../../domain/types.js';
@@ -446,7 +446,7 @@ export const customerLinkUrlDoc = defineApiRoute({
 });
 
 /** Domain refusals about one field, as the field and the problem the API reports. */
-const FIELD_PROBLEMS: Record<string, [field: string, problem: string]> = {
+const FIELD_PROBLEMS: Partial<Record<UserErrorCode, [field: string, problem: string]>> = {
   name_length: ['name', `must be 1 to ${NAME_MAX_LENGTH} characters`],
   email_invalid: ['email', 'is not an email address'],
   email_taken: ['email', 'is already registered to another customer'],

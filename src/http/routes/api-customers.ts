@@ -10,6 +10,7 @@ import { formatMoney } from '../../shared/money.js';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/passwords.js';
 import type { Customer, CustomerFilter, CustomerSort } from '../../domain/types.js';
 import { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../shared/input-fields.js';
+import { ORDER_STATUSES } from '../../shared/vocabulary.js';
 import { findCustomerById, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../store/customer.repository.js';
 import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order.repository.js';
 import { ApiError, fieldError, notFound } from '../api-envelope.js';
@@ -257,7 +258,7 @@ export const customerDetailSchema = z.object({
         id: z.number().int(),
         order_number: z.string(),
         total: money,
-        status: z.enum(['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed']),
+        status: z.enum(ORDER_STATUSES),
         created_at: timestampSchema,
       }),
     )

@@ -8,8 +8,9 @@ import { codePointLength, isBlank, wellFormed } from '../src/shared/text.js';
 import { openTestDatabase } from './support/database.js';
 
 describe('the refusal codes', () => {
-  it('answer 404 for exactly the refusals that say something does not exist, and 422 for every other', () => {
-    for (const code of USER_ERROR_CODES) expect([code, httpStatusOf(code)]).toEqual([code, code.endsWith('_not_found') ? 404 : 422]);
+  it('answer 404 for exactly the refusals that say something does not exist, 409 for a disabled webhook endpoint, and 422 for every other', () => {
+    const expected = (code: string) => (code.endsWith('_not_found') ? 404 : code === 'endpoint_disabled' ? 409 : 422);
+    for (const code of USER_ERROR_CODES) expect([code, httpStatusOf(code)]).toEqual([code, expected(code)]);
   });
 
   it('give every refusal a staff text that is one short, well-formed sentence', () => {

@@ -1,5 +1,6 @@
 /**
  * Every expected refusal the product makes, each with the HTTP status the API answers it with
+ * (404 when something does not exist, 409 when its state forbids the request, 422 otherwise)
  * and the text staff read when the code that refuses has nothing more specific to say. One map,
  * so the API, the slash commands and the command line agree on what a refusal means.
  */
@@ -36,7 +37,7 @@ const USER_ERRORS = {
   email_invalid: { status: 422, text: 'That is not an email address.' },
   email_taken: { status: 422, text: 'That email is already registered to another customer.' },
   empty_query: { status: 422, text: 'Say what to look for.' },
-  endpoint_disabled: { status: 422, text: 'That webhook endpoint is disabled.' },
+  endpoint_disabled: { status: 409, text: 'That webhook endpoint is disabled.' },
   events_waiting: { status: 422, text: 'Purchase events are still waiting to be applied.' },
   export_empty: { status: 422, text: 'There is nothing to export.' },
   export_too_large: { status: 422, text: 'That export is too large to send here.' },
@@ -98,7 +99,7 @@ const USER_ERRORS = {
   unknown_subcommand: { status: 422, text: 'This bot does not know that command; redeploy the commands.' },
   unresolvable_host: { status: 422, text: 'That host has no addresses.' },
   webhook_not_found: { status: 404, text: 'No webhook endpoint matches.' },
-} as const satisfies Record<string, { status: 404 | 422; text: string }>;
+} as const satisfies Record<string, { status: 404 | 409 | 422; text: string }>;
 
 export type UserErrorCode = keyof typeof USER_ERRORS;
 

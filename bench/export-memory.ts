@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../src/domain/clock.js';
+import { systemClock } from '../src/shared/clock.js';
 import { iterateCustomers } from '../src/domain/customer-list.js';
 import { writeCustomerExport, type ExportFormat } from '../src/domain/export/customer-export.js';
 import { openDatabase, openMigratedDatabase } from '../src/store/database.js';

@@ -11,7 +11,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applyPurchaseEvent, type PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
 import { createBan } from '../src/domain/bans.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { addNote } from '../src/domain/notes.js';
 import { hashPassword } from '../src/domain/passwords.js';
 import type { PurchaseEvent } from '../src/domain/purchase-events.js';

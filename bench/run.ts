@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import type pg from 'pg';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { readStoreCounters } from '../src/store/customer-counts.repository.js';
 import { isPostgresUrl, migrateToLatest, openDatabase, openPostgresDatabase, type Db } from '../src/store/database.js';
 import { generateStore } from './generate.js';

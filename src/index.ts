@@ -1,7 +1,7 @@
 import 'dotenv/config';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { systemClock } from './domain/clock.js';
+import { systemClock } from './shared/clock.js';
 import { dataDirectoryFor } from './domain/export/download-links.js';
 import { RoleRulesFileError } from './domain/role-rules.js';
 import { closeLogDestination, createLogger, openLogDestination, type LogDestination, type Logger } from './logger.js';

@@ -8,7 +8,7 @@ import { ConfigError, type Config } from './config.js';
 import { createDigestSender } from './discord/digest-sender.js';
 import { createDiscordRoleGateway } from './discord/role-gateway.js';
 import { startStaffAlertWorker } from './discord/staff-alert-sender.js';
-import { systemClock, type Clock } from './domain/clock.js';
+import { systemClock, type Clock } from './shared/clock.js';
 import type { CustomerLinkedHook } from './domain/linking/link-account.js';
 import { exportsDirectoryFor } from './domain/export/download-links.js';
 import { loadRoleRulesFile } from './domain/role-rules.js';

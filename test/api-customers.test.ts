@@ -2,7 +2,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { API_SCOPES, type ApiScope } from '../src/domain/api-tokens.js';
 import { createBan } from '../src/domain/bans.js';
-import { GENERIC_REFUSAL } from '../src/domain/errors.js';
+import { GENERIC_REFUSAL } from '../src/shared/errors.js';
 import { createWebhookEndpoint } from '../src/domain/outbound-webhooks.js';
 import { hashPassword, verifyPassword } from '../src/domain/passwords.js';
 import type { BanType } from '../src/domain/types.js';

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { API_SCOPES, authenticateToken, createApiToken, hashApiToken, listApiTokens, revokeApiToken } from '../src/domain/api-tokens.js';
-import { ManualClock } from '../src/domain/clock.js';
-import { UserError } from '../src/domain/errors.js';
+import { ManualClock } from '../src/shared/clock.js';
+import { UserError } from '../src/shared/errors.js';
 import type { Db } from '../src/store/database.js';
 import { openTestDatabase } from './support/database.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { applyPurchaseEvent, EventNotReadyError, type CustomerChangeCause, type PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { parseStoreEvent, type PurchaseEvent } from '../src/domain/purchase-events.js';
 import { nextOrderStatus, nextSubscriptionState, ORDER_SIGNALS, type OrderSignal, type SubscriptionState } from '../src/domain/purchase-state.js';
 import type { Customer, OrderStatus } from '../src/domain/types.js';

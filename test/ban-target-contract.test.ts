@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBan } from '../src/domain/bans.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { registerCustomer } from '../src/domain/customer-accounts.js';
-import { GENERIC_REFUSAL } from '../src/domain/errors.js';
+import { GENERIC_REFUSAL } from '../src/shared/errors.js';
 import type { Db } from '../src/store/database.js';
 import { openTestDatabase } from './support/database.js';
 

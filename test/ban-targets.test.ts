@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatAddressCount, formatIpHex, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from '../src/domain/ban-targets.js';
-import { UserError } from '../src/domain/errors.js';
+import { UserError } from '../src/shared/errors.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

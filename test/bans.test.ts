@@ -12,8 +12,8 @@ import {
   refusalFor,
   type CreateBanInput,
 } from '../src/domain/bans.js';
-import { ManualClock } from '../src/domain/clock.js';
-import { GENERIC_REFUSAL, UserError } from '../src/domain/errors.js';
+import { ManualClock } from '../src/shared/clock.js';
+import { GENERIC_REFUSAL, UserError } from '../src/shared/errors.js';
 import type { Actor } from '../src/domain/types.js';
 import type { Db } from '../src/store/database.js';
 import type { NewCustomerRow } from '../src/store/tables.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { authenticateToken } from '../src/domain/api-tokens.js';
-import { systemClock } from '../src/domain/clock.js';
+import { systemClock } from '../src/shared/clock.js';
 import { openDatabase } from '../src/store/database.js';
 
 let dir: string;

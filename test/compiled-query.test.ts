@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { compiledQuery } from '../src/store/compiled-query.js';
 import { findCustomerById, insertCustomers } from '../src/store/customer.repository.js';
 import { openMigratedDatabase, type Db } from '../src/store/database.js';

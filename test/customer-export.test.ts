@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UserError } from '../src/domain/errors.js';
+import { UserError } from '../src/shared/errors.js';
 import { csvCellBytes, csvRecords } from '../src/domain/export/csv.js';
 import {
   DEFAULT_MAX_EXPORT_BYTES,

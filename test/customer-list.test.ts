@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { iterateCustomers, listCustomers, searchCustomersByText } from '../src/domain/customer-list.js';
 import type { Customer, CustomerFilter, CustomerListQuery, CustomerSort, SortOrder } from '../src/domain/types.js';
 import { insertCustomer, insertCustomers } from '../src/store/customer.repository.js';

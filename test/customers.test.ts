@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { badgesFor, computeStatistics, getCustomerProfile, isAtRisk, segmentFor } from '../src/domain/customer-profile.js';
-import { UserError } from '../src/domain/errors.js';
+import { UserError } from '../src/shared/errors.js';
 import type { Customer } from '../src/domain/types.js';
 import {
   findCustomerByDiscordId,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { iterateCustomers } from '../src/domain/customer-list.js';
 import { lookupCustomer } from '../src/domain/customer-lookup.js';
 import { isAtRisk, segmentFor } from '../src/domain/customer-profile.js';

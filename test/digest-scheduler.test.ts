@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDigestFooterFor, type DigestMessage } from '../src/discord/digest-message.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { nextOccurrence } from '../src/domain/digest.js';
 import { DIGEST_RETRY_DELAY_MS, runDigestIfDue, startDigestScheduler, type DigestConfig, type DigestScheduler, type RunDigestOptions } from '../src/jobs/digest.js';
 import { createLogger } from '../src/logger.js';

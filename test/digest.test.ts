@@ -5,7 +5,7 @@ import type { APIEmbed } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EMBED_LIMITS } from '../src/commands/view.js';
 import { renderDigestMessage } from '../src/discord/digest-message.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { buildWeeklyDigest, previousDigestInputs, writeAtRiskList, type WeeklyDigest } from '../src/domain/digest.js';
 import type { Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';

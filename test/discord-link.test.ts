@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { createBan } from '../src/domain/bans.js';
-import { GENERIC_REFUSAL } from '../src/domain/errors.js';
+import { GENERIC_REFUSAL } from '../src/shared/errors.js';
 import { discordOAuthEndpoints } from '../src/domain/linking/discord-oauth.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
 import { ALICE_DISCORD, MALLORY_DISCORD, pageText, pathOf, startLinkHarness, type LinkHarness } from './support/link-harness.js';

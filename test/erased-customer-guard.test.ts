@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { rectifyCustomer } from '../src/domain/customer-accounts.js';
 import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { createLinkUrl } from '../src/domain/linking/link-sessions.js';

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
 import { checkIdentifiers, findActiveBansForCustomer } from '../src/domain/bans.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { ERASED_VALUE_PREFIX } from '../src/domain/erased-identifiers.js';
 import { eraseCustomer, purgeErasedRoleTraces } from '../src/domain/gdpr-erasure.js';
 import { loadDataSubject, scrubEventPayload } from '../src/domain/gdpr-subject.js';

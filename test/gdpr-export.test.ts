@@ -1,7 +1,7 @@
 import { unzipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { buildCustomerDataFile, exportCustomerData, toCsvDocument, toCsvFiles } from '../src/domain/gdpr-export.js';
 import { hashPassword } from '../src/domain/passwords.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity, recordActivity, SYSTEM_ACTOR } from '../src/domain/activity-log.js';
 import type { CustomerChangeCause, PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import type { Customer } from '../src/domain/types.js';
 import { MAX_EVENT_ATTEMPTS, processDueEvents, retryDelayMs, startInboundEventWorker } from '../src/jobs/inbound-events.js';
 import { createLogger } from '../src/logger.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/domain/clock.js';
+import { systemClock } from '../src/shared/clock.js';
 import { startInboundEventThread } from '../src/jobs/inbound-thread.js';
 import { createLogger } from '../src/logger.js';
 import { backupDatabaseFile } from '../src/store/backup.js';

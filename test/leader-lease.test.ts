@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { isLocalProcessGone, newProcessId, releaseLeasesOfDeadProcesses, startProcessPresence } from '../src/jobs/bot-processes.js';
 import { startLeadership, type Leadership } from '../src/jobs/leadership.js';
 import { createLogger } from '../src/logger.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { createHttpApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { BOT_BUILD_DIR } from './support/bot-build.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployCommands } from '../src/commands/deploy.js';
-import { systemClock } from '../src/domain/clock.js';
+import { systemClock } from '../src/shared/clock.js';
 import { createWebhookEndpoint } from '../src/domain/outbound-webhooks.js';
 import { startLocalDiscord, type LocalDiscord } from '../src/sandbox/local-discord/index.js';
 import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../src/store/database.js';

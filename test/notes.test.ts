@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { addNote, listNotes } from '../src/domain/notes.js';
 import type { Actor, Customer } from '../src/domain/types.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
-import { UserError } from '../src/domain/errors.js';
+import { ManualClock } from '../src/shared/clock.js';
+import { UserError } from '../src/shared/errors.js';
 import type { Customer } from '../src/domain/types.js';
 import { findCustomerById, insertCustomer } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';

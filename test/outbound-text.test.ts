@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
-import { codePointLength, isWellFormed } from '../src/domain/text.js';
+import { codePointLength, isWellFormed } from '../src/shared/text.js';
 import type { Db } from '../src/store/database.js';
 import { openTestDatabase } from './support/database.js';
 

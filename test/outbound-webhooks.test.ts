@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
-import { UserError } from '../src/domain/errors.js';
+import { ManualClock } from '../src/shared/clock.js';
+import { UserError } from '../src/shared/errors.js';
 import {
   checkWebhookUrl,
   classifyAddress,

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { listStaffAlerts } from '../src/domain/staff-alerts.js';
 import { createHttpApp, type HttpApp } from '../src/http/app.js';
 import { processDueEvents, storeEventHooks } from '../src/jobs/inbound-events.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { addRoleRule } from '../src/domain/role-rules.js';
 import { reconcileCustomerRoles, reconcileDiscordMember } from '../src/domain/role-sync.js';
 import { listStaffAlerts } from '../src/domain/staff-alerts.js';

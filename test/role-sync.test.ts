@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBan, liftBan } from '../src/domain/bans.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { addRoleRule } from '../src/domain/role-rules.js';
 import {
   backfillRoleRules,
@@ -15,7 +15,7 @@ import type { Customer } from '../src/domain/types.js';
 import { insertCustomer } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../src/store/order.repository.js';
-import type { SubscriptionStatus } from '../src/store/tables.js';
+import type { SubscriptionStatus } from '../src/shared/vocabulary.js';
 import { openTestDatabase } from './support/database.js';
 
 const GUILD = '3000000000000000001';

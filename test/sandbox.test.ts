@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { createLogger } from '../src/logger.js';
 import { plainText, renderMessage } from '../src/sandbox/render-message.js';
 import { runSandbox } from '../src/sandbox/sandbox.js';

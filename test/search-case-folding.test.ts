@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { lookupCustomer } from '../src/domain/customer-lookup.js';
 import { listCustomers } from '../src/domain/customer-list.js';
 import { insertCustomer } from '../src/store/customer.repository.js';

@@ -1,6 +1,6 @@
 import { Migrator, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { listCustomers } from '../src/domain/customer-list.js';
 import { insertCustomers } from '../src/store/customer.repository.js';
 import { openDatabase, type Db } from '../src/store/database.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { atRiskCutoff, getCustomerProfile } from '../src/domain/customer-profile.js';
 import { buildWeeklyDigest } from '../src/domain/digest.js';
 import { eraseCustomer, previewErasure } from '../src/domain/gdpr-erasure.js';

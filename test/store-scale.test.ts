@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import { iterateCustomers, iterateCustomersForExport, listCustomers, searchCustomersByText } from '../src/domain/customer-list.js';
 import { toExportRow } from '../src/domain/export/customer-export.js';
 import type { CustomerFilter, CustomerSort, SortOrder } from '../src/domain/types.js';

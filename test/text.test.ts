@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clipText, codePointLength, isBlank, wellFormed } from '../src/domain/text.js';
+import { clipText, codePointLength, isBlank, wellFormed } from '../src/shared/text.js';
 
 describe('text as receivers count it', () => {
   it('counts an emoji outside the basic plane as one code point', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clip, field, fitEmbed, fitMessage } from '../src/commands/view.js';
-import { codePointLength, isWellFormed } from '../src/domain/text.js';
+import { codePointLength, isWellFormed } from '../src/shared/text.js';
 import { validateMessageBody } from '../src/sandbox/local-discord/validation.js';
 
 const FAMILY = '👨‍👩‍👧‍👦';

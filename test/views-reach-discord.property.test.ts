@@ -21,7 +21,7 @@ import { createBan } from '../src/domain/bans.js';
 import { addNote } from '../src/domain/notes.js';
 import { addRoleRule } from '../src/domain/role-rules.js';
 import { listStaffAlerts, raiseStaffAlert } from '../src/domain/staff-alerts.js';
-import { clipText, codePointLength, isWellFormed } from '../src/domain/text.js';
+import { clipText, codePointLength, isWellFormed } from '../src/shared/text.js';
 import type { Customer } from '../src/domain/types.js';
 import type { LocalMessage, UploadedFile } from '../src/sandbox/local-discord/index.js';
 import { validateAutocompleteChoices, validateMessageBody, validateModal } from '../src/sandbox/local-discord/validation.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listActivity } from '../src/domain/activity-log.js';
-import { ManualClock } from '../src/domain/clock.js';
+import { ManualClock } from '../src/shared/clock.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,

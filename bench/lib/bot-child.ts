@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { destination } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { systemClock } from '../../src/domain/clock.js';
+import { systemClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServices } from '../../src/services.js';
 import { openStoreDatabase } from '../../src/store/database.js';

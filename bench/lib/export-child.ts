@@ -3,7 +3,7 @@
  * in its own process, so its peak memory is its own. Reports rows, bytes, seconds and peak RSS.
  */
 import { rmSync } from 'node:fs';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { iterateCustomersForExport } from '../../src/domain/customer-list.js';
 import { writeCustomerExport, type ExportFormat } from '../../src/domain/export/customer-export.js';
 import { openStoreDatabase } from '../../src/store/database.js';

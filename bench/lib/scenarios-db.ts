@@ -7,7 +7,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
-import type { ManualClock } from '../../src/domain/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { iterateCustomers, listCustomers } from '../../src/domain/customer-list.js';
 import { lookupCustomer } from '../../src/domain/customer-lookup.js';
 import { atRiskCutoff } from '../../src/domain/customer-profile.js';

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-tokens.js';
-import { systemClock } from '../../src/domain/clock.js';
+import { systemClock } from '../../src/shared/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { startInboundEventWorker, storeEventHooks } from '../../src/jobs/inbound-events.js';

@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import { intakePathFor, readWaitingIntake } from '../store/event-intake.js';
 import { isPostgresUrl, migrateToLatest, openPostgresDatabase, type Db } from '../store/database.js';
 import { checkSourceMigrations, copySqliteStoreToPostgres, type CopyReport } from '../store/sqlite-to-postgres.js';

@@ -1,8 +1,8 @@
 import 'dotenv/config';
 import { API_SCOPES, createApiToken, listApiTokens, revokeApiToken, type ApiTokenInfo } from '../domain/api-tokens.js';
 import { parseBanDuration } from '../domain/ban-targets.js';
-import { systemClock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
+import { systemClock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import { cliActor, parseCommandArgs, positionalId, runCli, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:

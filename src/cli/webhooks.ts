@@ -1,6 +1,6 @@
 import 'dotenv/config';
-import { systemClock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
+import { systemClock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,

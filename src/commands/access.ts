@@ -1,6 +1,6 @@
 import { PermissionFlagsBits } from 'discord.js';
 import type { Config } from '../config.js';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import { STAFF_DEFAULT_PERMISSIONS } from './definitions.js';
 
 export interface Invoker {

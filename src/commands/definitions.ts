@@ -6,7 +6,8 @@ import {
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 import { LOOKUP_QUERY_MAX_LENGTH } from '../domain/customer-lookup.js';
-import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../domain/input-fields.js';
+import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../shared/input-fields.js';
+import type { BanType } from '../shared/vocabulary.js';
 
 // Definitions are data, registered by `npm run deploy:commands`; the bot never re-registers
 // them on boot (that would burn the daily command-create limit and briefly hide commands).
@@ -20,7 +21,7 @@ export const BAN_TYPE_CHOICES = [
   { name: 'IP address or CIDR range', value: 'ip' },
   { name: 'Discord user', value: 'discord' },
   { name: 'Game ID / Steam ID', value: 'game_id' },
-] as const;
+] as const satisfies ReadonlyArray<{ name: string; value: BanType }>;
 
 export const FILTER_CHOICES = [
   { name: 'All customers', value: 'all' },

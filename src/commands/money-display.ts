@@ -1,4 +1,4 @@
-import { formatMoney } from '../domain/money.js';
+import { formatMoney } from '../shared/money.js';
 
 const formatters = new Map<string, Intl.NumberFormat>();
 

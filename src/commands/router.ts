@@ -1,6 +1,6 @@
 import type { APIModalInteractionResponseCallbackData, ChatInputCommandInteraction, Interaction } from 'discord.js';
 import type { Actor } from '../domain/types.js';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import type { BotDeps } from './context.js';
 import { parseComponentId, parseModalId } from './custom-ids.js';
 import { CUSTOMER_PROFILE_MENU } from './definitions.js';

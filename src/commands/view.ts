@@ -1,5 +1,5 @@
 import type { APIEmbed, APIEmbedField, InteractionEditReplyOptions } from 'discord.js';
-import { clipText, codePointLength, isBlank } from '../domain/text.js';
+import { clipText, codePointLength, isBlank } from '../shared/text.js';
 
 /** What a handler returns: one message's worth of content, shown by the interaction boundary. */
 export type View = Omit<InteractionEditReplyOptions, 'content'> & {

@@ -4,7 +4,7 @@ import { discordDate, EMBED_LIMITS, escapeText, field, fitEmbed, clip, WARNING_C
 import { DAY_MS } from '../domain/customer-profile.js';
 import { CHART_FILE_NAME, renderSegmentChart } from '../domain/digest-chart.js';
 import type { AtRiskCustomer, AtRiskListFile, SegmentCounts, WeeklyDigest } from '../domain/digest.js';
-import { codePointLength } from '../domain/text.js';
+import { codePointLength } from '../shared/text.js';
 
 /** One attachment: a file on disk (the CSV) or bytes (the chart). */
 export interface DigestFile {

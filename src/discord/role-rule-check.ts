@@ -1,5 +1,5 @@
 import type { Client } from 'discord.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { listRoleRules } from '../domain/role-rules.js';
 import { roleGrantProblem } from '../domain/role-safety.js';
 import { raiseStaffAlert } from '../domain/staff-alerts.js';

@@ -1,5 +1,5 @@
 import { DiscordAPIError, Routes, type Client } from 'discord.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { deliverStaffAlerts, type AlertPostResult, type StaffAlert } from '../domain/staff-alerts.js';
 import { startWorker, type Worker } from '../jobs/worker.js';
 import type { Logger } from '../logger.js';

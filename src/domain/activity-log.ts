@@ -1,5 +1,5 @@
 import type { Db } from '../store/database.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { ActivityEntry, Actor } from './types.js';
 
 export interface ActivityInput {

@@ -3,8 +3,8 @@ import { compiledQuery } from '../store/compiled-query.js';
 import { inTransaction, type Db } from '../store/database.js';
 import type { ApiTokenRow } from '../store/tables-api.js';
 import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
-import type { Clock } from './clock.js';
-import { UserError } from './errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import type { Actor } from './types.js';
 
 export const API_SCOPES = ['customers:read', 'customers:write', 'customers:delete', 'webhooks:read', 'webhooks:write'] as const;

@@ -1,12 +1,12 @@
-import { isCompletedStatus, getOrderWithItems, findOrderByNumber, setOrderStatus, upsertOrder } from '../store/order.repository.js';
+import { getOrderWithItems, findOrderByNumber, setOrderStatus, upsertOrder } from '../store/order.repository.js';
 import { findCustomerByEmail, findCustomerByDiscordId, findCustomerById, insertCustomer, NAME_MAX_LENGTH } from '../store/customer.repository.js';
 import { inTransaction, type Db } from '../store/database.js';
-import type { SubscriptionStatus } from '../store/tables.js';
+import { isCompletedStatus, type SubscriptionStatus } from '../shared/vocabulary.js';
 import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { countryForIp } from './geoip.js';
 import type { EventCustomer, EventOrderItem, PurchaseEvent } from './purchase-events.js';
-import { clipText } from './text.js';
+import { clipText } from '../shared/text.js';
 import { nextOrderStatus, nextSubscriptionState, type OrderSignal, type SubscriptionSignal } from './purchase-state.js';
 import type { Customer, OrderWithItems } from './types.js';
 

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
-import { UserError } from './errors.js';
-import { GAME_USER_ID_MAX_LENGTH, isEmailAddress, isGameUserId } from './input-fields.js';
-import type { BanType } from './types.js';
-import { clipText } from './text.js';
+import { UserError } from '../shared/errors.js';
+import { GAME_USER_ID_MAX_LENGTH, isEmailAddress, isGameUserId } from '../shared/input-fields.js';
+import type { BanType } from '../shared/vocabulary.js';
+import { clipText } from '../shared/text.js';
 
 // Pure parsing and normalisation of what staff type into `/customer ban`: durations and targets.
 // Everything here either returns a canonical value or throws a UserError a staff member can act on.
@@ -342,12 +342,6 @@ export function formatAddressCount(size: IpRangeSize): string {
 
 // ---------------------------------------------------------------------------------------------
 // Ban targets
-
-export const BAN_TYPES: readonly BanType[] = ['email', 'ip', 'discord', 'game_id', 'customer'];
-
-export function isBanType(value: string): value is BanType {
-  return (BAN_TYPES as readonly string[]).includes(value);
-}
 
 /**
  * Normalises a Steam profile link to its SteamID64, or returns null when the text is not a

@@ -16,13 +16,14 @@ import {
 import { inTransaction, type Db } from '../store/database.js';
 import type { BanRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
-import { formatAddressCount, formatDurationMs, isBanType, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './ban-targets.js';
-import type { Clock } from './clock.js';
+import { formatAddressCount, formatDurationMs, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './ban-targets.js';
+import type { Clock } from '../shared/clock.js';
 import { withErasedForms } from './erased-identifiers.js';
-import { GENERIC_REFUSAL, UserError } from './errors.js';
-import type { Actor, Ban, BanType, Page } from './types.js';
-import { BAN_REASON_MAX_LENGTH as REASON_MAX_LENGTH } from './input-fields.js';
-import { codePointLength } from './text.js';
+import { GENERIC_REFUSAL, UserError } from '../shared/errors.js';
+import { isBanType, type BanType } from '../shared/vocabulary.js';
+import type { Actor, Ban, Page } from './types.js';
+import { BAN_REASON_MAX_LENGTH as REASON_MAX_LENGTH } from '../shared/input-fields.js';
+import { codePointLength } from '../shared/text.js';
 
 export type { BanStatusFilter };
 

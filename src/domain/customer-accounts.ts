@@ -1,11 +1,11 @@
 import { findCustomerById, insertCustomer, normalizeEmail, serializeMetadata } from '../store/customer.repository.js';
-import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from './input-fields.js';
+import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { recordActivity } from './activity-log.js';
 import { formatIpHex, parseIp } from './ban-targets.js';
 import { checkIdentifiers, refusalFor } from './bans.js';
-import type { Clock } from './clock.js';
-import { UserError } from './errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import { countryForIp } from './geoip.js';
 import { enqueueCustomerCreated } from './outbound-webhooks.js';
 import type { Actor, Customer } from './types.js';

@@ -15,10 +15,10 @@ import {
 import { normalizeEmail, normalizeTimestamp, toCustomer } from '../store/customer.repository.js';
 import { inTransaction, isPostgres, selectRowsAsArrays, type Db } from '../store/database.js';
 import type { Database } from '../store/tables.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { atRiskCutoff } from './customer-profile.js';
 import type { ExportableCustomer } from './export/customer-export.js';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import type { Customer, CustomerFilter, CustomerListPage, CustomerListQuery, CustomerSort, SortOrder } from './types.js';
 
 /*

@@ -12,9 +12,9 @@ import { findPostgresTextMatchIds } from '../store/customer-counts.repository.js
 import { isPostgres, type Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './customer-list.js';
-import { UserError } from './errors.js';
-import { EMAIL_MAX_LENGTH } from './input-fields.js';
-import { clipText, codePointLength } from './text.js';
+import { UserError } from '../shared/errors.js';
+import { EMAIL_MAX_LENGTH } from '../shared/input-fields.js';
+import { clipText, codePointLength } from '../shared/text.js';
 import type { Customer } from './types.js';
 
 export type LookupResult = { kind: 'customer'; customer: Customer } | { kind: 'matches'; matches: Customer[]; total: number };

@@ -1,7 +1,7 @@
 import { findCustomerById } from '../store/customer.repository.js';
 import type { Db } from '../store/database.js';
-import type { Clock } from './clock.js';
-import { UserError } from './errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import type { Badge, Customer, CustomerProfile, CustomerStatistics, Segment } from './types.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

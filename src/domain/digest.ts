@@ -2,11 +2,11 @@ import { csvCellBytes } from './export/csv.js';
 import { toExportRow, writeCustomerExport, DEFAULT_MAX_EXPORT_BYTES, type ExportFile } from './export/customer-export.js';
 import { findPreviousDigestRun, listSegmentSnapshots, type SegmentSnapshotRow } from '../store/digest.repository.js';
 import type { Db } from '../store/database.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { iterateCustomers } from './customer-list.js';
 import { atRiskCutoff } from './customer-profile.js';
 import { computePeriod } from './digest-period.js';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import type { Customer } from './types.js';
 
 export { checkSchedule, computePeriod, nextOccurrence, type DigestPeriod } from './digest-period.js';

@@ -1,9 +1,10 @@
 import { inTransaction, truncateWriteAheadLog, type Db } from '../store/database.js';
-import type { BanRow, BanType } from '../store/tables.js';
+import type { BanRow } from '../store/tables.js';
+import type { BanType } from '../shared/vocabulary.js';
 import { recordActivity } from './activity-log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { ERASED_VALUE_PREFIX, hashErasedIdentifier, loadBanHashKey } from './erased-identifiers.js';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import {
   chunked,
   containsAny,

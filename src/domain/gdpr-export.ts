@@ -1,16 +1,16 @@
 import { zipSync } from 'fflate';
 import { toCustomer } from '../store/customer.repository.js';
 import type { Db } from '../store/database.js';
-import type { BanType } from '../store/tables.js';
+import type { BanType } from '../shared/vocabulary.js';
 import { recordActivity } from './activity-log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { computeStatistics } from './customer-profile.js';
 import { ERASED_VALUE_PREFIX } from './erased-identifiers.js';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import { csvRecords } from './export/csv.js';
 import { neutralizeFormula } from './export/customer-export.js';
 import { findSubjectInboundEvents, loadDataSubject, type DataSubject } from './gdpr-subject.js';
-import { formatMoney } from './money.js';
+import { formatMoney } from '../shared/money.js';
 import type { Actor } from './types.js';
 
 // GDPR access and portability: everything stored about one customer, for the

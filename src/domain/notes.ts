@@ -1,14 +1,14 @@
 import { inTransaction, isPostgres, type Db } from '../store/database.js';
 import type { NoteRow } from '../store/tables.js';
 import { recordActivity } from './activity-log.js';
-import type { Clock } from './clock.js';
-import { UserError } from './errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import type { Actor, Note, Page } from './types.js';
 import { clampPage } from '../store/paging.js';
-import { NOTE_MAX_LENGTH } from './input-fields.js';
-import { codePointLength } from './text.js';
+import { NOTE_MAX_LENGTH } from '../shared/input-fields.js';
+import { codePointLength } from '../shared/text.js';
 
-export { NOTE_MAX_LENGTH } from './input-fields.js';
+export { NOTE_MAX_LENGTH } from '../shared/input-fields.js';
 const MAX_PAGE_LIMIT = 100;
 
 function toNote(row: NoteRow): Note {

@@ -7,9 +7,9 @@ import { clampPage } from '../store/paging.js';
 import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointRow } from '../store/tables-api.js';
 import { recordActivity, SYSTEM_ACTOR } from './activity-log.js';
 import { parseIp, parseIpOrCidr } from './ban-targets.js';
-import type { Clock } from './clock.js';
-import { UserError } from './errors.js';
-import { codePointLength } from './text.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
+import { codePointLength } from '../shared/text.js';
 import type { Actor, Customer } from './types.js';
 
 // Outgoing webhooks: endpoints, the outbox of deliveries, and the rules the delivery worker

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { CONTROL_CHARACTERS, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from './input-fields.js';
-import { parseMoney } from './money.js';
+import { CONTROL_CHARACTERS, isEmailAddress, isOrderNumber, ORDER_NUMBER_MAX_LENGTH } from '../shared/input-fields.js';
+import { parseMoney } from '../shared/money.js';
 import type { StoreHeaders } from './store-signature.js';
-import { clipText, codePointLength } from './text.js';
+import { clipText, codePointLength } from '../shared/text.js';
 
 // The store platform's purchase events (README, "Purchase events from the store"), normalised into one discriminated union.
 // Liberal where it costs nothing (ids as numbers or numeric strings, `event`/`timestamp` aliases,

@@ -1,15 +1,15 @@
 import { inTransaction, type Db } from '../store/database.js';
-import type { BanType } from '../store/tables.js';
+import type { BanType } from '../shared/vocabulary.js';
 import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
 import { findActiveBansForCustomer } from './bans.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { planRoleChanges, type PlanAssignment, type PlanInput, type PlanOrder, type PlanRule, type PlanSubscription, type RoleChange, type RolePlan } from './plan-role-changes.js';
 import { recordActivity } from './activity-log.js';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import { findRoleRuleEvenRemoved, listRoleRules, type RoleRule } from './role-rules.js';
 import type { Actor } from './types.js';
 import { raiseStaffAlert } from './staff-alerts.js';
-import { clipText } from './text.js';
+import { clipText } from '../shared/text.js';
 
 /**
  * What made the customer's roles worth a look; carried into job reasons and alerts. Shaped like

@@ -1,7 +1,7 @@
 import type { Db } from '../store/database.js';
 import type { StaffAlertRow } from '../store/tables-roles.js';
-import type { Clock } from './clock.js';
-import { clipText } from './text.js';
+import type { Clock } from '../shared/clock.js';
+import { clipText } from '../shared/text.js';
 
 export interface StaffAlertInput {
   /** A stable category, e.g. `role_problem`, `banned_purchase`, `role_retry_exhausted`. */

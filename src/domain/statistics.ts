@@ -1,8 +1,8 @@
 import { countCustomersInRange, readStoreCounters } from '../store/customer-counts.repository.js';
 import type { Db } from '../store/database.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { atRiskCutoff } from './customer-profile.js';
-import { UserError } from './errors.js';
+import { UserError } from '../shared/errors.js';
 import type { StoreStatistics } from './types.js';
 
 /**

@@ -4,7 +4,7 @@ import type { BotDeps } from '../commands/context.js';
 import { suggest } from '../commands/customer/autocomplete.js';
 import { planInteraction, type Plan } from '../commands/router.js';
 import { clip, fitMessage, MESSAGE_LIMITS, type View } from '../commands/view.js';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import type { Actor } from '../domain/types.js';
 import { newReference } from '../logger.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { UserError } from '../domain/errors.js';
+import { httpStatusOf, UserError } from '../shared/errors.js';
 
 // The external API's response envelopes, as the API seed shows them:
 //   {"success": true, "data": …, "meta"?: …}
@@ -40,15 +40,22 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
 };
 
+/** The reason phrase every error envelope carries in `error`. */
+export function httpReason(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
 export function sendApiError(reply: FastifyReply, statusCode: number, message: string, errors?: FieldErrors): FastifyReply {
-  return reply.status(statusCode).send({ success: false, error: REASONS[statusCode] ?? 'Error', message, ...(errors ? { errors } : {}) });
+  return reply.status(statusCode).send({ success: false, error: httpReason(statusCode), message, ...(errors ? { errors } : {}) });
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -91,13 +98,13 @@ export function fieldErrorsOf(error: z.ZodError, whole: string): FieldErrors {
 }
 
 /**
- * The API's error handler: its own refusals as they are; a UserError from the domain as 404 when
- * it says something does not exist (`*_not_found`) and 422 otherwise; Fastify's 4xx (bad JSON,
- * body too large) in the same envelope. Anything else is a bug: logged with a reference.
+ * The API's error handler: its own refusals as they are; a UserError with the status its code maps
+ * to in src/shared/errors.ts; Fastify's 4xx (bad JSON, body too large) in the same envelope.
+ * Anything else is a bug: logged with a reference.
  */
 export function handleApiError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof ApiError) return sendApiError(reply, error.statusCode, error.message, error.errors);
-  if (error instanceof UserError) return sendApiError(reply, error.code.endsWith('_not_found') ? 404 : 422, error.message);
+  if (error instanceof UserError) return sendApiError(reply, httpStatusOf(error.code), error.message);
   const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) return sendApiError(reply, status, error.message);
   request.log.error({ err: error, ref: request.id }, 'request failed');

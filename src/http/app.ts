@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
-import { UserError } from '../domain/errors.js';
+import { httpStatusOf, UserError } from '../shared/errors.js';
+import { httpReason, sendApiError } from './api-envelope.js';
 import { newReference } from '../logger.js';
 import type { HttpDeps } from './deps.js';
 import { apiRoutes } from './routes/api.js';
@@ -37,13 +38,9 @@ export async function createHttpApp(deps: HttpDeps) {
   });
 
   app.setErrorHandler((error: FastifyError | UserError, request, reply) => {
-    if (error instanceof UserError) {
-      return reply.status(422).send({ success: false, error: 'Unprocessable Entity', message: error.message });
-    }
+    if (error instanceof UserError) return sendApiError(reply, httpStatusOf(error.code), error.message);
     const status = 'statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status < 500) {
-      return reply.status(status).send({ success: false, error: httpReason(status), message: error.message });
-    }
+    if (status < 500) return sendApiError(reply, status, error.message);
     request.log.error({ err: error, ref: request.id }, 'request failed');
     return reply.status(500).send({ success: false, error: 'Internal Server Error', message: `Something went wrong (ref ${request.id}).` });
   });
@@ -62,24 +59,6 @@ export async function createHttpApp(deps: HttpDeps) {
 /** Trust the nearest `hops` proxies, as proxy-addr counts them. */
 function hopsTrusted(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
-}
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-};
-
-export function httpReason(status: number): string {
-  return REASONS[status] ?? 'Error';
 }
 
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;

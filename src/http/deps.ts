@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { CustomerLinkedHook } from '../domain/linking/link-account.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';

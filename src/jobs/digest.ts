@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { scheduleJob, type Job } from 'node-schedule';
 import type { Config } from '../config.js';
 import { renderDigestMessage, type DigestMessage } from '../discord/digest-message.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { atRiskCutoff } from '../domain/customer-profile.js';
 import {
   buildWeeklyDigest,

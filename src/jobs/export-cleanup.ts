@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { deleteExpiredExports } from '../domain/export/download-links.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';

@@ -1,10 +1,10 @@
 import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/apply-purchase-event.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
 import { enqueueCustomerCreated } from '../domain/outbound-webhooks.js';
 import { reconcileCustomerRoles } from '../domain/role-sync.js';
 import { parseStoredEvent } from '../domain/purchase-events.js';
-import { UserError } from '../domain/errors.js';
+import { UserError, type UserErrorCode } from '../shared/errors.js';
 import { raiseStaffAlert } from '../domain/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
@@ -138,7 +138,7 @@ async function recordFailure(db: Db, clock: Clock, claim: ClaimedEvent, error: u
 
 // Refusals a concurrent writer can cause between a probe and a write (another process created the
 // customer first): the next attempt finds what the other one wrote.
-const RACED_REFUSALS = new Set(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
+const RACED_REFUSALS = new Set<UserErrorCode>(['email_taken', 'discord_taken', 'steam_taken', 'referral_code_taken']);
 
 // The database refusing the data itself: PostgreSQL's data exceptions (class 22) and NOT NULL
 // or CHECK violations, and SQLite's equivalents. Unique violations are left out: a concurrent

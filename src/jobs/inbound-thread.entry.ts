@@ -4,7 +4,7 @@
  * answers HTTP and Discord. Started by {@link startInboundEventThread}; speaks to it by messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { systemClock } from '../domain/clock.js';
+import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../logger.js';
 import { openDatabase } from '../store/database.js';
 import { checkpointIntake, closeIntakeFile, moveAllIntakeIntoStore, moveIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';

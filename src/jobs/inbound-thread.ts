@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { closeIntakeFile, countIntake, intakePathFor, IntakeWriter, moveAllIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { acquireLease, findLease, releaseLease, renewLease, takeOverLease } from '../store/leader-lease.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { purgeErasedRoleTraces } from '../domain/gdpr-erasure.js';
 import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/role-sync.js';
 import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/staff-alerts.js';

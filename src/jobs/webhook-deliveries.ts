@@ -3,8 +3,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Clock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import {
   decideRetry,
   disableGoneEndpoint,

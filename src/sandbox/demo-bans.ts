@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { createBan } from '../domain/bans.js';
 import type { Db } from '../store/database.js';
 import { DEMO_STAFF } from './demo-data.js';

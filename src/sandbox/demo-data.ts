@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { addNote } from '../domain/notes.js';
 import type { Actor, OrderStatus } from '../domain/types.js';
 import { insertCustomers, type NewCustomerInput } from '../store/customer.repository.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { deployCommands } from '../commands/deploy.js';
 import type { Config } from '../config.js';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { dataDirectoryFor } from '../domain/export/download-links.js';
 import type { Logger } from '../logger.js';
 import { startServices } from '../services.js';

@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
-import type { Ban, BanType } from '../domain/types.js';
+import type { BanType } from '../shared/vocabulary.js';
+import type { Ban } from './records.js';
 import { isPostgres, type Db } from './database.js';
 import type { BanRow, Database, NewBanRow } from './tables.js';
 

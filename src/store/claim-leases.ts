@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Db } from './database.js';
 
 /** Queue tables whose pending rows are claimed under a lease recorded with its holder. */

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
-import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../domain/input-fields.js';
-import type { Customer } from '../domain/types.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError, type UserErrorCode } from '../shared/errors.js';
+import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../shared/input-fields.js';
+import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { isPostgres, type Db } from './database.js';
 import type { CustomerRow, NewCustomerRow } from './tables.js';
 
-export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../domain/input-fields.js';
+export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 export const METADATA_MAX_BYTES = 16 * 1024;
 export const METADATA_MAX_KEYS = 50;
 
@@ -331,7 +331,7 @@ async function refuseTakenValues(
   db: Db,
   rows: readonly ValidatedRow[],
   column: UniqueColumn,
-  code: string,
+  code: UserErrorCode,
   message: (value: string) => string,
 ): Promise<void> {
   const seen = new Set<string>();

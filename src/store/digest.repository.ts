@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Db } from './database.js';
 import type { DigestRunRow, DigestRunStatus, NewDigestRunRow, SegmentSnapshotRow } from './tables-digest.js';
 

@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { insertInboundEvents, type EventStore, type NewInboundEvent } from './inbound-event.repository.js';

@@ -1,6 +1,6 @@
 import type { OnConflictBuilder } from 'kysely';
-import type { Clock } from '../domain/clock.js';
-import { clipText } from '../domain/text.js';
+import type { Clock } from '../shared/clock.js';
+import { clipText } from '../shared/text.js';
 import { releaseLeasesOf } from './claim-leases.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';

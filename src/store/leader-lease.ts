@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Db } from './database.js';
 
 /** A lease by name, for one holder, lasting `ttlMs` from each acquire or renewal. */

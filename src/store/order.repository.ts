@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
-import type { Clock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
-import { isOrderNumber, isProductName, ORDER_NUMBER_MAX_LENGTH, PRODUCT_NAME_MAX_LENGTH } from '../domain/input-fields.js';
-import type { Order, OrderItem, OrderStatus, OrderWithItems, Page } from '../domain/types.js';
+import type { Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
+import { isOrderNumber, isProductName, ORDER_NUMBER_MAX_LENGTH, PRODUCT_NAME_MAX_LENGTH } from '../shared/input-fields.js';
+import { COMPLETED_STATUSES, isCompletedStatus, ORDER_STATUSES, type OrderStatus } from '../shared/vocabulary.js';
+import type { Order, OrderItem, OrderWithItems, Page } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
@@ -22,15 +23,6 @@ export interface OrderInput {
   completedAt?: string | null;
   refundedAt?: string | null;
   items: Array<{ productId?: number | null; productName: string; quantity: number; priceCents: number }>;
-}
-
-export const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed'];
-
-/** The statuses that count as a completed order in every customer figure (seed definition). */
-export const COMPLETED_STATUSES: readonly OrderStatus[] = ['paid', 'completed'];
-
-export function isCompletedStatus(status: OrderStatus): boolean {
-  return COMPLETED_STATUSES.includes(status);
 }
 
 export function toOrder(row: OrderRow): Order {

@@ -1,7 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import { sql, type RawBuilder } from 'kysely';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { UserError } from '../domain/errors.js';
+import { UserError } from '../shared/errors.js';
 import { countTrigramMatches } from './customer-counts.repository.js';
 import { isPostgres, type Db } from './database.js';
 import { migrations } from './migrations/index.js';

@@ -7,6 +7,7 @@ import type { LeaseTables } from './tables-leases.js';
 import type { LinkingTables } from './tables-linking.js';
 import type { PerformanceTables } from './tables-performance.js';
 import type { RoleTables } from './tables-roles.js';
+import type { BanType, OrderStatus, SubscriptionStatus } from '../shared/vocabulary.js';
 
 export interface CustomersTable {
   id: Generated<number>;
@@ -47,8 +48,6 @@ export interface ProductsTable {
   updated_at: string;
 }
 
-export type OrderStatus = 'pending' | 'paid' | 'completed' | 'refunded' | 'cancelled' | 'failed' | 'disputed';
-
 export interface OrdersTable {
   id: number;
   order_number: string;
@@ -71,8 +70,6 @@ export interface OrderItemsTable {
   price_cents: number;
 }
 
-export type SubscriptionStatus = 'active' | 'cancelled' | 'payment_failed' | 'expired';
-
 export interface SubscriptionsTable {
   id: number;
   customer_id: number | null;
@@ -94,8 +91,6 @@ export interface NotesTable {
   body: string;
   created_at: string;
 }
-
-export type BanType = 'email' | 'ip' | 'discord' | 'game_id' | 'customer';
 
 export interface BansTable {
   id: Generated<number>;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyPurchaseEvent, type PurchaseEventHooks } from '../../src/domain/apply-purchase-event.js';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { parseStoreEvent } from '../../src/domain/purchase-events.js';
 import { backupDatabaseFile } from '../../src/store/backup.js';
 import { openMigratedDatabase, type Db } from '../../src/store/database.js';

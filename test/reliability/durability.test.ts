@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { inTransaction, openMigratedDatabase, withDurableCommit, type Db } from '../../src/store/database.js';
 import { findInboundEvent, storeInboundEvent } from '../../src/store/inbound-event.repository.js';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { createApiToken, type ApiScope } from '../../src/domain/api-tokens.js';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { API_BASE_PATH } from '../../src/http/routes/api.js';

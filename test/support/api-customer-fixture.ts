@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/domain/clock.js';
+import type { Clock } from '../../src/shared/clock.js';
 import type { Customer, OrderStatus } from '../../src/domain/types.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';
 import type { Db } from '../../src/store/database.js';

@@ -9,7 +9,7 @@ import type { BotDeps } from '../../src/commands/context.js';
 import { deployCommands } from '../../src/commands/deploy.js';
 import { PendingActions } from '../../src/commands/pending-actions.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
 import type { Db } from '../../src/store/database.js';

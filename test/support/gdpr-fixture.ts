@@ -1,6 +1,6 @@
 import { recordActivity } from '../../src/domain/activity-log.js';
 import { createBan } from '../../src/domain/bans.js';
-import type { ManualClock } from '../../src/domain/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { completeLink } from '../../src/domain/linking/link-account.js';
 import { addNote } from '../../src/domain/notes.js';
 import { createWebhookEndpoint } from '../../src/domain/outbound-webhooks.js';

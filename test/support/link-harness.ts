@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config.js';
-import { ManualClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import type { CustomerLinkedChange, CustomerLinkedHook } from '../../src/domain/linking/link-account.js';
 import { createLinkUrl } from '../../src/domain/linking/link-sessions.js';
 import type { Customer } from '../../src/domain/types.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { ManualClock, systemClock } from '../../src/domain/clock.js';
+import { ManualClock, systemClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type LocalDiscord, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
 import { startServices, type RunningServices } from '../../src/services.js';

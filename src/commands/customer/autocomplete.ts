@@ -3,7 +3,7 @@ import { parseBanDuration } from '../../domain/ban-targets.js';
 import { listBans } from '../../domain/bans.js';
 import { autocompleteCustomers } from '../../domain/customer-lookup.js';
 import type { BotDeps } from '../context.js';
-import { clipText, isBlank } from '../../domain/text.js';
+import { clipText, isBlank } from '../../shared/text.js';
 import { clip } from '../view.js';
 
 const DURATIONS = [

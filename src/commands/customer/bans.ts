@@ -1,6 +1,6 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { describeBan, listBans } from '../../domain/bans.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { Actor, BanType } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';

@@ -1,5 +1,5 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { eraseCustomer, findErasedAt, previewErasure } from '../../domain/gdpr-erasure.js';
 import type { Actor } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { buildWeeklyDigest, nextOccurrence, previousDigestInputs, writeAtRiskList } from '../../domain/digest.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { renderDigestMessage } from '../../discord/digest-message.js';
 import type { BotDeps } from '../context.js';
 import { discordDate, type View } from '../view.js';

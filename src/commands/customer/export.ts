@@ -2,7 +2,7 @@ import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInterac
 import { rm } from 'node:fs/promises';
 import { recordActivity } from '../../domain/activity-log.js';
 import { iterateCustomersForExport, listCustomers } from '../../domain/customer-list.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { DEFAULT_MAX_EXPORT_BYTES, exportFileName, writeCustomerExport, type ExportFile } from '../../domain/export/customer-export.js';
 import { createDownloadLink, exportsDirectoryFor, type DownloadLink } from '../../domain/export/download-links.js';
 import type { Actor, CustomerFilter, CustomerListQuery, CustomerSort } from '../../domain/types.js';

@@ -1,5 +1,5 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { DEFAULT_MAX_EXPORT_BYTES } from '../../domain/export/customer-export.js';
 import { buildCustomerDataFile, type DataExportFormat } from '../../domain/gdpr-export.js';
 import type { Actor } from '../../domain/types.js';

@@ -1,5 +1,5 @@
 import { ComponentType, TextInputStyle, type APIModalInteractionResponseCallbackData } from 'discord.js';
-import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../domain/input-fields.js';
+import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../shared/input-fields.js';
 import { customId } from '../custom-ids.js';
 
 export const NOTE_FIELD = 'note';

@@ -1,4 +1,4 @@
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { findCustomerByDiscordId } from '../../store/customer.repository.js';
 import type { BotDeps } from '../context.js';
 import type { View } from '../view.js';

@@ -1,8 +1,8 @@
 import { lookupCustomer } from '../../domain/customer-lookup.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { Customer } from '../../domain/types.js';
 import type { Db } from '../../store/database.js';
-import { clipText } from '../../domain/text.js';
+import { clipText } from '../../shared/text.js';
 
 /**
  * For options that must name exactly one customer (note, stats, ban type customer): the

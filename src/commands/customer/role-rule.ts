@@ -1,9 +1,9 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { addRoleRule, findRoleRuleEvenRemoved, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
 import { roleGrantProblemBrief } from '../../domain/role-safety.js';
 import { findRoleTakeBack, takeBackRemovedRuleRole } from '../../domain/role-sync.js';
-import { clipText } from '../../domain/text.js';
+import { clipText } from '../../shared/text.js';
 import type { Actor } from '../../domain/types.js';
 import { confirmRow } from '../components.js';
 import type { BotDeps } from '../context.js';

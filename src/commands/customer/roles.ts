@@ -1,6 +1,6 @@
 import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
 import { recordActivity } from '../../domain/activity-log.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { describeCustomerRoles, reconcileCustomerRoles, retryCustomerRoleJobs, type RoleJob } from '../../domain/role-sync.js';
 import type { BotStanding, GuildRoleFacts } from '../../domain/role-safety.js';
 import type { Actor } from '../../domain/types.js';

@@ -1,10 +1,10 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
 import { describeBan, liftBan, listBans } from '../../domain/bans.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { Actor } from '../../domain/types.js';
 import type { BotDeps } from '../context.js';
 import { SUCCESS_COLOR, escapeText, fitEmbed, type View } from '../view.js';
-import { clipText } from '../../domain/text.js';
+import { clipText } from '../../shared/text.js';
 
 export interface UnbanOptions {
   ban: string;

@@ -8,8 +8,8 @@ import { finished } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import type ExcelJS from 'exceljs';
 import { Zip, type ZipInputFile } from 'fflate';
-import { UserError } from '../errors.js';
-import { formatMoney } from '../money.js';
+import { UserError } from '../../shared/errors.js';
+import { formatMoney } from '../../shared/money.js';
 import type { Customer } from '../types.js';
 import { csvRecords, type CsvRecord } from './csv.js';
 

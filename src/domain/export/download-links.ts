@@ -14,7 +14,7 @@ import {
 import { inTransaction, isPostgresUrl, type Db } from '../../store/database.js';
 import type { ExportFileRow } from '../../store/tables-downloads.js';
 import { recordActivity } from '../activity-log.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { Actor } from '../types.js';
 import type { ExportFile } from './customer-export.js';
 

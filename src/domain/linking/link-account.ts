@@ -4,8 +4,8 @@ import { markLinkSessionUsed } from '../../store/link-session.repository.js';
 import type { LinkProvider } from '../../store/tables-linking.js';
 import { recordActivity } from '../activity-log.js';
 import { checkIdentifiers } from '../bans.js';
-import type { Clock } from '../clock.js';
-import { GENERIC_REFUSAL, UserError } from '../errors.js';
+import type { Clock } from '../../shared/clock.js';
+import { GENERIC_REFUSAL, UserError } from '../../shared/errors.js';
 import { countryForIp } from '../geoip.js';
 import type { Actor, Customer } from '../types.js';
 

@@ -9,8 +9,8 @@ import {
   takeLinkAttempt,
 } from '../../store/link-session.repository.js';
 import type { LinkProvider, LinkSessionRow } from '../../store/tables-linking.js';
-import type { Clock } from '../clock.js';
-import { UserError } from '../errors.js';
+import type { Clock } from '../../shared/clock.js';
+import { UserError } from '../../shared/errors.js';
 import type { Customer } from '../types.js';
 import { findErasedAt } from '../gdpr-erasure.js';
 

@@ -5,11 +5,12 @@ import { checkIdentifiers, refusalFor } from '../../domain/bans.js';
 import { registerCustomer, rectifyCustomer } from '../../domain/customer-accounts.js';
 import { DEFAULT_PER_PAGE, listCustomers, MAX_PER_PAGE, SEARCH_MAX_LENGTH } from '../../domain/customer-list.js';
 import { computeStatistics } from '../../domain/customer-profile.js';
-import { GENERIC_REFUSAL, UserError } from '../../domain/errors.js';
-import { formatMoney } from '../../domain/money.js';
+import { GENERIC_REFUSAL, UserError, type UserErrorCode } from '../../shared/errors.js';
+import { formatMoney } from '../../shared/money.js';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/passwords.js';
 import type { Customer, CustomerFilter, CustomerSort } from '../../domain/types.js';
-import { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../domain/input-fields.js';
+import { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../shared/input-fields.js';
+import { ORDER_STATUSES } from '../../shared/vocabulary.js';
 import { findCustomerById, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../store/customer.repository.js';
 import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order.repository.js';
 import { ApiError, fieldError, notFound } from '../api-envelope.js';
@@ -257,7 +258,7 @@ export const customerDetailSchema = z.object({
         id: z.number().int(),
         order_number: z.string(),
         total: money,
-        status: z.enum(['pending', 'paid', 'completed', 'refunded', 'cancelled', 'failed', 'disputed']),
+        status: z.enum(ORDER_STATUSES),
         created_at: timestampSchema,
       }),
     )
@@ -446,7 +447,7 @@ export const customerLinkUrlDoc = defineApiRoute({
 });
 
 /** Domain refusals about one field, as the field and the problem the API reports. */
-const FIELD_PROBLEMS: Record<string, [field: string, problem: string]> = {
+const FIELD_PROBLEMS: Partial<Record<UserErrorCode, [field: string, problem: string]>> = {
   name_length: ['name', `must be 1 to ${NAME_MAX_LENGTH} characters`],
   email_invalid: ['email', 'is not an email address'],
   email_taken: ['email', 'is already registered to another customer'],

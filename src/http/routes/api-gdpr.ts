@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { eraseCustomer, type ErasureCounts } from '../../domain/gdpr-erasure.js';
 import { buildCustomerDataFile } from '../../domain/gdpr-export.js';
 import { notFound } from '../api-envelope.js';

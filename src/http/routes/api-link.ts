@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { recordActivity } from '../../domain/activity-log.js';
-import { UserError } from '../../domain/errors.js';
+import { UserError } from '../../shared/errors.js';
 import { createLinkUrl } from '../../domain/linking/link-sessions.js';
 import { ApiError, notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { UserError } from '../../domain/errors.js';
+import { UserError, type UserErrorCode } from '../../shared/errors.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -16,7 +16,7 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
 } from '../../domain/outbound-webhooks.js';
-import { ApiError, fieldError } from '../api-envelope.js';
+import { fieldError } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
@@ -205,9 +205,9 @@ function deliveryJson(delivery: WebhookDelivery) {
   };
 }
 
-const FIELD_OF_CODE: Record<string, string> = { invalid_url: 'url', invalid_events: 'events', invalid_description: 'description' };
+const FIELD_OF_CODE: Partial<Record<UserErrorCode, string>> = { invalid_url: 'url', invalid_events: 'events', invalid_description: 'description' };
 
-/** Domain refusals about one field become a 422 naming it; "disabled" is a state conflict. */
+/** Domain refusals about one field become a 422 naming it; the rest keep their mapped status. */
 async function translateRefusals<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
@@ -215,7 +215,6 @@ async function translateRefusals<T>(work: Promise<T>): Promise<T> {
     if (error instanceof UserError) {
       const field = FIELD_OF_CODE[error.code];
       if (field) throw fieldError(field, error.message);
-      if (error.code === 'endpoint_disabled') throw new ApiError(409, error.message);
     }
     throw error;
   }

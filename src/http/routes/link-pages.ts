@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { GENERIC_REFUSAL, UserError } from '../../domain/errors.js';
+import { GENERIC_REFUSAL, UserError } from '../../shared/errors.js';
 import { buildDiscordAuthorizeUrl, discordRedirectUri, fetchDiscordAccount } from '../../domain/linking/discord-oauth.js';
 import { completeLink, type ExternalAccount } from '../../domain/linking/link-account.js';
 import { openLinkSession, startLinkAttempt, takeLinkAttemptByState, type LinkProvider } from '../../domain/linking/link-sessions.js';

@@ -6,7 +6,7 @@ import type {
   APIApplicationCommandOption,
   APIApplicationCommandOptionChoice,
 } from 'discord-api-types/v10';
-import { codePointLength } from '../../domain/text.js';
+import { codePointLength } from '../../shared/text.js';
 import type { GuildRecord, LocalDiscordState } from './state.js';
 import type { InvokeSlashArgs, JsonObject } from './types.js';
 import { channelJson, interactionMemberJson, roleJson, userJson } from './wire.js';

@@ -11,7 +11,7 @@ import {
   MessageType,
 } from 'discord.js';
 import type { APIApplicationCommand, APIModalInteractionResponseCallbackComponent } from 'discord-api-types/v10';
-import { codePointLength } from '../../domain/text.js';
+import { codePointLength } from '../../shared/text.js';
 import { ResolvedBuilder, buildCommandOptions } from './command-options.js';
 import type { LocalGateway } from './gateway.js';
 import { DiscordHttpError, asArray, asObject, asString, invalidFormBody, unknownMessage } from './http-util.js';

@@ -3,7 +3,7 @@ import type { APIApplicationCommand, APIApplicationCommandOption } from 'discord
 import { DiscordHttpError, asArray, asNumber, asObject, asString, invalidFormBody } from './http-util.js';
 import type { SnowflakeSource } from './ids.js';
 import type { UploadedFile } from './types.js';
-import { codePointLength, isWellFormed } from '../../domain/text.js';
+import { codePointLength, isWellFormed } from '../../shared/text.js';
 
 /**
  * The limits Discord enforces server-side (docs/discord-limits.md), so a bot that would be refused in

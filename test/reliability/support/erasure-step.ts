@@ -1,4 +1,4 @@
-import type { ManualClock } from '../../../src/domain/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import type { Db } from '../../../src/store/database.js';
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { createBan, liftBan } from '../../../src/domain/bans.js';
-import { ManualClock } from '../../../src/domain/clock.js';
-import { UserError } from '../../../src/domain/errors.js';
+import { ManualClock } from '../../../src/shared/clock.js';
+import { UserError } from '../../../src/shared/errors.js';
 import { completeLink } from '../../../src/domain/linking/link-account.js';
 import { createLinkUrl, openLinkSession } from '../../../src/domain/linking/link-sessions.js';
 import { addRoleRule } from '../../../src/domain/role-rules.js';

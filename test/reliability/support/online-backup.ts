@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyPurchaseEvent, type PurchaseEventHooks } from '../../../src/domain/apply-purchase-event.js';
-import { ManualClock } from '../../../src/domain/clock.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { parseStoreEvent } from '../../../src/domain/purchase-events.js';
 import { backupDatabaseFile } from '../../../src/store/backup.js';
 import { inTransaction, openMigratedDatabase } from '../../../src/store/database.js';

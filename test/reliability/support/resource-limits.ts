@@ -6,7 +6,7 @@ import { API_SCOPES } from '../../../src/domain/api-tokens.js';
 import { createBan, liftBan } from '../../../src/domain/bans.js';
 import { SEARCH_MAX_LENGTH } from '../../../src/domain/customer-list.js';
 import { LOOKUP_QUERY_MAX_LENGTH } from '../../../src/domain/customer-lookup.js';
-import { UserError } from '../../../src/domain/errors.js';
+import { UserError } from '../../../src/shared/errors.js';
 import { addNote, NOTE_MAX_LENGTH } from '../../../src/domain/notes.js';
 import { BODY_LIMIT_BYTES } from '../../../src/http/app.js';
 import type { InteractionHandle } from '../../../src/sandbox/local-discord/index.js';

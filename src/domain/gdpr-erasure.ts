@@ -1,12 +1,12 @@
 import { inTransaction, truncateWriteAheadLog, type Db } from '../store/database.js';
 import type { BanRow, BanType } from '../store/tables.js';
+import { containsIgnoringCase } from '../store/text-match.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from './clock.js';
 import { ERASED_VALUE_PREFIX, hashErasedIdentifier, loadBanHashKey } from './erased-identifiers.js';
 import { UserError } from './errors.js';
 import {
   chunked,
-  containsAny,
   distinctiveStrings,
   findSubjectInboundEvents,
   loadDataSubject,
@@ -275,7 +275,7 @@ async function pseudonymizeBans(trx: Db, subject: DataSubject, now: string): Pro
     const mentioned = await trx
       .selectFrom('bans')
       .select(['id', 'reason', 'lift_reason'])
-      .where((eb) => eb.or([...containsAny('reason', chunk), ...containsAny('lift_reason', chunk)]))
+      .where((eb) => eb.or([...containsIgnoringCase(trx, 'reason', chunk), ...containsIgnoringCase(trx, 'lift_reason', chunk)]))
       .execute();
     for (const ban of mentioned) {
       await trx
@@ -361,7 +361,7 @@ async function scrubWebhookDeliveries(trx: Db, subject: DataSubject, placeholder
     const found = await trx
       .selectFrom('webhook_deliveries')
       .select(['id', 'payload', 'status'])
-      .where((eb) => eb.or(containsAny('payload', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(trx, 'payload', chunk)))
       .execute();
     for (const d of found) candidates.set(d.id, d);
   }
@@ -411,7 +411,7 @@ async function scrubStaffAlerts(trx: Db, subject: DataSubject): Promise<number> 
     const found = await trx
       .selectFrom('staff_alerts')
       .select(['id', 'message', 'last_error'])
-      .where((eb) => eb.or(containsAny('message', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(trx, 'message', chunk)))
       .execute();
     for (const a of found) candidates.set(a.id, a);
   }
@@ -448,7 +448,7 @@ async function redactActivity(trx: Db, subject: DataSubject): Promise<number> {
       .selectFrom('activity_log')
       .select('id')
       .where('details', '!=', REDACTED_DETAILS)
-      .where((eb) => eb.or(containsAny('details', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(trx, 'details', chunk)))
       .execute();
     for (const entry of mentioned) ids.add(entry.id);
   }
@@ -509,7 +509,7 @@ export async function purgeErasedRoleTraces(db: Db, clock: Clock): Promise<numbe
         const alerts = await trx
           .selectFrom('staff_alerts')
           .select(['id', 'message'])
-          .where((eb) => eb.or(containsAny('message', chunk)))
+          .where((eb) => eb.or(containsIgnoringCase(trx, 'message', chunk)))
           .execute();
         for (const alert of alerts) {
           let message = alert.message;

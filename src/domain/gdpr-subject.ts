@@ -1,8 +1,7 @@
-import { sql, type SqlBool } from 'kysely';
-import { escapeLike } from '../store/ban.repository.js';
 import type { Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import type { InboundEventRow } from '../store/tables-events.js';
+import { containsIgnoringCase } from '../store/text-match.js';
 import { parseStoredEvent, type EventCustomer } from './purchase-events.js';
 
 // What the GDPR export and the erasure both need to know about one data subject: the customer row,
@@ -125,14 +124,6 @@ export function mentionsSubject(text: string, subject: DataSubject): boolean {
   return distinctiveStrings(subject).some((value) => lower.includes(value));
 }
 
-/**
- * `lower(column) LIKE %value%` for each value, OR'ed: a bound parameter each, wildcards escaped.
- * lower() on both sides because PostgreSQL's LIKE is case-sensitive where SQLite's is not.
- */
-export function containsAny(ref: Parameters<typeof sql.ref>[0], values: readonly string[]) {
-  return values.map((value) => sql<SqlBool>`lower(${sql.ref(ref)}) like ${`%${escapeLike(value.toLowerCase())}%`} escape '\\'`);
-}
-
 const PATTERNS_PER_QUERY = 50;
 
 /** Chunks of patterns small enough for one statement's parameter list. */
@@ -173,7 +164,7 @@ export async function findSubjectInboundEvents(db: Db, subject: DataSubject): Pr
     const rows = await db
       .selectFrom('inbound_events')
       .selectAll()
-      .where((eb) => eb.or(containsAny('payload', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(db, 'payload', chunk)))
       .execute();
     for (const row of rows) found.set(row.id, row);
   }

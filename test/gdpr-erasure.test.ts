@@ -207,6 +207,12 @@ describe('erasing a customer', () => {
     expect(exportRun[0]?.details).toEqual({ redacted: 'erasure' });
   });
 
+  it('keeps a long reason up to the last emoji that fits whole, never half of one', async () => {
+    await eraseCustomer(db, clock, { customerId: subject.customerId, actor: ADMIN, reason: `${'a'.repeat(299)}😀 and more` });
+    const [entry] = await listActivity(db, { action: 'customer.erase' });
+    expect((entry!.details as { reason: string }).reason).toBe(`${'a'.repeat(299)}…`);
+  });
+
   it('is harmless the second time', async () => {
     const first = await eraseAndFinishRoles();
     const stats = await getStoreStatistics(db, clock, STATS_OPTIONS);

@@ -18,6 +18,7 @@ import {
   type ErasedPlaceholders,
 } from './gdpr-subject.js';
 import { OPEN_JOB_STATUSES, reconcileCustomerRoles } from './role-sync.js';
+import { clipText } from './text.js';
 import type { Actor } from './types.js';
 
 // GDPR erasure (PRODUCT.md §10, the customer guide's "Data Retention"): personal data removed,
@@ -197,7 +198,7 @@ async function eraseInTransaction(trx: Db, clock: Clock, input: EraseCustomerInp
   );
   counts.ordersKept = subject.orderIds.length;
 
-  const reason = input.reason?.trim() ? redactText(input.reason.trim(), subject).slice(0, REASON_MAX_LENGTH) : undefined;
+  const reason = input.reason?.trim() ? clipText(redactText(input.reason.trim(), subject), REASON_MAX_LENGTH) : undefined;
   await recordActivity(trx, clock, {
     actor: input.actor,
     action: 'customer.erase',

@@ -360,4 +360,12 @@ describe('erasing a customer whose details are written in another letter case', 
     expect(left).not.toContain('jürgen');
     expect(left).not.toContain('ürün');
   });
+
+  it('scrubs an ASCII email written with the Kelvin sign, which lower-cases to k', async () => {
+    const kate = await insertCustomer(store, storeClock, { name: 'Kate Kowalski', email: 'kate.kowalski@example.com' });
+    await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: 'Purchase by \u212AATE.\u212AOWALS\u212AI@EXAMPLE.COM from a banned address' });
+    await eraseCustomer(store, storeClock, { customerId: kate.id, actor: ADMIN });
+    const alerts = await store.selectFrom('staff_alerts').select('message').execute();
+    expect(alerts.map((a) => a.message)).toContain('Purchase by [erased] from a banned address');
+  });
 });

@@ -112,7 +112,8 @@ function escapeRegExp(text: string): string {
 /** Replaces every occurrence of the subject's identifiers (and their name, as a whole word) in free text. */
 export function redactText(text: string, subject: DataSubject, replacement = '[erased]'): string {
   let out = text;
-  for (const value of distinctiveStrings(subject)) out = out.replace(new RegExp(escapeRegExp(value), 'gi'), replacement);
+  // `u` folds case as Unicode does, so a Kelvin sign or a capital in another script still matches.
+  for (const value of distinctiveStrings(subject)) out = out.replace(new RegExp(escapeRegExp(value), 'giu'), replacement);
   const name = subject.row.name.trim();
   if (name.length >= 2) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(name)}(?![\\p{L}\\p{N}])`, 'giu'), replacement);
   return out;

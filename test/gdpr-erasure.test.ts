@@ -361,6 +361,15 @@ describe('erasing a customer whose details are written in another letter case', 
     expect(left).not.toContain('ürün');
   });
 
+  it('scrubs a purchase event whose body spells their email with JSON escapes', async () => {
+    const body = JSON.stringify({ id: 'evt_jy_escaped', event_type: 'customer.updated', data: { email: JURGEN.email.toUpperCase(), note: 'changed address' } });
+    const escaped = body.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    await storeInboundEvent(store, storeClock, { id: 'evt_jy_escaped', eventType: 'customer.updated', payload: escaped, scheme: 'hmac-hex' });
+    await eraseCustomer(store, storeClock, { customerId, actor: ADMIN });
+    const { payload } = await store.selectFrom('inbound_events').select('payload').where('id', '=', 'evt_jy_escaped').executeTakeFirstOrThrow();
+    expect(JSON.stringify(JSON.parse(payload)).toLowerCase()).not.toContain('jürgen');
+  });
+
   it('scrubs an ASCII email written with the Kelvin sign, which lower-cases to k', async () => {
     const kate = await insertCustomer(store, storeClock, { name: 'Kate Kowalski', email: 'kate.kowalski@example.com' });
     await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: 'Purchase by \u212AATE.\u212AOWALS\u212AI@EXAMPLE.COM from a banned address' });

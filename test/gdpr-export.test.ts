@@ -121,6 +121,16 @@ describe('exporting the data of a customer whose details are written in another 
       expect(data.purchase_events.map((e) => e.id)).toEqual([id]);
     }
   });
+
+  it('includes a purchase event whose body spells their email with JSON escapes, as many stores send it', async () => {
+    const customer = await insertCustomer(db, clock, { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de' });
+    const body = JSON.stringify({ id: 'evt_escaped', event_type: 'ticket.created', data: { id: 'T-900', subject: 'rank missing', status: 'open', customer: { email: 'JÜRGEN.ÜRÜN@BEISPIEL.DE' } } });
+    const escaped = body.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    await storeInboundEvent(db, clock, { id: 'evt_escaped', eventType: 'ticket.created', payload: escaped, scheme: 'hmac-hex' });
+    const data = await exportCustomerData(db, clock, customer.id);
+    expect(escaped).toContain('J\\u00DCRGEN');
+    expect(data.purchase_events.map((e) => e.id)).toEqual(['evt_escaped']);
+  });
 });
 
 describe('the export file', () => {

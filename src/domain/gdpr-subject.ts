@@ -1,7 +1,7 @@
 import type { Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import type { InboundEventRow } from '../store/tables-events.js';
-import { containsIgnoringCase } from '../store/text-match.js';
+import { containsIgnoringCase, containsJsonEscaped } from '../store/text-match.js';
 import { parseStoredEvent, type EventCustomer } from './purchase-events.js';
 
 // What the GDPR export and the erasure both need to know about one data subject: the customer row,
@@ -165,16 +165,25 @@ export async function findSubjectInboundEvents(db: Db, subject: DataSubject): Pr
     const rows = await db
       .selectFrom('inbound_events')
       .selectAll()
-      .where((eb) => eb.or(containsIgnoringCase(db, 'payload', chunk)))
+      .where((eb) => eb.or([...containsIgnoringCase(db, 'payload', chunk), ...containsJsonEscaped(db, 'payload', chunk)]))
       .execute();
     for (const row of rows) found.set(row.id, row);
   }
   return [...found.values()].filter((row) => isAboutSubject(row, subject)).sort((a, b) => (a.received_at < b.received_at ? -1 : a.received_at > b.received_at ? 1 : 0));
 }
 
+/** JSON text with its escapes decoded (`\u00fc` as ü), so it can be searched as written. */
+function decodedJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
+  }
+}
+
 function isAboutSubject(row: InboundEventRow, subject: DataSubject): boolean {
   const parsed = parseStoredEvent(row.id, row.payload);
-  if (!parsed.ok) return mentionsSubject(row.payload, subject);
+  if (!parsed.ok) return mentionsSubject(decodedJson(row.payload), subject);
   const event = parsed.event;
   switch (event.kind) {
     case 'order':
@@ -190,7 +199,7 @@ function isAboutSubject(row: InboundEventRow, subject: DataSubject): boolean {
     case 'ticket':
       return subject.ticketIds.includes(event.ticket.id) || customerIsSubject(event.ticket.customer, subject);
     case 'unknown':
-      return mentionsSubject(row.payload, subject);
+      return mentionsSubject(decodedJson(row.payload), subject);
   }
 }
 

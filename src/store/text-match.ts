@@ -23,9 +23,29 @@ function asciiLower(db: Db, column: string): RawBuilder<string> {
   return sql<string>`replace(replace(lower(${sql.ref(column)}), ${'\u212A'}, 'k'), ${'\u0130'}, 'i')`;
 }
 
+function isAscii(text: string): boolean {
+  return /^[\x20-\x7e]*$/.test(text);
+}
+
 /** `%`, `_` and the escape character itself are plain characters in a LIKE pattern. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * One condition per term outside ASCII, each true when `column`, holding JSON text, may spell the
+ * term with every character outside ASCII escaped (`\u00fc`), as many JSON encoders write it.
+ * The four hex digits match anything: a letter's cases have different code points. A row found
+ * this way is a candidate, to be checked on the decoded JSON.
+ */
+export function containsJsonEscaped(db: Db, column: string, terms: readonly string[]): Array<RawBuilder<SqlBool>> {
+  return terms
+    .filter((term) => !isAscii(term))
+    .map((term) => {
+      let pattern = '';
+      for (const unit of term.toLowerCase().split('')) pattern += isAscii(unit) ? escapeLike(unit) : '\\\\u____';
+      return sql<SqlBool>`${asciiLower(db, column)} like ${`%${pattern}%`} escape '\\'`;
+    });
 }
 
 /**
@@ -34,7 +54,7 @@ export function escapeLike(text: string): string {
  */
 export function containsIgnoringCase(db: Db, column: string, terms: readonly string[]): Array<RawBuilder<SqlBool>> {
   return terms.map((term) => {
-    const lowered = /^[\x20-\x7e]*$/.test(term) ? asciiLower(db, column) : unicodeLower(db, column);
+    const lowered = isAscii(term) ? asciiLower(db, column) : unicodeLower(db, column);
     return sql<SqlBool>`${lowered} like ${`%${escapeLike(term.toLowerCase())}%`} escape '\\'`;
   });
 }

@@ -27,7 +27,7 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 const DEFAULT_BATCH = 10;
 const DEFAULT_INTERVAL_MS = 15_000;
 // Kept in the attempt log: enough to see "maintenance mode" or a stack trace, not a whole page.
-/** How much of a receiver's answer is read, and how much of it (in code points) is kept. */
+// Read up to so many bytes, kept up to so many code points.
 const RESPONSE_SNIPPET_BYTES = 512;
 const RESPONSE_SNIPPET_LENGTH = 512;
 const ERROR_MAX_LENGTH = 1000;

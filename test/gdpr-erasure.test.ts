@@ -370,6 +370,13 @@ describe('erasing a customer whose details are written in another letter case', 
     expect(JSON.stringify(JSON.parse(payload)).toLowerCase()).not.toContain('jürgen');
   });
 
+  it('scrubs their email written with combining marks (ü as u and a diaeresis)', async () => {
+    await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: `Purchase by ${JURGEN.email.normalize('NFD').toUpperCase()} again` });
+    await eraseCustomer(store, storeClock, { customerId, actor: ADMIN });
+    const alerts = await store.selectFrom('staff_alerts').select('message').execute();
+    expect(alerts.map((a) => a.message)).toContain('Purchase by [erased] again');
+  });
+
   it('scrubs an ASCII email written with the Kelvin sign, which lower-cases to k', async () => {
     const kate = await insertCustomer(store, storeClock, { name: 'Kate Kowalski', email: 'kate.kowalski@example.com' });
     await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: 'Purchase by \u212AATE.\u212AOWALS\u212AI@EXAMPLE.COM from a banned address' });

@@ -122,6 +122,14 @@ describe('exporting the data of a customer whose details are written in another 
     }
   });
 
+  it('includes a purchase event that writes their email with combining marks (ü as u and a diaeresis)', async () => {
+    const customer = await insertCustomer(db, clock, { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de' });
+    const payload = JSON.stringify({ id: 'evt_nfd', event_type: 'customer.updated', data: { email: 'JÜRGEN.ÜRÜN@BEISPIEL.DE'.normalize('NFD') } });
+    await storeInboundEvent(db, clock, { id: 'evt_nfd', eventType: 'customer.updated', payload, scheme: 'hmac-hex' });
+    const data = await exportCustomerData(db, clock, customer.id);
+    expect(data.purchase_events.map((e) => e.id)).toEqual(['evt_nfd']);
+  });
+
   it('includes a purchase event whose body spells their email with JSON escapes, as many stores send it', async () => {
     const customer = await insertCustomer(db, clock, { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de' });
     const body = JSON.stringify({ id: 'evt_escaped', event_type: 'ticket.created', data: { id: 'T-900', subject: 'rank missing', status: 'open', customer: { email: 'JÜRGEN.ÜRÜN@BEISPIEL.DE' } } });

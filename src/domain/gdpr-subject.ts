@@ -1,7 +1,7 @@
 import type { Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import type { InboundEventRow } from '../store/tables-events.js';
-import { containsIgnoringCase, containsJsonEscaped } from '../store/text-match.js';
+import { containsIgnoringCase, containsJsonEscaped, foldTerm } from '../store/text-match.js';
 import { parseStoredEvent, type EventCustomer } from './purchase-events.js';
 
 // What the GDPR export and the erasure both need to know about one data subject: the customer row,
@@ -100,7 +100,7 @@ export function distinctiveStrings(subject: DataSubject): string[] {
   const { row } = subject;
   // Not the in-game name or the usernames: "Steve" is no one in particular.
   const values = [row.email_lower, row.last_ip, ...subject.discordIds, ...subject.steamIds];
-  return uniq(values.map((v) => v?.trim().toLowerCase()))
+  return uniq(values.map((v) => (v === null || v === undefined ? v : foldTerm(v.trim()))))
     .filter((v) => v.length >= 4)
     .sort((a, b) => b.length - a.length);
 }
@@ -111,18 +111,21 @@ function escapeRegExp(text: string): string {
 
 /** Replaces every occurrence of the subject's identifiers (and their name, as a whole word) in free text. */
 export function redactText(text: string, subject: DataSubject, replacement = '[erased]'): string {
-  let out = text;
+  // Composed first, as the identifiers are: a ü may be written as u and a combining diaeresis.
+  const composed = text.normalize('NFC');
+  let out = composed;
   // `u` folds case as Unicode does, so a Kelvin sign or a capital in another script still matches.
   for (const value of distinctiveStrings(subject)) out = out.replace(new RegExp(escapeRegExp(value), 'giu'), replacement);
-  const name = subject.row.name.trim();
+  const name = subject.row.name.trim().normalize('NFC');
   if (name.length >= 2) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(name)}(?![\\p{L}\\p{N}])`, 'giu'), replacement);
-  return out;
+  // Text that mentions no one comes back exactly as it was, so callers can tell nothing changed.
+  return out === composed ? text : out;
 }
 
 /** Whether free text mentions one of the subject's distinctive identifiers (not just their name). */
 export function mentionsSubject(text: string, subject: DataSubject): boolean {
-  const lower = text.toLowerCase();
-  return distinctiveStrings(subject).some((value) => lower.includes(value));
+  const folded = foldTerm(text);
+  return distinctiveStrings(subject).some((value) => folded.includes(value));
 }
 
 const PATTERNS_PER_QUERY = 50;
@@ -135,7 +138,7 @@ export function chunked<T>(values: readonly T[], size = PATTERNS_PER_QUERY): T[]
 }
 
 function customerIsSubject(customer: EventCustomer, subject: DataSubject): boolean {
-  if (customer.email !== null && customer.email.trim().toLowerCase() === subject.row.email_lower) return true;
+  if (customer.email !== null && foldTerm(customer.email.trim()) === foldTerm(subject.row.email_lower)) return true;
   if (customer.platformId !== null && subject.platformIds.includes(customer.platformId)) return true;
   return customer.discordId !== null && subject.discordIds.includes(customer.discordId);
 }

@@ -5,11 +5,16 @@ import { isPostgres, type Db } from './database.js';
 // script. lower() folds ASCII letters only on SQLite, and on PostgreSQL under the "C" collation;
 // SQLite gets the unicode_lower() function each connection registers, PostgreSQL lowers under
 // ICU's root locale. Both apply the same full Unicode lower-case mapping as String#toLowerCase,
-// so a term lowered in JavaScript meets the column lowered in SQL.
+// so a term lowered in JavaScript meets the column lowered in SQL; both are then composed (NFC).
 
-/** `column` lower-cased in every script. */
+/** `column` lower-cased in every script and composed (NFC), as {@link foldTerm} folds a term. */
 export function unicodeLower(db: Db, column: string): RawBuilder<string> {
-  return isPostgres(db) ? sql<string>`lower(${sql.ref(column)} COLLATE "und-x-icu")` : sql<string>`unicode_lower(${sql.ref(column)})`;
+  return isPostgres(db) ? sql<string>`normalize(lower(${sql.ref(column)} COLLATE "und-x-icu"), NFC)` : sql<string>`unicode_lower(${sql.ref(column)})`;
+}
+
+/** A term as {@link unicodeLower} folds a column: lower-cased, then composed (NFC). */
+export function foldTerm(term: string): string {
+  return term.toLowerCase().normalize('NFC');
 }
 
 /**
@@ -43,7 +48,7 @@ export function containsJsonEscaped(db: Db, column: string, terms: readonly stri
     .filter((term) => !isAscii(term))
     .map((term) => {
       let pattern = '';
-      for (const unit of term.toLowerCase().split('')) pattern += isAscii(unit) ? escapeLike(unit) : '\\\\u____';
+      for (const unit of foldTerm(term).split('')) pattern += isAscii(unit) ? escapeLike(unit) : '\\\\u____';
       return sql<SqlBool>`${asciiLower(db, column)} like ${`%${pattern}%`} escape '\\'`;
     });
 }
@@ -55,6 +60,6 @@ export function containsJsonEscaped(db: Db, column: string, terms: readonly stri
 export function containsIgnoringCase(db: Db, column: string, terms: readonly string[]): Array<RawBuilder<SqlBool>> {
   return terms.map((term) => {
     const lowered = isAscii(term) ? asciiLower(db, column) : unicodeLower(db, column);
-    return sql<SqlBool>`${lowered} like ${`%${escapeLike(term.toLowerCase())}%`} escape '\\'`;
+    return sql<SqlBool>`${lowered} like ${`%${escapeLike(foldTerm(term))}%`} escape '\\'`;
   });
 }

@@ -3,19 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listActivity } from '../src/domain/activity-log.js';
-import { checkIdentifiers, findActiveBansForCustomer } from '../src/domain/bans.js';
+import { listActivity, recordActivity } from '../src/domain/activity-log.js';
+import { checkIdentifiers, createBan, findActiveBansForCustomer } from '../src/domain/bans.js';
 import { ManualClock } from '../src/shared/clock.js';
 import { ERASED_VALUE_PREFIX } from '../src/domain/erased-identifiers.js';
 import { eraseCustomer, purgeErasedRoleTraces } from '../src/domain/gdpr-erasure.js';
 import { loadDataSubject, scrubEventPayload } from '../src/domain/gdpr-subject.js';
+import { createWebhookEndpoint } from '../src/domain/outbound-webhooks.js';
 import { listRoleRules, removeRoleRule } from '../src/domain/role-rules.js';
+import { raiseStaffAlert } from '../src/domain/staff-alerts.js';
 import { parseStoredEvent } from '../src/domain/purchase-events.js';
 import { getStoreStatistics } from '../src/domain/statistics.js';
 import { processRoleJobs } from '../src/jobs/role-queue.js';
-import { findCustomerById, insertCustomer } from '../src/store/customer.repository.js';
+import { findCustomerByEmail, findCustomerById, insertCustomer } from '../src/store/customer.repository.js';
 import { openMigratedDatabase, type Db } from '../src/store/database.js';
+import { storeInboundEvent } from '../src/store/inbound-event.repository.js';
 import { ADMIN, buildSubject, orderEvent, PERSON, PERSONAL_STRINGS, receiveAndProcess, STAFF, VIP_ROLE, type SubjectFixture } from './support/gdpr-fixture.js';
+import { openTestDatabase } from './support/database.js';
 
 const STATS_OPTIONS = { timeZone: 'UTC', atRiskDays: 90 };
 
@@ -203,6 +207,12 @@ describe('erasing a customer', () => {
     expect(exportRun[0]?.details).toEqual({ redacted: 'erasure' });
   });
 
+  it('keeps a long reason up to the last emoji that fits whole, never half of one', async () => {
+    await eraseCustomer(db, clock, { customerId: subject.customerId, actor: ADMIN, reason: `${'a'.repeat(299)}😀 and more` });
+    const [entry] = await listActivity(db, { action: 'customer.erase' });
+    expect((entry!.details as { reason: string }).reason).toBe(`${'a'.repeat(299)}…`);
+  });
+
   it('is harmless the second time', async () => {
     const first = await eraseAndFinishRoles();
     const stats = await getStoreStatistics(db, clock, STATS_OPTIONS);
@@ -285,5 +295,93 @@ describe('scrubbing a raw purchase event', () => {
     });
     const parsed = parseStoredEvent('evt_flat', JSON.stringify(scrubbed));
     expect(parsed.ok && parsed.event.kind === 'order' ? [parsed.event.order.id, parsed.event.order.customer.email, parsed.event.order.totalCents] : parsed).toEqual([555, 'erased-1@erased.invalid', null]);
+  });
+});
+
+/** Someone whose email and name carry letters that ASCII case folding leaves alone. */
+const JURGEN = { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de', platformId: '660011' } as const;
+
+describe('erasing a customer whose details are written in another letter case', () => {
+  let store: Db;
+  let storeClock: ManualClock;
+  let customerId: number;
+
+  beforeEach(async () => {
+    ({ db: store } = await openTestDatabase());
+    storeClock = new ManualClock('2026-11-21T12:00:00.000Z');
+    await createWebhookEndpoint(store, storeClock, { url: 'https://93.184.215.14/crm', actor: ADMIN }, { allowPrivateGlobally: false });
+    await receiveAndProcess(store, storeClock, {
+      id: 'evt_jy_1',
+      event_type: 'order.paid',
+      data: {
+        id: 9301,
+        order_number: 'ORD-2026-09301',
+        status: 'paid',
+        total: '12.00',
+        currency: 'EUR',
+        customer: { id: Number(JURGEN.platformId), email: JURGEN.email, name: JURGEN.name },
+        items: [{ product_id: 5, product_name: 'VIP Rank', quantity: 1, price: '12.00' }],
+      },
+    });
+    const customer = await findCustomerByEmail(store, JURGEN.email);
+    if (!customer) throw new Error('the order event did not create the customer');
+    customerId = customer.id;
+    const shouted = JURGEN.email.toUpperCase();
+    await createBan(store, storeClock, { type: 'ip', target: '192.0.2.10', duration: 'permanent', reason: `second account of ${shouted}`, actor: STAFF });
+    await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: `Purchase by ${shouted} from a banned address` });
+    await recordActivity(store, storeClock, { actor: STAFF, action: 'export.run', targetType: 'customers', details: { format: 'csv', search: shouted } });
+    // Not processed yet: only its text says whose it is.
+    await storeInboundEvent(store, storeClock, {
+      id: 'evt_jy_ticket',
+      eventType: 'ticket.created',
+      payload: JSON.stringify({ id: 'evt_jy_ticket', event_type: 'ticket.created', data: { id: 'T-7001', subject: 'ÜRÜN: rank missing', status: 'open', customer: { email: shouted, name: 'JÜRGEN ÜRÜN' } } }),
+      scheme: 'hmac-hex',
+    });
+  });
+  afterEach(async () => {
+    await store.destroy();
+  });
+
+  async function textsLeft(): Promise<string> {
+    const parts = await Promise.all([
+      store.selectFrom('bans').select(['reason']).execute(),
+      store.selectFrom('staff_alerts').select(['message']).execute(),
+      store.selectFrom('activity_log').select(['details']).execute(),
+      store.selectFrom('inbound_events').select(['payload']).execute(),
+      store.selectFrom('webhook_deliveries').select(['payload']).execute(),
+    ]);
+    return JSON.stringify(parts).toLowerCase();
+  }
+
+  it('scrubs their email and name from ban reasons, staff alerts, activity, purchase events and webhook payloads in any letter case', async () => {
+    expect(await textsLeft()).toContain('jürgen.ürün@beispiel.de');
+    await eraseCustomer(store, storeClock, { customerId, actor: ADMIN });
+    const left = await textsLeft();
+    expect(left).not.toContain('jürgen');
+    expect(left).not.toContain('ürün');
+  });
+
+  it('scrubs a purchase event whose body spells their email with JSON escapes', async () => {
+    const body = JSON.stringify({ id: 'evt_jy_escaped', event_type: 'customer.updated', data: { email: JURGEN.email.toUpperCase(), note: 'changed address' } });
+    const escaped = body.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    await storeInboundEvent(store, storeClock, { id: 'evt_jy_escaped', eventType: 'customer.updated', payload: escaped, scheme: 'hmac-hex' });
+    await eraseCustomer(store, storeClock, { customerId, actor: ADMIN });
+    const { payload } = await store.selectFrom('inbound_events').select('payload').where('id', '=', 'evt_jy_escaped').executeTakeFirstOrThrow();
+    expect(JSON.stringify(JSON.parse(payload)).toLowerCase()).not.toContain('jürgen');
+  });
+
+  it('scrubs their email written with combining marks (ü as u and a diaeresis)', async () => {
+    await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: `Purchase by ${JURGEN.email.normalize('NFD').toUpperCase()} again` });
+    await eraseCustomer(store, storeClock, { customerId, actor: ADMIN });
+    const alerts = await store.selectFrom('staff_alerts').select('message').execute();
+    expect(alerts.map((a) => a.message)).toContain('Purchase by [erased] again');
+  });
+
+  it('scrubs an ASCII email written with the Kelvin sign, which lower-cases to k', async () => {
+    const kate = await insertCustomer(store, storeClock, { name: 'Kate Kowalski', email: 'kate.kowalski@example.com' });
+    await raiseStaffAlert(store, storeClock, { kind: 'banned_purchase', message: 'Purchase by \u212AATE.\u212AOWALS\u212AI@EXAMPLE.COM from a banned address' });
+    await eraseCustomer(store, storeClock, { customerId: kate.id, actor: ADMIN });
+    const alerts = await store.selectFrom('staff_alerts').select('message').execute();
+    expect(alerts.map((a) => a.message)).toContain('Purchase by [erased] from a banned address');
   });
 });

@@ -5,7 +5,9 @@ import { ManualClock } from '../src/shared/clock.js';
 import { eraseCustomer } from '../src/domain/gdpr-erasure.js';
 import { buildCustomerDataFile, exportCustomerData, toCsvDocument, toCsvFiles } from '../src/domain/gdpr-export.js';
 import { hashPassword } from '../src/domain/passwords.js';
+import { insertCustomer } from '../src/store/customer.repository.js';
 import type { Db } from '../src/store/database.js';
+import { storeInboundEvent } from '../src/store/inbound-event.repository.js';
 import { ADMIN, buildSubject, PERSON, STAFF, VIP_ROLE, type SubjectFixture } from './support/gdpr-fixture.js';
 import { openTestDatabase } from './support/database.js';
 
@@ -95,6 +97,47 @@ describe('exporting one customer’s data', () => {
 
   it('refuses an unknown customer', async () => {
     await expect(exportCustomerData(db, clock, 424242)).rejects.toMatchObject({ code: 'customer_not_found' });
+  });
+});
+
+describe('exporting the data of a customer whose details are written in another letter case', () => {
+  it('includes the purchase events that name their email in any letter case, in Latin, Cyrillic and Greek', async () => {
+    const people = [
+      { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de' },
+      { name: 'Ольга Петрова', email: 'Ольга.Петрова@example.com' },
+      { name: 'Οδυσσέας Παππάς', email: 'Οδυσσέας@example.gr' },
+    ];
+    for (const [index, person] of people.entries()) {
+      const customer = await insertCustomer(db, clock, person);
+      const id = `evt_case_${index}`;
+      // Not processed yet: only its text says whose it is.
+      await storeInboundEvent(db, clock, {
+        id,
+        eventType: 'ticket.created',
+        payload: JSON.stringify({ id, event_type: 'ticket.created', data: { id: `T-80${index}`, subject: 'rank missing', status: 'open', customer: { email: person.email.toUpperCase(), name: person.name.toUpperCase() } } }),
+        scheme: 'hmac-hex',
+      });
+      const data = await exportCustomerData(db, clock, customer.id);
+      expect(data.purchase_events.map((e) => e.id)).toEqual([id]);
+    }
+  });
+
+  it('includes a purchase event that writes their email with combining marks (ü as u and a diaeresis)', async () => {
+    const customer = await insertCustomer(db, clock, { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de' });
+    const payload = JSON.stringify({ id: 'evt_nfd', event_type: 'customer.updated', data: { email: 'JÜRGEN.ÜRÜN@BEISPIEL.DE'.normalize('NFD') } });
+    await storeInboundEvent(db, clock, { id: 'evt_nfd', eventType: 'customer.updated', payload, scheme: 'hmac-hex' });
+    const data = await exportCustomerData(db, clock, customer.id);
+    expect(data.purchase_events.map((e) => e.id)).toEqual(['evt_nfd']);
+  });
+
+  it('includes a purchase event whose body spells their email with JSON escapes, as many stores send it', async () => {
+    const customer = await insertCustomer(db, clock, { name: 'Jürgen Ürün', email: 'Jürgen.Ürün@Beispiel.de' });
+    const body = JSON.stringify({ id: 'evt_escaped', event_type: 'ticket.created', data: { id: 'T-900', subject: 'rank missing', status: 'open', customer: { email: 'JÜRGEN.ÜRÜN@BEISPIEL.DE' } } });
+    const escaped = body.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    await storeInboundEvent(db, clock, { id: 'evt_escaped', eventType: 'ticket.created', payload: escaped, scheme: 'hmac-hex' });
+    const data = await exportCustomerData(db, clock, customer.id);
+    expect(escaped).toContain('J\\u00DCRGEN');
+    expect(data.purchase_events.map((e) => e.id)).toEqual(['evt_escaped']);
   });
 });
 

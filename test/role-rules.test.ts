@@ -144,6 +144,12 @@ describe('staff alerts', () => {
     ]);
   });
 
+  it('keeps a long posting error up to the last emoji that fits whole, never half of one', async () => {
+    await raiseStaffAlert(db, clock, { kind: 'a', message: 'unpostable' });
+    await deliverStaffAlerts(db, clock, () => Promise.resolve({ ok: false as const, error: `${'e'.repeat(499)}🚫 and more` }));
+    expect((await listStaffAlerts(db))[0]!.lastError).toBe(`${'e'.repeat(499)}…`);
+  });
+
   it(`retries a post that fails with backoff and gives up after ${STAFF_ALERT_MAX_ATTEMPTS} attempts`, async () => {
     await raiseStaffAlert(db, clock, { kind: 'a', message: 'unpostable' });
     const failing = () => Promise.resolve({ ok: false as const, error: 'Missing Access' });

@@ -31,7 +31,7 @@ interface Received {
   at: Date;
 }
 
-type Answer = number | 'hang' | { status: number; headers: Record<string, string> };
+type Answer = number | 'hang' | { status: number; headers: Record<string, string> } | { status: number; chunks: Buffer[] };
 
 interface Receiver {
   url: string;
@@ -57,6 +57,16 @@ afterEach(async () => {
   await db.destroy();
 });
 
+/** Writes each chunk as its own packet, so the reader sees the body split where the test split it. */
+async function writeApart(res: ServerResponse, chunks: Buffer[]): Promise<void> {
+  for (const chunk of chunks) {
+    if (res.destroyed) return;
+    res.write(chunk);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  res.end();
+}
+
 /** A webhook receiver on 127.0.0.1 that answers the n-th request (0-based) with `answer(n)`. */
 async function startReceiver(answer: (n: number) => Answer): Promise<Receiver> {
   const received: Received[] = [];
@@ -71,6 +81,7 @@ async function startReceiver(answer: (n: number) => Answer): Promise<Receiver> {
       received.push({ headers, body: Buffer.concat(chunks).toString('utf8'), path: req.url ?? '', answered: reply === 'hang' ? 'hung' : typeof reply === 'number' ? reply : reply.status, at: clock.now() });
       if (reply === 'hang') return;
       if (typeof reply === 'number') res.writeHead(reply).end(reply >= 400 ? 'receiver says no' : 'ok');
+      else if ('chunks' in reply) void writeApart(res.writeHead(reply.status, { 'content-length': String(Buffer.concat(reply.chunks).length) }), reply.chunks);
       else res.writeHead(reply.status, reply.headers).end();
     });
   });
@@ -304,6 +315,36 @@ describe('delivering customer.created', () => {
     const counts = await Promise.all([deliverDueWebhooks(db, clock, options()), deliverDueWebhooks(db, clock, options())]);
     expect(counts.sort()).toEqual([0, 1]);
     expect(receiver.received).toHaveLength(1);
+  });
+});
+
+describe('what a failed delivery records', () => {
+  it('keeps an answer body cut inside an emoji up to the last whole character', async () => {
+    const body = Buffer.from(`${'x'.repeat(510)}😀${'y'.repeat(100)}`);
+    const receiver = await startReceiver(() => ({ status: 500, chunks: [body.subarray(0, 512), body.subarray(512)] }));
+    await localEndpoint(receiver.url);
+    await newCustomer('ann@example.com');
+    await deliverDueWebhooks(db, clock, options());
+    const [row] = await deliveryRows();
+    expect(row?.last_error).toBe(`HTTP 500: ${'x'.repeat(510)}…`);
+  });
+
+  it('keeps an answer body that ends in an emoji whole', async () => {
+    const receiver = await startReceiver(() => ({ status: 500, chunks: [Buffer.from(`${'x'.repeat(511)}😀`)] }));
+    await localEndpoint(receiver.url);
+    await newCustomer('ann@example.com');
+    await deliverDueWebhooks(db, clock, options());
+    const [row] = await deliveryRows();
+    expect(row?.last_error).toBe(`HTTP 500: ${'x'.repeat(511)}😀`);
+  });
+
+  it('keeps a long connection error up to the last emoji that fits whole', async () => {
+    await localEndpoint('http://127.0.0.1:9/hooks');
+    await newCustomer('ann@example.com');
+    const transport = () => Promise.reject(new Error(`${'z'.repeat(999)}😀 and more`));
+    await deliverDueWebhooks(db, clock, options({ transport }));
+    const [row] = await deliveryRows();
+    expect(row?.last_error).toBe(`${'z'.repeat(999)}…`);
   });
 });
 

@@ -1,5 +1,6 @@
 import { inTransaction, truncateWriteAheadLog, type Db } from '../store/database.js';
 import type { BanRow } from '../store/tables.js';
+import { containsIgnoringCase } from '../store/text-match.js';
 import type { BanType } from '../shared/vocabulary.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from '../shared/clock.js';
@@ -7,7 +8,6 @@ import { ERASED_VALUE_PREFIX, hashErasedIdentifier, loadBanHashKey } from './era
 import { UserError } from '../shared/errors.js';
 import {
   chunked,
-  containsAny,
   distinctiveStrings,
   findSubjectInboundEvents,
   loadDataSubject,
@@ -19,6 +19,7 @@ import {
   type ErasedPlaceholders,
 } from './gdpr-subject.js';
 import { OPEN_JOB_STATUSES, reconcileCustomerRoles } from './role-sync.js';
+import { clipText } from '../shared/text.js';
 import type { Actor } from './types.js';
 
 // GDPR erasure: personal data removed,
@@ -198,7 +199,7 @@ async function eraseInTransaction(trx: Db, clock: Clock, input: EraseCustomerInp
   );
   counts.ordersKept = subject.orderIds.length;
 
-  const reason = input.reason?.trim() ? redactText(input.reason.trim(), subject).slice(0, REASON_MAX_LENGTH) : undefined;
+  const reason = input.reason?.trim() ? clipText(redactText(input.reason.trim(), subject), REASON_MAX_LENGTH) : undefined;
   await recordActivity(trx, clock, {
     actor: input.actor,
     action: 'customer.erase',
@@ -276,7 +277,7 @@ async function pseudonymizeBans(trx: Db, subject: DataSubject, now: string): Pro
     const mentioned = await trx
       .selectFrom('bans')
       .select(['id', 'reason', 'lift_reason'])
-      .where((eb) => eb.or([...containsAny('reason', chunk), ...containsAny('lift_reason', chunk)]))
+      .where((eb) => eb.or([...containsIgnoringCase(trx, 'reason', chunk), ...containsIgnoringCase(trx, 'lift_reason', chunk)]))
       .execute();
     for (const ban of mentioned) {
       await trx
@@ -362,7 +363,7 @@ async function scrubWebhookDeliveries(trx: Db, subject: DataSubject, placeholder
     const found = await trx
       .selectFrom('webhook_deliveries')
       .select(['id', 'payload', 'status'])
-      .where((eb) => eb.or(containsAny('payload', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(trx, 'payload', chunk)))
       .execute();
     for (const d of found) candidates.set(d.id, d);
   }
@@ -412,7 +413,7 @@ async function scrubStaffAlerts(trx: Db, subject: DataSubject): Promise<number> 
     const found = await trx
       .selectFrom('staff_alerts')
       .select(['id', 'message', 'last_error'])
-      .where((eb) => eb.or(containsAny('message', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(trx, 'message', chunk)))
       .execute();
     for (const a of found) candidates.set(a.id, a);
   }
@@ -449,7 +450,7 @@ async function redactActivity(trx: Db, subject: DataSubject): Promise<number> {
       .selectFrom('activity_log')
       .select('id')
       .where('details', '!=', REDACTED_DETAILS)
-      .where((eb) => eb.or(containsAny('details', chunk)))
+      .where((eb) => eb.or(containsIgnoringCase(trx, 'details', chunk)))
       .execute();
     for (const entry of mentioned) ids.add(entry.id);
   }
@@ -510,7 +511,7 @@ export async function purgeErasedRoleTraces(db: Db, clock: Clock): Promise<numbe
         const alerts = await trx
           .selectFrom('staff_alerts')
           .select(['id', 'message'])
-          .where((eb) => eb.or(containsAny('message', chunk)))
+          .where((eb) => eb.or(containsIgnoringCase(trx, 'message', chunk)))
           .execute();
         for (const alert of alerts) {
           let message = alert.message;

@@ -1,8 +1,7 @@
-import { sql, type SqlBool } from 'kysely';
-import { escapeLike } from '../store/ban.repository.js';
 import type { Db } from '../store/database.js';
 import type { CustomerRow } from '../store/tables.js';
 import type { InboundEventRow } from '../store/tables-events.js';
+import { containsIgnoringCase, containsJsonEscaped, foldTerm } from '../store/text-match.js';
 import { parseStoredEvent, type EventCustomer } from './purchase-events.js';
 
 // What the GDPR export and the erasure both need to know about one data subject: the customer row,
@@ -101,7 +100,7 @@ export function distinctiveStrings(subject: DataSubject): string[] {
   const { row } = subject;
   // Not the in-game name or the usernames: "Steve" is no one in particular.
   const values = [row.email_lower, row.last_ip, ...subject.discordIds, ...subject.steamIds];
-  return uniq(values.map((v) => v?.trim().toLowerCase()))
+  return uniq(values.map((v) => (v === null || v === undefined ? v : foldTerm(v.trim()))))
     .filter((v) => v.length >= 4)
     .sort((a, b) => b.length - a.length);
 }
@@ -112,25 +111,21 @@ function escapeRegExp(text: string): string {
 
 /** Replaces every occurrence of the subject's identifiers (and their name, as a whole word) in free text. */
 export function redactText(text: string, subject: DataSubject, replacement = '[erased]'): string {
-  let out = text;
-  for (const value of distinctiveStrings(subject)) out = out.replace(new RegExp(escapeRegExp(value), 'gi'), replacement);
-  const name = subject.row.name.trim();
+  // Composed first, as the identifiers are: a ü may be written as u and a combining diaeresis.
+  const composed = text.normalize('NFC');
+  let out = composed;
+  // `u` folds case as Unicode does, so a Kelvin sign or a capital in another script still matches.
+  for (const value of distinctiveStrings(subject)) out = out.replace(new RegExp(escapeRegExp(value), 'giu'), replacement);
+  const name = subject.row.name.trim().normalize('NFC');
   if (name.length >= 2) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(name)}(?![\\p{L}\\p{N}])`, 'giu'), replacement);
-  return out;
+  // Text that mentions no one comes back exactly as it was, so callers can tell nothing changed.
+  return out === composed ? text : out;
 }
 
 /** Whether free text mentions one of the subject's distinctive identifiers (not just their name). */
 export function mentionsSubject(text: string, subject: DataSubject): boolean {
-  const lower = text.toLowerCase();
-  return distinctiveStrings(subject).some((value) => lower.includes(value));
-}
-
-/**
- * `lower(column) LIKE %value%` for each value, OR'ed: a bound parameter each, wildcards escaped.
- * lower() on both sides because PostgreSQL's LIKE is case-sensitive where SQLite's is not.
- */
-export function containsAny(ref: Parameters<typeof sql.ref>[0], values: readonly string[]) {
-  return values.map((value) => sql<SqlBool>`lower(${sql.ref(ref)}) like ${`%${escapeLike(value.toLowerCase())}%`} escape '\\'`);
+  const folded = foldTerm(text);
+  return distinctiveStrings(subject).some((value) => folded.includes(value));
 }
 
 const PATTERNS_PER_QUERY = 50;
@@ -143,7 +138,7 @@ export function chunked<T>(values: readonly T[], size = PATTERNS_PER_QUERY): T[]
 }
 
 function customerIsSubject(customer: EventCustomer, subject: DataSubject): boolean {
-  if (customer.email !== null && customer.email.trim().toLowerCase() === subject.row.email_lower) return true;
+  if (customer.email !== null && foldTerm(customer.email.trim()) === foldTerm(subject.row.email_lower)) return true;
   if (customer.platformId !== null && subject.platformIds.includes(customer.platformId)) return true;
   return customer.discordId !== null && subject.discordIds.includes(customer.discordId);
 }
@@ -173,16 +168,25 @@ export async function findSubjectInboundEvents(db: Db, subject: DataSubject): Pr
     const rows = await db
       .selectFrom('inbound_events')
       .selectAll()
-      .where((eb) => eb.or(containsAny('payload', chunk)))
+      .where((eb) => eb.or([...containsIgnoringCase(db, 'payload', chunk), ...containsJsonEscaped(db, 'payload', chunk)]))
       .execute();
     for (const row of rows) found.set(row.id, row);
   }
   return [...found.values()].filter((row) => isAboutSubject(row, subject)).sort((a, b) => (a.received_at < b.received_at ? -1 : a.received_at > b.received_at ? 1 : 0));
 }
 
+/** JSON text with its escapes decoded (`\u00fc` as ü), so it can be searched as written. */
+function decodedJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
+  }
+}
+
 function isAboutSubject(row: InboundEventRow, subject: DataSubject): boolean {
   const parsed = parseStoredEvent(row.id, row.payload);
-  if (!parsed.ok) return mentionsSubject(row.payload, subject);
+  if (!parsed.ok) return mentionsSubject(decodedJson(row.payload), subject);
   const event = parsed.event;
   switch (event.kind) {
     case 'order':
@@ -198,7 +202,7 @@ function isAboutSubject(row: InboundEventRow, subject: DataSubject): boolean {
     case 'ticket':
       return subject.ticketIds.includes(event.ticket.id) || customerIsSubject(event.ticket.customer, subject);
     case 'unknown':
-      return mentionsSubject(row.payload, subject);
+      return mentionsSubject(decodedJson(row.payload), subject);
   }
 }
 

@@ -26,6 +26,8 @@ export interface StaffAlert {
 
 /** Discord's message content limit; an alert is one message. */
 const MESSAGE_MAX = 2000;
+/** Enough of a posting error to act on; the rest is in the log. */
+const LAST_ERROR_MAX = 500;
 /** Posting is retried this many times, then the alert is marked failed (and logged by the sender). */
 export const STAFF_ALERT_MAX_ATTEMPTS = 5;
 
@@ -118,7 +120,7 @@ export async function deliverStaffAlerts(
       .set({
         status: giveUp ? 'failed' : 'pending',
         attempts,
-        last_error: result.error.slice(0, 500),
+        last_error: clipText(result.error, LAST_ERROR_MAX),
         next_attempt_at: new Date(now.getTime() + delayMs).toISOString(),
       })
       .where('id', '=', row.id)

@@ -3,8 +3,10 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
 import type { Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
+import { clipText } from '../shared/text.js';
 import {
   decideRetry,
   disableGoneEndpoint,
@@ -25,7 +27,9 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 const DEFAULT_BATCH = 10;
 const DEFAULT_INTERVAL_MS = 15_000;
 // Kept in the attempt log: enough to see "maintenance mode" or a stack trace, not a whole page.
+// Read up to so many bytes, kept up to so many code points.
 const RESPONSE_SNIPPET_BYTES = 512;
+const RESPONSE_SNIPPET_LENGTH = 512;
 const ERROR_MAX_LENGTH = 1000;
 
 export interface WebhookRequest {
@@ -96,19 +100,23 @@ export const nodeHttpTransport: WebhookTransport = (req) =>
     };
     outgoing.on('error', (error) => finish(() => reject(error)));
     outgoing.on('response', (response: IncomingMessage) => {
-      const chunks: Buffer[] = [];
+      // Decoded as it arrives, so a character split between two packets (or by the cut below)
+      // is held back rather than read as two replacement characters.
+      const decoder = new StringDecoder('utf8');
+      let text = '';
       let size = 0;
-      const done = () => finish(() => resolve({ statusCode: response.statusCode ?? 0, bodySnippet: Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_SNIPPET_BYTES) }));
+      const done = (snippet: string) => finish(() => resolve({ statusCode: response.statusCode ?? 0, bodySnippet: clipText(snippet, RESPONSE_SNIPPET_LENGTH) }));
       response.on('data', (chunk: Buffer) => {
-        if (size < RESPONSE_SNIPPET_BYTES) chunks.push(chunk);
+        if (size < RESPONSE_SNIPPET_BYTES) text += decoder.write(chunk);
         size += chunk.length;
         // The status is all that decides; a receiver streaming a large body must not hold us.
         if (size >= RESPONSE_SNIPPET_BYTES) {
           response.destroy();
-          done();
+          const whole = size >= Number(response.headers['content-length'] ?? Infinity);
+          done(whole ? text + decoder.end() : `${text}…`);
         }
       });
-      response.on('end', done);
+      response.on('end', () => done(text + decoder.end()));
       response.on('error', (error) => finish(() => reject(error)));
     });
     outgoing.end(req.body);
@@ -117,9 +125,9 @@ export const nodeHttpTransport: WebhookTransport = (req) =>
 function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? `${error.code}: ` : '';
-    return (code + error.message).slice(0, ERROR_MAX_LENGTH);
+    return clipText(code + error.message, ERROR_MAX_LENGTH);
   }
-  return String(error).slice(0, ERROR_MAX_LENGTH);
+  return clipText(String(error), ERROR_MAX_LENGTH);
 }
 
 /**
@@ -220,7 +228,7 @@ async function deliverOne(db: Db, clock: Clock, delivery: WebhookDeliveryRow, op
     const redirect = response.statusCode >= 300 && response.statusCode < 400 ? ' (redirects are not followed)' : '';
     outcome = {
       statusCode: response.statusCode,
-      error: ok ? null : `HTTP ${response.statusCode}${redirect}${response.bodySnippet ? `: ${response.bodySnippet}` : ''}`.slice(0, ERROR_MAX_LENGTH),
+      error: ok ? null : clipText(`HTTP ${response.statusCode}${redirect}${response.bodySnippet ? `: ${response.bodySnippet}` : ''}`, ERROR_MAX_LENGTH),
       durationMs: Math.round(performance.now() - started),
     };
   } catch (error) {

@@ -1,8 +1,9 @@
-import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
+import { type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
 import type { BanType } from '../shared/vocabulary.js';
 import type { Ban } from './records.js';
-import { isPostgres, type Db } from './database.js';
+import type { Db } from './database.js';
 import type { BanRow, Database, NewBanRow } from './tables.js';
+import { containsIgnoringCase } from './text-match.js';
 
 /** Whether a ban row is in force at `nowIso`: not lifted, and permanent or not yet expired. */
 export function isBanRowActive(row: Pick<BanRow, 'lifted_at' | 'expires_at'>, nowIso: string): boolean {
@@ -110,11 +111,6 @@ export interface BanRowQuery {
   limit: number;
 }
 
-/** Escapes LIKE wildcards so staff input is matched literally (with `ESCAPE '\'`). */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 /** One page of bans, newest first, and the total matching the filters. */
 export async function listBanRows(db: Db, nowIso: string, query: BanRowQuery): Promise<{ rows: BanRow[]; total: number }> {
   let base = db.selectFrom('bans');
@@ -133,16 +129,10 @@ export async function listBanRows(db: Db, nowIso: string, query: BanRowQuery): P
     case 'all':
       break;
   }
-  const search = query.search?.trim().toLowerCase();
+  const search = query.search?.trim();
   if (search) {
-    const pattern = `%${escapeLike(search)}%`;
-    // The builder has no LIKE … ESCAPE; the pattern is still a bound parameter. Both sides lower
-    // cased in every script: lower() alone folds ASCII only, on SQLite and on "C"-collated text.
-    const lowered = (column: 'value' | 'reason') =>
-      isPostgres(db) ? sql`lower(${sql.ref(column)} COLLATE "und-x-icu")` : sql`unicode_lower(${sql.ref(column)})`;
-    base = base.where(() =>
-      sql<SqlBool>`(${lowered('value')} like ${pattern} escape '\\' or ${lowered('reason')} like ${pattern} escape '\\')`,
-    );
+    // The builder has no LIKE … ESCAPE; the pattern is still a bound parameter.
+    base = base.where((eb) => eb.or([...containsIgnoringCase(db, 'value', [search]), ...containsIgnoringCase(db, 'reason', [search])]));
   }
 
   // One after the other: inside a transaction both run on the same connection anyway.

@@ -75,8 +75,9 @@ function configureConnection(sqlite: SQLite.Database): void {
   // readable. Its cost on inserts, orders and renames is too small to tell from noise.
   sqlite.pragma('secure_delete = ON');
   // SQLite's lower() folds ASCII letters only. For queries alone, never in the schema: any other
-  // client (the sqlite3 shell, a backup tool) must still be able to write the file.
-  sqlite.function('unicode_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
+  // client (the sqlite3 shell, a backup tool) must still be able to write the file. Composed
+  // (NFC), so a ü typed as u and a combining diaeresis meets a ü typed as one character.
+  sqlite.function('unicode_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase().normalize('NFC') : text));
 }
 
 /** The better-sqlite3 connection behind each Kysely instance opened by {@link openDatabase}. */

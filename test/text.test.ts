@@ -39,3 +39,14 @@ describe('text as receivers count it', () => {
     );
   });
 });
+
+describe('identifiers the store looks up by value', () => {
+  it('refuses an email, order number or game id holding half a surrogate pair, which a database would store changed', async () => {
+    const { isEmailAddress, isGameUserId, isOrderNumber } = await import('../src/shared/input-fields.js');
+    expect(isEmailAddress('family@\ud800.com')).toBe(false);
+    expect(isOrderNumber('ORD-\udc00')).toBe(false);
+    expect(isGameUserId('player\ud83d')).toBe(false);
+    expect(isEmailAddress('👨‍👩‍👧‍👦@bücher.example')).toBe(true);
+    expect(isOrderNumber('ORD-😀')).toBe(true);
+  });
+});

@@ -1,4 +1,4 @@
-import { codePointLength } from './text.js';
+import { codePointLength, isWellFormed } from './text.js';
 
 /**
  * The fields every way in shares (the purchase webhook, the REST API, slash commands and modals,
@@ -28,7 +28,7 @@ export const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:\u0000-\u001f\u007f]+@[^\s@"<>()[
 
 /** Whether `text` (already trimmed) is an email address the store accepts. */
 export function isEmailAddress(text: string): boolean {
-  return codePointLength(text) <= EMAIL_MAX_LENGTH && EMAIL_SHAPE.test(text);
+  return codePointLength(text) <= EMAIL_MAX_LENGTH && isWellFormed(text) && EMAIL_SHAPE.test(text);
 }
 
 /** Whether `text` (already trimmed) is a customer name the store accepts. */
@@ -40,7 +40,7 @@ export function isCustomerName(text: string): boolean {
 /** Whether `text` (already trimmed) is an order number the store accepts. */
 export function isOrderNumber(text: string): boolean {
   const length = codePointLength(text);
-  return length >= 1 && length <= ORDER_NUMBER_MAX_LENGTH && !CONTROL_CHARACTERS.test(text);
+  return length >= 1 && length <= ORDER_NUMBER_MAX_LENGTH && isWellFormed(text) && !CONTROL_CHARACTERS.test(text);
 }
 
 /** Whether `text` (already trimmed) is a product name the store accepts. */
@@ -51,5 +51,6 @@ export function isProductName(text: string): boolean {
 
 /** Whether `text` (already trimmed) is a game user id the store accepts. */
 export function isGameUserId(text: string): boolean {
-  return codePointLength(text) <= GAME_USER_ID_MAX_LENGTH;
+  // An identifier is found again by its value: half a surrogate pair would be stored changed.
+  return codePointLength(text) <= GAME_USER_ID_MAX_LENGTH && isWellFormed(text);
 }

@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { isPostgres, type Db } from './database.js';
 import type { CustomerDayKind } from './tables-performance.js';
+import { escapeLike } from './text-match.js';
 
 /**
  * Counts over customers that stay cheap at a million rows: the running totals and per-day counts
@@ -149,11 +150,6 @@ function postgresFolded(column: 'customers.name' | 'customers.email') {
 /** The literal text an FTS5 phrase from ftsPhrase() stands for. */
 function phraseText(phrase: string): string {
   return phrase.slice(1, -1).replaceAll('""', '"');
-}
-
-/** `%`, `_` and the escape character itself are plain characters in the search term. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /**

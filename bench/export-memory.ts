@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/shared/clock.js';
-import { iterateCustomers } from '../src/domain/customer-list.js';
-import { writeCustomerExport, type ExportFormat } from '../src/domain/export/customer-export.js';
+import { iterateCustomers } from '../src/domain/customers/list.js';
+import { writeCustomerExport, type ExportFormat } from '../src/domain/exports/customer-export.js';
 import { openDatabase, openMigratedDatabase } from '../src/store/database.js';
 
 interface Measurement {

@@ -9,12 +9,12 @@
 import type SQLite from 'better-sqlite3';
 import { existsSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { applyPurchaseEvent, type PurchaseEventHooks } from '../src/domain/apply-purchase-event.js';
-import { createBan } from '../src/domain/bans.js';
+import { applyPurchaseEvent, type PurchaseEventHooks } from '../src/domain/purchases/apply.js';
+import { createBan } from '../src/domain/bans/bans.js';
 import { ManualClock } from '../src/shared/clock.js';
-import { addNote } from '../src/domain/notes.js';
-import { hashPassword } from '../src/domain/passwords.js';
-import type { PurchaseEvent } from '../src/domain/purchase-events.js';
+import { addNote } from '../src/domain/customers/notes.js';
+import { hashPassword } from '../src/domain/customers/passwords.js';
+import type { PurchaseEvent } from '../src/domain/purchases/parse.js';
 import { insertCustomers, type NewCustomerInput } from '../src/store/customer.repository.js';
 import { openMigratedDatabase, type Db } from '../src/store/database.js';
 import { insertOrders, type OrderInput } from '../src/store/order.repository.js';

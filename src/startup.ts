@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { ConfigError } from './config.js';
-import type { RoleRulesFileError } from './domain/role-rules.js';
+import type { RoleRulesFileError } from './domain/roles/rules.js';
 import { createFolders, DatabaseLocationError, FolderError, isPostgresUrl, openStoreDatabase, type Db } from './store/database.js';
 
 /** How long a name lookup or a first PostgreSQL connection may take before start-up gives up. */

@@ -4,8 +4,8 @@
  */
 import { rmSync } from 'node:fs';
 import { ManualClock } from '../../src/shared/clock.js';
-import { iterateCustomersForExport } from '../../src/domain/customer-list.js';
-import { writeCustomerExport, type ExportFormat } from '../../src/domain/export/customer-export.js';
+import { iterateCustomersForExport } from '../../src/domain/customers/list.js';
+import { writeCustomerExport, type ExportFormat } from '../../src/domain/exports/customer-export.js';
 import { openStoreDatabase } from '../../src/store/database.js';
 import { BENCH_NOW } from './fixture.js';
 

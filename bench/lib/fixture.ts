@@ -1,6 +1,6 @@
 import type { NewCustomerInput } from '../../src/store/customer.repository.js';
 import type { OrderInput } from '../../src/store/order.repository.js';
-import type { OrderStatus } from '../../src/domain/types.js';
+import type { OrderStatus } from '../../src/domain/customers/types.js';
 import { Rng } from './rng.js';
 
 /**

@@ -8,12 +8,12 @@
 import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
 import type { ManualClock } from '../../src/shared/clock.js';
-import { iterateCustomers, listCustomers } from '../../src/domain/customer-list.js';
-import { lookupCustomer } from '../../src/domain/customer-lookup.js';
-import { atRiskCutoff } from '../../src/domain/customer-profile.js';
-import { buildWeeklyDigest } from '../../src/domain/digest.js';
-import { getStoreStatistics, startOfMonthInZone } from '../../src/domain/statistics.js';
-import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/types.js';
+import { iterateCustomers, listCustomers } from '../../src/domain/customers/list.js';
+import { lookupCustomer } from '../../src/domain/customers/lookup.js';
+import { atRiskCutoff } from '../../src/domain/customers/profile.js';
+import { buildWeeklyDigest } from '../../src/domain/digest/digest.js';
+import { getStoreStatistics, startOfMonthInZone } from '../../src/domain/customers/statistics.js';
+import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/customers/types.js';
 import type { Db } from '../../src/store/database.js';
 import { compiledQuery } from '../../src/store/compiled-query.js';
 import { foldForSearch } from '../../src/store/customer-counts.repository.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deployCommands } from '../../src/commands/deploy.js';
-import { exportsDirectoryFor } from '../../src/domain/export/download-links.js';
+import { exportsDirectoryFor } from '../../src/domain/exports/download-links.js';
 import { DEFAULT_GUILD_SEED, DEFAULT_IDS, startLocalDiscord, type InvokeSlashArgs, type LocalMemberSeed } from '../../src/sandbox/local-discord/index.js';
 import { isPostgresUrl } from '../../src/store/database.js';
 import type { BotChildMessage, BotChildOptions, BotParentMessage } from './bot-child.js';

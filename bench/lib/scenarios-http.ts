@@ -8,7 +8,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-tokens.js';
+import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-access/tokens.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';

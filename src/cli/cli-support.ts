@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { UserError } from '../shared/errors.js';
-import type { Actor } from '../domain/types.js';
+import type { Actor } from '../domain/customers/types.js';
 import { openConfiguredStore } from '../startup.js';
 import { migrateToLatest, type Db } from '../store/database.js';
 

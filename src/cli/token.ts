@@ -1,6 +1,6 @@
 import 'dotenv/config';
-import { API_SCOPES, createApiToken, listApiTokens, revokeApiToken, type ApiTokenInfo } from '../domain/api-tokens.js';
-import { parseBanDuration } from '../domain/ban-targets.js';
+import { API_SCOPES, createApiToken, listApiTokens, revokeApiToken, type ApiTokenInfo } from '../domain/api-access/tokens.js';
+import { parseBanDuration } from '../domain/bans/targets.js';
 import { systemClock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { cliActor, parseCommandArgs, positionalId, runCli, UsageError } from './cli-support.js';

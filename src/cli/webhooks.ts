@@ -9,7 +9,7 @@ import {
   redeliverWebhook,
   WEBHOOK_EVENT_TYPES,
   type WebhookEndpoint,
-} from '../domain/outbound-webhooks.js';
+} from '../domain/webhooks/outbound-webhooks.js';
 import { cliActor, parseCommandArgs, positionalId, runCli, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:

@@ -1,5 +1,5 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIComponentInMessageActionRow } from 'discord.js';
-import type { Page } from '../domain/types.js';
+import type { Page } from '../domain/customers/types.js';
 
 /**
  * Fetches page `requested` (0-based), or the last page when the list shrank since the button

@@ -5,7 +5,7 @@ import {
   PermissionFlagsBits,
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
-import { LOOKUP_QUERY_MAX_LENGTH } from '../domain/customer-lookup.js';
+import { LOOKUP_QUERY_MAX_LENGTH } from '../domain/customers/lookup.js';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../shared/input-fields.js';
 import type { BanType } from '../shared/vocabulary.js';
 

@@ -1,5 +1,5 @@
 import type { APIModalInteractionResponseCallbackData, ChatInputCommandInteraction, Interaction } from 'discord.js';
-import type { Actor } from '../domain/types.js';
+import type { Actor } from '../domain/customers/types.js';
 import { UserError } from '../shared/errors.js';
 import type { BotDeps } from './context.js';
 import { parseComponentId, parseModalId } from './custom-ids.js';
@@ -20,7 +20,7 @@ import { parseUnbanOptions, runUnban } from './customer/unban.js';
 import { parseRoleRuleAddOptions, parseRoleRuleRemoveOptions, runRoleRuleAdd, runRoleRuleKeep, runRoleRuleList, runRoleRuleRemove, runRoleRuleTakeBack } from './customer/role-rule.js';
 import { buildRolesView, parseRolesOptions, runRoleResync, runRoles } from './customer/roles.js';
 import { createRoleInspector } from '../discord/role-inspector.js';
-import type { View } from './view.js';
+import type { View } from '../discord/render/view.js';
 
 /**
  * How the interaction is acknowledged before any work: `reply` defers a new ephemeral message,

@@ -1,6 +1,6 @@
 import { AttachmentBuilder, type Client, type SendableChannels } from 'discord.js';
-import type { DigestSender } from '../jobs/digest.js';
-import { isDigestFooterFor } from './digest-message.js';
+import type { DigestSender } from '../domain/digest/ports.js';
+import { isDigestFooterFor } from './render/digest-message.js';
 
 /** How far back the "was it already posted?" check looks: the digest is at most a few posts old. */
 export const DIGEST_LOOKBACK_MESSAGES = 50;

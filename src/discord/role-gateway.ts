@@ -1,6 +1,6 @@
 import { DiscordAPIError, HTTPError, PermissionFlagsBits, RESTJSONErrorCodes, Routes, type Client, type Guild, type Role } from 'discord.js';
-import { dangerousRoleProblem, type BotStanding, type GuildRoleFacts } from '../domain/role-safety.js';
-import type { RoleCallResult, RoleGateway } from '../jobs/role-queue.js';
+import { dangerousRoleProblem, type BotStanding, type GuildRoleFacts } from '../domain/roles/safety.js';
+import type { RoleCallResult, RoleGateway } from '../domain/roles/ports.js';
 
 function roleLabel(guild: Guild | undefined, roleId: string): string {
   const role = guild?.roles.cache.get(roleId);

@@ -1,5 +1,5 @@
 import { DiscordAPIError, RESTJSONErrorCodes, type Client } from 'discord.js';
-import type { RoleInspector } from '../commands/customer/roles.js';
+import type { RoleInspector } from '../domain/roles/ports.js';
 import { botStandingIn, roleFactsOf, roleManageProblem } from './role-gateway.js';
 
 /** What staff commands read about roles, from the live client. */

@@ -1,8 +1,8 @@
 import type { Client } from 'discord.js';
 import type { Clock } from '../shared/clock.js';
-import { listRoleRules } from '../domain/role-rules.js';
-import { roleGrantProblem } from '../domain/role-safety.js';
-import { raiseStaffAlert } from '../domain/staff-alerts.js';
+import { listRoleRules } from '../domain/roles/rules.js';
+import { roleGrantProblem } from '../domain/roles/safety.js';
+import { raiseStaffAlert } from '../domain/alerts/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { botStandingIn, roleFactsOf } from './role-gateway.js';

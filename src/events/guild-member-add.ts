@@ -1,6 +1,6 @@
 import type { GuildMember } from 'discord.js';
 import type { BotDeps } from '../commands/context.js';
-import { reconcileDiscordMember } from '../domain/role-sync.js';
+import { reconcileDiscordMember } from '../domain/roles/sync.js';
 
 /**
  * A member joined: role changes that waited for them become due, and a linked customer's roles

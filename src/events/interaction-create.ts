@@ -3,9 +3,9 @@ import { assertAdmin, assertStaff, type Invoker } from '../commands/access.js';
 import type { BotDeps } from '../commands/context.js';
 import { suggest } from '../commands/customer/autocomplete.js';
 import { planInteraction, type Plan } from '../commands/router.js';
-import { clip, fitMessage, MESSAGE_LIMITS, type View } from '../commands/view.js';
+import { clip, fitMessage, MESSAGE_LIMITS, type View } from '../discord/render/view.js';
 import { UserError } from '../shared/errors.js';
-import type { Actor } from '../domain/types.js';
+import type { Actor } from '../domain/customers/types.js';
 import { newReference } from '../logger.js';
 
 function invokerOf(interaction: Interaction): Invoker {

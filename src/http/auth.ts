@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
-import { authenticateToken, type ApiScope, type ApiTokenInfo } from '../domain/api-tokens.js';
+import { authenticateToken, type ApiScope, type ApiTokenInfo } from '../domain/api-access/tokens.js';
 import type { Clock } from '../shared/clock.js';
-import type { Actor } from '../domain/types.js';
+import type { Actor } from '../domain/customers/types.js';
 import type { Db } from '../store/database.js';
 import { sendApiError } from './api-envelope.js';
 

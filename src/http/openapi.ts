@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { API_SCOPES, DEFAULT_RATE_LIMIT_PER_MINUTE, type ApiScope } from '../domain/api-tokens.js';
+import { API_SCOPES, DEFAULT_RATE_LIMIT_PER_MINUTE, type ApiScope } from '../domain/api-access/tokens.js';
 import { fieldErrorsOf, notFound, validationError, type FieldErrors } from './api-envelope.js';
 import { UNAUTHORIZED_MESSAGE, type ApiAuth } from './auth.js';
 

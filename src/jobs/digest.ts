@@ -2,9 +2,10 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { scheduleJob, type Job } from 'node-schedule';
 import type { Config } from '../config.js';
-import { renderDigestMessage, type DigestMessage } from '../discord/digest-message.js';
+import { renderDigestMessage } from '../discord/render/digest-message.js';
+import type { DigestSender, FindPostedDigest, SendDigest } from '../domain/digest/ports.js';
 import type { Clock } from '../shared/clock.js';
-import { atRiskCutoff } from '../domain/customer-profile.js';
+import { atRiskCutoff } from '../domain/customers/profile.js';
 import {
   buildWeeklyDigest,
   checkSchedule,
@@ -16,7 +17,7 @@ import {
   type AtRiskListFile,
   type AtRiskListOptions,
   type DigestPeriod,
-} from '../domain/digest.js';
+} from '../domain/digest/digest.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import {
@@ -60,16 +61,6 @@ import { startWorker } from './worker.js';
 export type DigestRunResult = 'sent' | 'not_due' | 'already_sent' | 'resent' | 'skipped_no_channel' | 'failed';
 
 export type DigestConfig = Pick<Config, 'digestChannelId' | 'digestCron' | 'storeTimeZone' | 'atRiskDays' | 'storeCurrency'>;
-
-/** Posts one digest; the message's embed footer already carries the period key. */
-export type SendDigest = (message: DigestMessage, context: { periodKey: string }) => Promise<{ messageId: string }>;
-/** Whether the digest of a period is already in the channel (a post whose confirmation was lost). */
-export type FindPostedDigest = (periodKey: string) => Promise<{ messageId: string } | null>;
-
-export interface DigestSender {
-  send: SendDigest;
-  findPosted?: FindPostedDigest;
-}
 
 export interface RunDigestOptions {
   config: DigestConfig;

@@ -1,5 +1,5 @@
 import type { Clock } from '../shared/clock.js';
-import { deleteExpiredExports } from '../domain/export/download-links.js';
+import { deleteExpiredExports } from '../domain/exports/download-links.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { startWorker, type Worker } from './worker.js';

@@ -1,11 +1,11 @@
-import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/apply-purchase-event.js';
+import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/purchases/apply.js';
 import type { Clock } from '../shared/clock.js';
-import { scrubEventIfCustomerErased } from '../domain/gdpr-erasure.js';
-import { enqueueCustomerCreated } from '../domain/outbound-webhooks.js';
-import { reconcileCustomerRoles } from '../domain/role-sync.js';
-import { parseStoredEvent } from '../domain/purchase-events.js';
+import { scrubEventIfCustomerErased } from '../domain/privacy/erasure.js';
+import { enqueueCustomerCreated } from '../domain/webhooks/outbound-webhooks.js';
+import { reconcileCustomerRoles } from '../domain/roles/sync.js';
+import { parseStoredEvent } from '../domain/purchases/parse.js';
 import { UserError, type UserErrorCode } from '../shared/errors.js';
-import { raiseStaffAlert } from '../domain/staff-alerts.js';
+import { raiseStaffAlert } from '../domain/alerts/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import {

@@ -1,27 +1,12 @@
 import type { Clock } from '../shared/clock.js';
-import { purgeErasedRoleTraces } from '../domain/gdpr-erasure.js';
-import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/role-sync.js';
-import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/staff-alerts.js';
+import { purgeErasedRoleTraces } from '../domain/privacy/erasure.js';
+import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/roles/sync.js';
+import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/alerts/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import type { RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
 import { startWorker, type Worker } from './worker.js';
-
-export type RoleProblemKind = 'unknown_member' | 'missing_permissions' | 'role_above_bot' | 'unknown_role' | 'dangerous_role' | 'retry';
-
-/** What one role call came to, in the queue's terms; `message` is meant for staff. */
-export type RoleCallResult = { ok: true } | { ok: false; kind: RoleProblemKind; message: string };
-
-/** The one thing the queue needs from Discord. Implementations never throw for Discord's answers. */
-export interface RoleGateway {
-  addRole(guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult>;
-  removeRole(guildId: string, userId: string, roleId: string, reason: string): Promise<RoleCallResult>;
-  /**
-   * Whether the member holds the role right now (null when that cannot be told: not a member,
-   * Discord unreachable). Asked before repeating a call that may already have happened.
-   */
-  memberHasRole?(guildId: string, userId: string, roleId: string): Promise<boolean | null>;
-}
+import type { RoleCallResult, RoleGateway, RoleProblemKind } from '../domain/roles/ports.js';
 
 export interface ProcessRoleJobsOptions {
   /** Jobs handled per call at most. */

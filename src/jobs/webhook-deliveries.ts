@@ -16,7 +16,7 @@ import {
   signWebhookRequest,
   type HostLookup,
   type ResolvedAddress,
-} from '../domain/outbound-webhooks.js';
+} from '../domain/webhooks/outbound-webhooks.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { releaseLeasesOf } from '../store/claim-leases.js';

@@ -1,5 +1,5 @@
 import type { Clock } from '../shared/clock.js';
-import { createBan } from '../domain/bans.js';
+import { createBan } from '../domain/bans/bans.js';
 import type { Db } from '../store/database.js';
 import { DEMO_STAFF } from './demo-data.js';
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock.js';
-import { addNote } from '../domain/notes.js';
-import type { Actor, OrderStatus } from '../domain/types.js';
+import { addNote } from '../domain/customers/notes.js';
+import type { Actor, OrderStatus } from '../domain/customers/types.js';
 import { insertCustomers, type NewCustomerInput } from '../store/customer.repository.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { upsertOrder, type OrderInput } from '../store/order.repository.js';

@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import { deployCommands } from '../commands/deploy.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../shared/clock.js';
-import { dataDirectoryFor } from '../domain/export/download-links.js';
+import { dataDirectoryFor } from '../domain/exports/download-links.js';
 import type { Logger } from '../logger.js';
 import { startServices } from '../services.js';
 import { shownStoreLocation, type Db } from '../store/database.js';
 import { seedDemoBans } from './demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from './demo-data.js';
-import { addRoleRule } from '../domain/role-rules.js';
+import { addRoleRule } from '../domain/roles/rules.js';
 import { startLocalDiscord, type LocalGuildSeed } from './local-discord/index.js';
 import { Terminal } from './terminal.js';
 

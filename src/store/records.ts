@@ -1,6 +1,6 @@
 /**
  * The records the repositories return, mapped from their rows: plain values the domain works
- * with and re-exports (src/domain/types.ts), declared here so the store needs nothing above it.
+ * with and re-exports (src/domain/customers/types.ts), declared here so the store needs nothing above it.
  */
 import type { BanType, OrderStatus } from '../shared/vocabulary.js';
 

@@ -21,6 +21,6 @@ describe('purchases, refunds, disputes, subscriptions, links, bans and erasure i
   }, 120_000);
 
   it('includes erasure when the product has it', () => {
-    expect(existsSync(new URL('../../src/domain/gdpr-erasure.ts', import.meta.url))).toBe(true);
+    expect(existsSync(new URL('../../src/domain/privacy/erasure.ts', import.meta.url))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config.js';
-import { createApiToken, type ApiScope } from '../../src/domain/api-tokens.js';
+import { createApiToken, type ApiScope } from '../../src/domain/api-access/tokens.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';

@@ -2,7 +2,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { CustomerLinkedChange, CustomerLinkedHook } from '../../src/domain/linking/link-account.js';
 import { createLinkUrl } from '../../src/domain/linking/link-sessions.js';
-import type { Customer } from '../../src/domain/types.js';
+import type { Customer } from '../../src/domain/customers/types.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { findCustomerById, insertCustomer } from '../../src/store/customer.repository.js';

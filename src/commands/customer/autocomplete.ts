@@ -1,10 +1,10 @@
 import type { AutocompleteInteraction, ApplicationCommandOptionChoiceData } from 'discord.js';
-import { parseBanDuration } from '../../domain/ban-targets.js';
-import { listBans } from '../../domain/bans.js';
-import { autocompleteCustomers } from '../../domain/customer-lookup.js';
+import { parseBanDuration } from '../../domain/bans/targets.js';
+import { listBans } from '../../domain/bans/bans.js';
+import { autocompleteCustomers } from '../../domain/customers/lookup.js';
 import type { BotDeps } from '../context.js';
 import { clipText, isBlank } from '../../shared/text.js';
-import { clip } from '../view.js';
+import { clip } from '../../discord/render/view.js';
 
 const DURATIONS = [
   { name: 'Permanent', value: 'permanent' },

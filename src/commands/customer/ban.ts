@@ -1,11 +1,11 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
-import { createBan, describeBan, previewBan } from '../../domain/bans.js';
+import { createBan, describeBan, previewBan } from '../../domain/bans/bans.js';
 import { UserError } from '../../shared/errors.js';
-import type { Actor } from '../../domain/types.js';
+import type { Actor } from '../../domain/customers/types.js';
 import { BAN_TYPES, type BanType } from '../../shared/vocabulary.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
-import { DANGER_COLOR, SUCCESS_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
+import { DANGER_COLOR, SUCCESS_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
 import { confirmRow } from '../components.js';
 

@@ -1,11 +1,11 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
-import { describeBan, listBans } from '../../domain/bans.js';
+import { describeBan, listBans } from '../../domain/bans/bans.js';
 import { UserError } from '../../shared/errors.js';
-import type { Actor, BanType } from '../../domain/types.js';
+import type { Actor, BanType } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
 import { fetchPage, pagerRow } from '../components.js';
-import { BRAND_COLOR, escapeText, fitEmbed, type View } from '../view.js';
+import { BRAND_COLOR, escapeText, fitEmbed, type View } from '../../discord/render/view.js';
 
 export const BANS_PER_PAGE = 10;
 const STATUSES = ['active', 'expired', 'lifted', 'all'] as const;

@@ -1,18 +1,18 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
-import { renderInitialsAvatar } from '../../domain/avatar.js';
-import { describeBan, findActiveBansForCustomer } from '../../domain/bans.js';
-import { getCustomerProfile } from '../../domain/customer-profile.js';
-import { findErasedAt } from '../../domain/gdpr-erasure.js';
+import { renderInitialsAvatar } from '../../discord/render/avatar.js';
+import { describeBan, findActiveBansForCustomer } from '../../domain/bans/bans.js';
+import { getCustomerProfile } from '../../domain/customers/profile.js';
+import { findErasedAt } from '../../domain/privacy/erasure.js';
 import { UserError } from '../../shared/errors.js';
-import { listNotes } from '../../domain/notes.js';
-import type { Customer, CustomerProfile, Order, OrderStatus } from '../../domain/types.js';
+import { listNotes } from '../../domain/customers/notes.js';
+import type { Customer, CustomerProfile, Order, OrderStatus } from '../../domain/customers/types.js';
 import { countOrdersByStatus, getOrderWithItems, listOrdersForCustomer } from '../../store/order.repository.js';
 import { ORDER_STATUSES } from '../../shared/vocabulary.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
-import { displayMoney as money } from '../money-display.js';
+import { displayMoney as money } from '../../discord/render/money.js';
 import { fetchPage, pagerRow } from '../components.js';
-import { BRAND_COLOR, DANGER_COLOR, clip, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
+import { BRAND_COLOR, DANGER_COLOR, clip, discordDate, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
 
 type Row = APIActionRowComponent<APIComponentInMessageActionRow>;
 

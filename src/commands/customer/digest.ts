@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
-import { buildWeeklyDigest, nextOccurrence, previousDigestInputs, writeAtRiskList } from '../../domain/digest.js';
+import { buildWeeklyDigest, nextOccurrence, previousDigestInputs, writeAtRiskList } from '../../domain/digest/digest.js';
 import { UserError } from '../../shared/errors.js';
-import { renderDigestMessage } from '../../discord/digest-message.js';
+import { renderDigestMessage } from '../../discord/render/digest-message.js';
 import type { BotDeps } from '../context.js';
-import { discordDate, type View } from '../view.js';
+import { discordDate, type View } from '../../discord/render/view.js';
 
 /**
  * `/customer digest`: the weekly at-risk digest as it would be posted now, shown only to the

@@ -1,14 +1,14 @@
 import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
 import { rm } from 'node:fs/promises';
-import { recordActivity } from '../../domain/activity-log.js';
-import { iterateCustomersForExport, listCustomers } from '../../domain/customer-list.js';
+import { recordActivity } from '../../domain/customers/activity-log.js';
+import { iterateCustomersForExport, listCustomers } from '../../domain/customers/list.js';
 import { UserError } from '../../shared/errors.js';
-import { DEFAULT_MAX_EXPORT_BYTES, exportFileName, writeCustomerExport, type ExportFile } from '../../domain/export/customer-export.js';
-import { createDownloadLink, exportsDirectoryFor, type DownloadLink } from '../../domain/export/download-links.js';
-import type { Actor, CustomerFilter, CustomerListQuery, CustomerSort } from '../../domain/types.js';
+import { DEFAULT_MAX_EXPORT_BYTES, exportFileName, writeCustomerExport, type ExportFile } from '../../domain/exports/customer-export.js';
+import { createDownloadLink, exportsDirectoryFor, type DownloadLink } from '../../domain/exports/download-links.js';
+import type { Actor, CustomerFilter, CustomerListQuery, CustomerSort } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
 import { FILTER_CHOICES, SORT_CHOICES } from '../definitions.js';
-import { BRAND_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
+import { BRAND_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
 
 export interface ExportOptions {
   format: 'csv' | 'xlsx';

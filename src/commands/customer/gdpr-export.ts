@@ -1,10 +1,10 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../../shared/errors.js';
-import { DEFAULT_MAX_EXPORT_BYTES } from '../../domain/export/customer-export.js';
-import { buildCustomerDataFile, type DataExportFormat } from '../../domain/gdpr-export.js';
-import type { Actor } from '../../domain/types.js';
+import { DEFAULT_MAX_EXPORT_BYTES } from '../../domain/exports/customer-export.js';
+import { buildCustomerDataFile, type DataExportFormat } from '../../domain/privacy/export.js';
+import type { Actor } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
-import type { View } from '../view.js';
+import type { View } from '../../discord/render/view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
 
 export interface GdprExportOptions {

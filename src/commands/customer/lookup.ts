@@ -1,7 +1,7 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { lookupCustomer } from '../../domain/customer-lookup.js';
+import { lookupCustomer } from '../../domain/customers/lookup.js';
 import type { BotDeps } from '../context.js';
-import type { View } from '../view.js';
+import type { View } from '../../discord/render/view.js';
 import { buildMatchesView, buildProfileView } from './customer-views.js';
 
 export interface LookupOptions {

@@ -1,8 +1,8 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { addNote } from '../../domain/notes.js';
-import type { Actor } from '../../domain/types.js';
+import { addNote } from '../../domain/customers/notes.js';
+import type { Actor } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
-import type { View } from '../view.js';
+import type { View } from '../../discord/render/view.js';
 import { buildProfileView } from './customer-views.js';
 import { resolveOneCustomer } from './resolve-customer.js';
 

@@ -1,7 +1,7 @@
 import { UserError } from '../../shared/errors.js';
 import { findCustomerByDiscordId } from '../../store/customer.repository.js';
 import type { BotDeps } from '../context.js';
-import type { View } from '../view.js';
+import type { View } from '../../discord/render/view.js';
 import { buildProfileView } from './customer-views.js';
 
 /** "Customer profile" on a member: the same profile as a lookup, found by the linked Discord ID. */

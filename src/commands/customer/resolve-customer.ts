@@ -1,6 +1,6 @@
-import { lookupCustomer } from '../../domain/customer-lookup.js';
+import { lookupCustomer } from '../../domain/customers/lookup.js';
 import { UserError } from '../../shared/errors.js';
-import type { Customer } from '../../domain/types.js';
+import type { Customer } from '../../domain/customers/types.js';
 import type { Db } from '../../store/database.js';
 import { clipText } from '../../shared/text.js';
 

@@ -1,15 +1,16 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../../shared/errors.js';
-import { addRoleRule, findRoleRuleEvenRemoved, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/role-rules.js';
-import { roleGrantProblemBrief } from '../../domain/role-safety.js';
-import { findRoleTakeBack, takeBackRemovedRuleRole } from '../../domain/role-sync.js';
+import { addRoleRule, findRoleRuleEvenRemoved, listRoleRules, removeRoleRule, type RoleRule } from '../../domain/roles/rules.js';
+import { roleGrantProblemBrief } from '../../domain/roles/safety.js';
+import { findRoleTakeBack, takeBackRemovedRuleRole } from '../../domain/roles/sync.js';
 import { clipText } from '../../shared/text.js';
-import type { Actor } from '../../domain/types.js';
+import type { Actor } from '../../domain/customers/types.js';
 import { confirmRow } from '../components.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
-import { BRAND_COLOR, SUCCESS_COLOR, WARNING_COLOR, clip, escapeText, field, fitEmbed, type View } from '../view.js';
-import { roleText, type RoleInspector } from './roles.js';
+import { BRAND_COLOR, SUCCESS_COLOR, WARNING_COLOR, clip, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
+import { roleText } from './roles.js';
+import type { RoleInspector } from '../../domain/roles/ports.js';
 
 export interface RoleRuleAddOptions {
   productId: number;

@@ -1,29 +1,15 @@
 import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
-import { recordActivity } from '../../domain/activity-log.js';
+import { recordActivity } from '../../domain/customers/activity-log.js';
 import { UserError } from '../../shared/errors.js';
-import { describeCustomerRoles, reconcileCustomerRoles, retryCustomerRoleJobs, type RoleJob } from '../../domain/role-sync.js';
-import type { BotStanding, GuildRoleFacts } from '../../domain/role-safety.js';
-import type { Actor } from '../../domain/types.js';
+import { describeCustomerRoles, reconcileCustomerRoles, retryCustomerRoleJobs, type RoleJob } from '../../domain/roles/sync.js';
+import type { Actor } from '../../domain/customers/types.js';
 import { findCustomerById } from '../../store/customer.repository.js';
 import { inTransaction } from '../../store/database.js';
 import type { BotDeps } from '../context.js';
 import { customId } from '../custom-ids.js';
-import { BRAND_COLOR, DANGER_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../view.js';
+import { BRAND_COLOR, DANGER_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
-
-/** What the role views read from Discord; the discord.js adapter lives in src/discord/role-inspector.ts. */
-export interface RoleInspector {
-  /** The member's role ids (without @everyone); null when the user is not in the server. */
-  memberRoles(guildId: string, userId: string): Promise<string[] | null>;
-  /** The role's name, when the bot can see it. */
-  roleName(guildId: string, roleId: string): string | undefined;
-  /** Why the bot cannot give or take the role (an actionable sentence), or null. */
-  manageProblem(guildId: string, roleId: string): string | null;
-  /** The role's permissions and position, when the bot can see it. */
-  roleFacts(guildId: string, roleId: string): GuildRoleFacts | undefined;
-  /** The bot's highest role in the guild, when the bot is there. */
-  botStanding(guildId: string): BotStanding | undefined;
-}
+import type { RoleInspector } from '../../domain/roles/ports.js';
 
 export interface RolesOptions {
   customer: string;

@@ -1,9 +1,9 @@
 import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
-import { getCustomerProfile } from '../../domain/customer-profile.js';
-import { getStoreStatistics } from '../../domain/statistics.js';
+import { getCustomerProfile } from '../../domain/customers/profile.js';
+import { getStoreStatistics } from '../../domain/customers/statistics.js';
 import type { BotDeps } from '../context.js';
-import { displayMoney } from '../money-display.js';
-import { BRAND_COLOR, discordDate, field, fitEmbed, type View } from '../view.js';
+import { displayMoney } from '../../discord/render/money.js';
+import { BRAND_COLOR, discordDate, field, fitEmbed, type View } from '../../discord/render/view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
 
 export interface StatsOptions {

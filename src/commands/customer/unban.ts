@@ -1,9 +1,9 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { describeBan, liftBan, listBans } from '../../domain/bans.js';
+import { describeBan, liftBan, listBans } from '../../domain/bans/bans.js';
 import { UserError } from '../../shared/errors.js';
-import type { Actor } from '../../domain/types.js';
+import type { Actor } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
-import { SUCCESS_COLOR, escapeText, fitEmbed, type View } from '../view.js';
+import { SUCCESS_COLOR, escapeText, fitEmbed, type View } from '../../discord/render/view.js';
 import { clipText } from '../../shared/text.js';
 
 export interface UnbanOptions {

@@ -2,12 +2,12 @@ import { findCustomerById } from '../../store/customer.repository.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { markLinkSessionUsed } from '../../store/link-session.repository.js';
 import type { LinkProvider } from '../../store/tables-linking.js';
-import { recordActivity } from '../activity-log.js';
-import { checkIdentifiers } from '../bans.js';
+import { recordActivity } from '../customers/activity-log.js';
+import { checkIdentifiers } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';
 import { GENERIC_REFUSAL, UserError } from '../../shared/errors.js';
-import { countryForIp } from '../geoip.js';
-import type { Actor, Customer } from '../types.js';
+import { countryForIp } from '../customers/geoip.js';
+import type { Actor, Customer } from '../customers/types.js';
 
 /** What changed when a customer linked an account, for the role side (grant to the new id, revoke from the old). */
 export interface CustomerLinkedChange {

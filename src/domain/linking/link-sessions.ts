@@ -11,8 +11,8 @@ import {
 import type { LinkProvider, LinkSessionRow } from '../../store/tables-linking.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
-import type { Customer } from '../types.js';
-import { findErasedAt } from '../gdpr-erasure.js';
+import type { Customer } from '../customers/types.js';
+import { findErasedAt } from '../privacy/erasure.js';
 
 export type { LinkProvider };
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { UserError } from '../../shared/errors.js';
-import { eraseCustomer, type ErasureCounts } from '../../domain/gdpr-erasure.js';
-import { buildCustomerDataFile } from '../../domain/gdpr-export.js';
+import { eraseCustomer, type ErasureCounts } from '../../domain/privacy/erasure.js';
+import { buildCustomerDataFile } from '../../domain/privacy/export.js';
 import { notFound } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { recordActivity } from '../../domain/activity-log.js';
+import { recordActivity } from '../../domain/customers/activity-log.js';
 import { UserError } from '../../shared/errors.js';
 import { createLinkUrl } from '../../domain/linking/link-sessions.js';
 import { ApiError, notFound } from '../api-envelope.js';

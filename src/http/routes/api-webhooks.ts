@@ -15,7 +15,7 @@ import {
   WEBHOOK_URL_MAX_LENGTH,
   type WebhookDelivery,
   type WebhookEndpoint,
-} from '../../domain/outbound-webhooks.js';
+} from '../../domain/webhooks/outbound-webhooks.js';
 import { fieldError } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { open } from 'node:fs/promises';
-import { recordExportDownload, verifyDownload, type DownloadRefusal } from '../../domain/export/download-links.js';
+import { recordExportDownload, verifyDownload, type DownloadRefusal } from '../../domain/exports/download-links.js';
 import type { HttpDeps } from '../deps.js';
 
 const REFUSALS: Record<DownloadRefusal | 'not_configured', { status: number; error: string; message: string }> = {

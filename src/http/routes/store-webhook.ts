@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { parseStoreEvent } from '../../domain/purchase-events.js';
-import { verifyStoreSignature, type StoreHeaders } from '../../domain/store-signature.js';
+import { parseStoreEvent } from '../../domain/purchases/parse.js';
+import { verifyStoreSignature, type StoreHeaders } from '../../domain/purchases/signature.js';
 import { InboundEventWriter } from '../../store/inbound-event.repository.js';
 import type { HttpDeps } from '../deps.js';
 

@@ -1,5 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { API_SCOPES, createApiToken, revokeApiToken, type ApiScope } from '../../../src/domain/api-tokens.js';
+import { API_SCOPES, createApiToken, revokeApiToken, type ApiScope } from '../../../src/domain/api-access/tokens.js';
 import type { OpenApiDocument, OpenApiOperation } from '../../../src/http/openapi.js';
 import { startApiTestApp, type ApiTestApp } from '../../support/api-app.js';
 import { validate, type Schema } from './json-schema.js';

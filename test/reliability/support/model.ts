@@ -1,13 +1,14 @@
 import fc from 'fast-check';
-import { createBan, liftBan } from '../../../src/domain/bans.js';
+import { createBan, liftBan } from '../../../src/domain/bans/bans.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
 import { completeLink } from '../../../src/domain/linking/link-account.js';
 import { createLinkUrl, openLinkSession } from '../../../src/domain/linking/link-sessions.js';
-import { addRoleRule } from '../../../src/domain/role-rules.js';
-import { reconcileCustomerRoles, sweepTimedRoleChanges } from '../../../src/domain/role-sync.js';
+import { addRoleRule } from '../../../src/domain/roles/rules.js';
+import { reconcileCustomerRoles, sweepTimedRoleChanges } from '../../../src/domain/roles/sync.js';
 import { processDueEvents, storeEventHooks } from '../../../src/jobs/inbound-events.js';
-import { processRoleJobs, type RoleCallResult, type RoleGateway } from '../../../src/jobs/role-queue.js';
+import { processRoleJobs } from '../../../src/jobs/role-queue.js';
+import type { RoleCallResult, RoleGateway } from '../../../src/domain/roles/ports.js';
 import { applyRolesOnLink } from '../../../src/services.js';
 import { openMigratedDatabase, type Db } from '../../../src/store/database.js';
 import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
@@ -68,7 +69,7 @@ export interface Scenario {
 }
 
 export interface ModelOptions {
-  /** Include erasure steps (when the product has src/domain/gdpr-erasure.ts). */
+  /** Include erasure steps (when the product has src/domain/privacy/erasure.ts). */
   erase?: ((db: Db, clock: ManualClock, customerId: number) => Promise<void>) | undefined;
 }
 

@@ -4,9 +4,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyPurchaseEvent, type PurchaseEventHooks } from '../../../src/domain/apply-purchase-event.js';
+import { applyPurchaseEvent, type PurchaseEventHooks } from '../../../src/domain/purchases/apply.js';
 import { ManualClock } from '../../../src/shared/clock.js';
-import { parseStoreEvent } from '../../../src/domain/purchase-events.js';
+import { parseStoreEvent } from '../../../src/domain/purchases/parse.js';
 import { backupDatabaseFile } from '../../../src/store/backup.js';
 import { inTransaction, openMigratedDatabase } from '../../../src/store/database.js';
 

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { httpStatusOf, UserError } from '../shared/errors.js';
 
-// The external API's response envelopes, as the API seed shows them:
+// The external API's response envelopes, as docs/product.md#rest-api describes them:
 //   {"success": true, "data": …, "meta"?: …}
 //   {"success": false, "error": "<HTTP reason>", "message": "…", "errors"?: {"<field>": ["…"]}}
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 
 /**
- * Avatars "generated from initials" (the seed's Customer Details) for customers without a linked
+ * Avatars generated from initials (docs/product.md#profile) for customers without a linked
  * Discord or Steam picture.
  */
 

@@ -6,7 +6,7 @@ import type { Badge, Customer, CustomerProfile, CustomerStatistics, Segment } fr
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** New = 0–1 completed orders, Repeat = 2–4, Loyal = 5+ (seed definition). */
+/** New = 0–1 completed orders, Repeat = 2–4, Loyal = 5+ (docs/product.md#statistics). */
 export function segmentFor(ordersCount: number): Segment {
   if (ordersCount >= 5) return 'loyal';
   if (ordersCount >= 2) return 'repeat';
@@ -41,7 +41,7 @@ export function isAtRisk(customer: { ordersCount: number; lastOrderAt: string | 
 }
 
 /**
- * The seed's figures from the customer's stored aggregates: average order value rounded to the
+ * The figures of docs/product.md#statistics from the customer's stored aggregates: average order value rounded to the
  * cent for display; LTV = orders × AOV computed on the exact average (so it equals total spent
  * to the cent, instead of showing staff a figure one cent off beside it); purchase frequency =
  * average days between first and last completed order, to 0.1 day.

@@ -20,7 +20,7 @@ export { checkSchedule, computePeriod, nextOccurrence, type DigestPeriod } from 
  */
 
 export interface SegmentCounts {
-  /** 0–1 completed orders (customers without orders included, as the seed's segments are). */
+  /** 0–1 completed orders (customers without orders included, as docs/product.md#statistics counts them). */
   newCount: number;
   /** 2–4 completed orders. */
   repeatCount: number;
@@ -42,7 +42,7 @@ export interface AtRiskCustomer {
   name: string;
   email: string;
   ordersCount: number;
-  /** LTV = orders × average order value, which is total spent to the cent (seed definition). */
+  /** LTV = orders × average order value, which is total spent to the cent (docs/product.md#statistics). */
   ltvCents: number;
   lastOrderAt: string;
   lastOrderNumber: string | null;

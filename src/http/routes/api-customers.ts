@@ -285,7 +285,7 @@ const checkResultSchema = z.union([
   z.object({ allowed: z.literal(false), message: z.literal(GENERIC_REFUSAL).meta({ description: 'Show this to the customer as it is' }) }),
 ]);
 
-/** The list row: the seed's fields first, then ours. Never a password hash, an IP or a secret. */
+/** The list row: the fields of docs/product.md#rest-api first, then ours. Never a password hash, an IP or a secret. */
 export function customerSummaryJson(customer: Customer): z.output<typeof customerSummarySchema> {
   return {
     id: customer.id,
@@ -303,7 +303,7 @@ export function customerSummaryJson(customer: Customer): z.output<typeof custome
   };
 }
 
-/** The seed's detail shape, key for key, then linked accounts, referral and metadata. */
+/** The detail shape of docs/product.md#rest-api, key for key, then linked accounts, referral and metadata. */
 export function customerDetailJson(customer: Customer, recentOrders: readonly OrderSummary[]): z.output<typeof customerDetailSchema> {
   const statistics = computeStatistics(customer);
   return {

@@ -14,7 +14,7 @@ export const API_BASE_PATH = '/api/external/v1';
  * The external REST API under /api/external/v1. Every route in the inner scope gets the
  * bearer-token check and the rate limit (onRequest, before the body is read), must declare its
  * scope with `auth.requireScope(…)` (enforced when the route is added), and answers errors in the
- * seed's envelope. Routes are declared in the registry (src/http/openapi.ts), which validates
+ * envelope of docs/product.md#rest-api. Routes are declared in the registry (src/http/openapi.ts), which validates
  * their input and writes the OpenAPI document served, without a token, at /openapi.json.
  * A new group of routes is one more `scope.register(…, { deps, auth, registry })` below.
  */

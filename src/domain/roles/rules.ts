@@ -181,7 +181,7 @@ export async function addRoleRule(db: Db, clock: Clock, input: AddRoleRuleInput)
 /**
  * Stops a product granting a role. Nobody loses the role because of the removal itself: members
  * who hold it keep it, unless staff then take it back ({@link takeBackRemovedRuleRole} in
- * role-sync.ts) or another rule for the same role later decides otherwise.
+ * sync.ts) or another rule for the same role later decides otherwise.
  */
 export async function removeRoleRule(db: Db, clock: Clock, input: { id: number; actor: Actor }): Promise<RoleRule> {
   return inTransaction(db, async (trx) => {

@@ -62,7 +62,7 @@ interface CustomerRoleFacts {
   openJobs: RoleJobRow[];
 }
 
-/** Subscriptions gained a `failed_at` column later; until then the row's update time stands in. */
+/** A failure with no `failed_at` (rows older than the column) is timed from the row's last update, the nearest to it. */
 function failedAtOf(row: { updated_at: string }): string | null {
   const failedAt = (row as { failed_at?: unknown }).failed_at;
   return typeof failedAt === 'string' ? failedAt : row.updated_at;

@@ -84,111 +84,166 @@ export async function seedDemoData(
   return inTransaction(db, work);
 }
 
-async function seed(db: Db, now: number, count: number, random: () => number): Promise<{ customers: number; orders: number }> {
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const between = (from: number, to: number) => Math.floor(from + random() * Math.max(0, to - from));
+/** The seeded draws every step takes from, in one order, so the same seed always yields the same store. */
+interface Draw {
+  random: () => number;
+  pick: <T>(items: readonly T[]) => T;
+  between: (from: number, to: number) => number;
+}
 
-  // Registration times, oldest first so ids follow registration as they do in a live store. The
-  // two oldest are pinned far back: they carry the loyal and the at-risk story.
+/** A customer's registration time and the order history they are given. */
+type Plan = { createdAt: number; profile: Profile };
+
+/** Keeps generated emails, Discord ids, Steam ids and referral codes unique across the store. */
+type Used = { emails: Set<string>; snowflakes: Set<string>; steam: Set<string>; codes: Set<string> };
+
+async function seed(db: Db, now: number, count: number, random: () => number): Promise<{ customers: number; orders: number }> {
+  const draw: Draw = {
+    random,
+    pick: <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T,
+    between: (from: number, to: number) => Math.floor(from + random() * Math.max(0, to - from)),
+  };
+  const { inputs, plans } = customerInputs(now, registrationTimes(now, count, draw), draw);
+  const customers = await insertCustomers(db, { now: () => new Date(now) }, inputs);
+  await addReferrals(db, customers, random);
+  const orders = planOrders(customers, plans, now, draw);
+  await insertOrders(db, orders);
+  await addNotes(db, customers, plans, now, draw);
+  return { customers: customers.length, orders: orders.length };
+}
+
+/**
+ * Registration times, oldest first so ids follow registration as they do in a live store. The
+ * two oldest are pinned far back: they carry the loyal and the at-risk story.
+ */
+function registrationTimes(now: number, count: number, { between }: Draw): number[] {
   const registered = [now - 730 * DAY, now - 725 * DAY];
   while (registered.length < count) registered.push(between(now - 720 * DAY, now - HOUR));
   registered.length = count;
   registered.sort((a, b) => a - b);
+  return registered;
+}
 
+/** The customers demos rely on, by registration index: their order history and their names. */
+function fixedStories(count: number): { profiles: Map<number, Profile>; names: Map<number, [string, string]> } {
   const profiles = new Map<number, Profile>([
     [0, { orders: 8, window: 'any', statuses: 'completed' }],
     [1, { orders: 3, window: 'lapsed', statuses: 'completed' }],
     [2, { orders: 3, window: 'recent', statuses: 'completed' }],
   ]);
   if (count > 3) profiles.set(count - 1, { orders: 0, window: 'any', statuses: 'completed' });
-  const fixedNames = new Map<number, [string, string]>([
+  const names = new Map<number, [string, string]>([
     [2, ['Alice', 'Johnson']],
     [Math.floor(count / 5) + 3, ['Alice', 'Moreau']],
     [Math.floor(count / 3) + 4, ['Alice', 'Chen']],
     [Math.floor(count / 2) + 5, ['Alice', 'Novak']],
   ]);
+  return { profiles, names };
+}
 
-  const usedEmails = new Set<string>(['alice@example.com']);
-  const usedSnowflakes = new Set<string>();
-  const usedSteam = new Set<string>();
-  const usedCodes = new Set<string>();
+function customerInputs(now: number, registered: number[], draw: Draw): { inputs: NewCustomerInput[]; plans: Plan[] } {
+  const stories = fixedStories(registered.length);
+  const used: Used = { emails: new Set(['alice@example.com']), snowflakes: new Set(), steam: new Set(), codes: new Set() };
   const inputs: NewCustomerInput[] = [];
-  const plans: Array<{ createdAt: number; profile: Profile }> = [];
+  const plans: Plan[] = [];
+  registered.forEach((createdAt, i) => {
+    inputs.push(customerInput(i, createdAt, now, stories.names.get(i), used, draw));
+    plans.push({ createdAt, profile: stories.profiles.get(i) ?? randomProfile(draw.random) });
+  });
+  return { inputs, plans };
+}
 
-  for (let i = 0; i < count; i++) {
-    const createdAt = registered[i] as number;
-    const fixed = fixedNames.get(i);
-    const first = fixed?.[0] ?? pick(FIRST_NAMES);
-    let last = fixed?.[1] ?? pick(LAST_NAMES);
-    while (first === 'Alice' && last === 'Johnson' && i !== 2) last = pick(LAST_NAMES);
-    const email = i === 2 ? 'alice@example.com' : uniqueEmail(first, last, pick(DOMAINS), usedEmails, random);
-    const handle = asciiFold(`${first}${last}`).toLowerCase().replace(/[^a-z0-9]/g, '');
+/** Customer number `i`; the third is always alice@example.com, and no one else is called Alice Johnson. */
+function customerInput(
+  i: number,
+  createdAt: number,
+  now: number,
+  fixed: [string, string] | undefined,
+  used: Used,
+  draw: Draw,
+): NewCustomerInput {
+  const { random, pick, between } = draw;
+  const first = fixed?.[0] ?? pick(FIRST_NAMES);
+  let last = fixed?.[1] ?? pick(LAST_NAMES);
+  while (first === 'Alice' && last === 'Johnson' && i !== 2) last = pick(LAST_NAMES);
+  const email = i === 2 ? 'alice@example.com' : uniqueEmail(first, last, pick(DOMAINS), used.emails, random);
+  const input: NewCustomerInput = {
+    name: `${first} ${last}`,
+    email,
+    country: random() < 0.9 ? pick(COUNTRIES) : null,
+    twoFactorEnabled: random() < 0.2,
+    lastIp: random() < 0.5 ? `203.0.113.${between(1, 255)}` : `198.51.100.${between(1, 255)}`,
+    lastSeenAt: new Date(between(createdAt, now)).toISOString(),
+    referralCode: uniqueCode(used.codes, random),
+    supportTicketsCount: random() < 0.08 ? between(1, 4) : 0,
+    createdAt: new Date(createdAt).toISOString(),
+  };
+  addAccounts(input, createdAt, asciiFold(`${first}${last}`).toLowerCase().replace(/[^a-z0-9]/g, ''), used, draw);
+  return input;
+}
 
-    const input: NewCustomerInput = {
-      name: `${first} ${last}`,
-      email,
-      country: random() < 0.9 ? pick(COUNTRIES) : null,
-      twoFactorEnabled: random() < 0.2,
-      lastIp: random() < 0.5 ? `203.0.113.${between(1, 255)}` : `198.51.100.${between(1, 255)}`,
-      lastSeenAt: new Date(between(createdAt, now)).toISOString(),
-      referralCode: uniqueCode(usedCodes, random),
-      supportTicketsCount: random() < 0.08 ? between(1, 4) : 0,
-      createdAt: new Date(createdAt).toISOString(),
+/** ~60% link Discord, ~30% Steam, some have a game id or metadata. */
+function addAccounts(input: NewCustomerInput, createdAt: number, handle: string, used: Used, { random, pick, between }: Draw): void {
+  if (random() < 0.6) {
+    input.discord = {
+      id: uniqueSnowflake(createdAt, used.snowflakes, random),
+      username: `${handle}${random() < 0.5 ? '' : between(1, 999)}`,
+      avatar: random() < 0.7 ? hex(32, random) : null,
     };
-    if (random() < 0.6) {
-      input.discord = {
-        id: uniqueSnowflake(createdAt, usedSnowflakes, random),
-        username: `${handle}${random() < 0.5 ? '' : between(1, 999)}`,
-        avatar: random() < 0.7 ? hex(32, random) : null,
-      };
-    }
-    if (random() < 0.3) {
-      input.steam = {
-        id: uniqueSteamId(usedSteam, random),
-        username: `${pick(TAG_WORDS)}${pick(TAG_NOUNS)}`,
-        avatar: random() < 0.8 ? hex(40, random) : null,
-      };
-    }
-    if (random() < 0.35) input.gameUserId = `${pick(TAG_WORDS)}${pick(TAG_NOUNS)}${between(1, 99)}`;
-    if (random() < 0.15) input.metadata = random() < 0.5 ? { source: 'tebex-import' } : { favouriteServer: pick(['survival', 'skyblock', 'prison']) };
-    inputs.push(input);
-    plans.push({ createdAt, profile: profiles.get(i) ?? randomProfile(random) });
   }
+  if (random() < 0.3) {
+    input.steam = {
+      id: uniqueSteamId(used.steam, random),
+      username: `${pick(TAG_WORDS)}${pick(TAG_NOUNS)}`,
+      avatar: random() < 0.8 ? hex(40, random) : null,
+    };
+  }
+  if (random() < 0.35) input.gameUserId = `${pick(TAG_WORDS)}${pick(TAG_NOUNS)}${between(1, 99)}`;
+  if (random() < 0.15) input.metadata = random() < 0.5 ? { source: 'tebex-import' } : { favouriteServer: pick(['survival', 'skyblock', 'prison']) };
+}
 
-  const customers = await insertCustomers(db, { now: () => new Date(now) }, inputs);
-
-  // Referrals point back at someone who registered earlier, as they must in a live store.
+/** Referrals point back at someone who registered earlier, as they must in a live store. */
+async function addReferrals(db: Db, customers: Array<{ id: number }>, random: () => number): Promise<void> {
   for (let i = 10; i < customers.length; i++) {
     if (random() >= 0.12) continue;
     const referrer = customers[Math.floor(random() * i)];
     const customer = customers[i];
     if (referrer && customer) await db.updateTable('customers').set({ referred_by: referrer.id }).where('id', '=', customer.id).execute();
   }
+}
 
-  const orders: Array<Omit<OrderInput, 'id' | 'orderNumber'>> = [];
+type PlannedOrder = Omit<OrderInput, 'id' | 'orderNumber'>;
+
+/** Every customer's orders, oldest first. */
+function planOrders(customers: Array<{ id: number }>, plans: Plan[], now: number, draw: Draw): PlannedOrder[] {
+  const orders: PlannedOrder[] = [];
   customers.forEach((customer, i) => {
     const plan = plans[i];
     if (!plan) return;
     const { profile, createdAt } = plan;
-    const window =
-      profile.window === 'lapsed'
-        ? [createdAt, Math.max(createdAt + HOUR, now - 120 * DAY)]
-        : profile.window === 'recent'
-          ? [Math.max(createdAt, now - 60 * DAY), now - HOUR]
-          : [createdAt, now - HOUR];
-    const [from = createdAt, to = now] = window;
+    const [from, to] = orderWindow(profile, createdAt, now);
     for (let n = 0; n < profile.orders; n++) {
-      const placed = between(from, to);
-      const status = profile.statuses === 'completed' ? 'completed' : weightedStatus(random);
-      orders.push(buildOrder(customer.id, placed, status, now, random, between, pick));
+      const placed = draw.between(from, to);
+      const status = profile.statuses === 'completed' ? 'completed' : weightedStatus(draw.random);
+      orders.push(buildOrder(customer.id, placed, status, now, draw));
     }
     // A fixed recent order keeps the "recent" and loyal stories true whatever the draws were.
     if (profile.window !== 'lapsed' && profile.orders >= 5) {
-      orders.push(buildOrder(customer.id, now - between(DAY, 20 * DAY), 'completed', now, random, between, pick));
+      orders.push(buildOrder(customer.id, now - draw.between(DAY, 20 * DAY), 'completed', now, draw));
     }
   });
-  orders.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  return orders.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+}
 
+/** When a customer's orders may be placed: lapsed ones stopped 120 days ago, recent ones began 60 days ago. */
+function orderWindow(profile: Profile, createdAt: number, now: number): [number, number] {
+  if (profile.window === 'lapsed') return [createdAt, Math.max(createdAt + HOUR, now - 120 * DAY)];
+  if (profile.window === 'recent') return [Math.max(createdAt, now - 60 * DAY), now - HOUR];
+  return [createdAt, now - HOUR];
+}
+
+/** Order ids and numbers follow placement time; each is stored as of its last change. */
+async function insertOrders(db: Db, orders: PlannedOrder[]): Promise<void> {
   let orderId = 1000;
   for (const order of orders) {
     orderId += 1;
@@ -196,7 +251,11 @@ async function seed(db: Db, now: number, count: number, random: () => number): P
     const at = order.refundedAt ?? order.completedAt ?? order.createdAt;
     await upsertOrder(db, { now: () => new Date(at) }, { ...order, id: orderId, orderNumber: `ORD-${year}-${String(orderId).padStart(5, '0')}` });
   }
+}
 
+/** One staff note per ~20 customers; the first always on Alice Johnson (or the last customer of a tiny store). */
+async function addNotes(db: Db, customers: Array<{ id: number }>, plans: Plan[], now: number, { random, pick, between }: Draw): Promise<void> {
+  const count = plans.length;
   const noteCount = Math.max(1, Math.round(count / 20));
   for (let n = 0; n < noteCount; n++) {
     const index = n === 0 ? Math.min(2, count - 1) : Math.floor(random() * count);
@@ -206,8 +265,6 @@ async function seed(db: Db, now: number, count: number, random: () => number): P
     const at = new Date(between(plan.createdAt, now));
     await addNote(db, { now: () => at }, { customerId: customer.id, author: DEMO_STAFF, body: pick(NOTE_BODIES) });
   }
-
-  return { customers: customers.length, orders: orders.length };
 }
 
 function randomProfile(random: () => number): Profile {
@@ -216,15 +273,7 @@ function randomProfile(random: () => number): Profile {
   return { orders, window: random() < 0.25 ? 'lapsed' : 'any', statuses: 'mixed' };
 }
 
-function buildOrder(
-  customerId: number,
-  placed: number,
-  status: OrderStatus,
-  now: number,
-  random: () => number,
-  between: (from: number, to: number) => number,
-  pick: <T>(items: readonly T[]) => T,
-): Omit<OrderInput, 'id' | 'orderNumber'> {
+function buildOrder(customerId: number, placed: number, status: OrderStatus, now: number, { random, pick, between }: Draw): PlannedOrder {
   const lines = 1 + Math.floor(random() * (random() < 0.8 ? 1 : 3));
   const items: OrderInput['items'] = [];
   for (let l = 0; l < lines; l++) {

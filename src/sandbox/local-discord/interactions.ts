@@ -287,87 +287,15 @@ export class InteractionDesk {
     const data = asObject(body.data);
     const ackMs = Math.round(performance.now() - record.dispatchedAt);
 
-    if (record.callbacks.length > 0) throw new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
-    if (ackMs > this.deps.ackTimeoutMs) {
-      record.late = { type, data: body.data, ackMs };
-      this.#notify(record);
-      this.deps.log(`interaction ${record.label}: answered after ${ackMs} ms, refused with 10062`);
-      throw new DiscordHttpError(404, 10062, 'Unknown interaction');
-    }
-    const allowed = ALLOWED_CALLBACKS[record.kind].filter(
-      (candidate) =>
-        record.kind !== 'modal' ||
-        record.sourceMessageId !== null ||
-        (candidate !== InteractionResponseType.DeferredMessageUpdate && candidate !== InteractionResponseType.UpdateMessage),
-    );
-    if (!allowed.includes(type)) {
-      throw invalidFormBody('type', 'INTERACTION_RESPONSE_TYPE_INVALID', `Interaction response type ${type} is invalid for this interaction`);
-    }
-
+    this.#admitCallback(record, type, body.data, ackMs);
     validateCallback(type, data, files);
-
-    let message: MessageRecord | undefined;
-    switch (type) {
-      case InteractionResponseType.ChannelMessageWithSource:
-        message = this.#createResponse(record, data, files, 0);
-        record.originalId = message.id;
-        break;
-      case InteractionResponseType.DeferredChannelMessageWithSource:
-        message = this.#createResponse(record, { flags: data.flags }, [], MessageFlags.Loading);
-        record.originalId = message.id;
-        break;
-      case InteractionResponseType.DeferredMessageUpdate:
-        record.originalId = record.sourceMessageId;
-        message = this.messageRecord(record.sourceMessageId);
-        break;
-      case InteractionResponseType.UpdateMessage: {
-        const source = this.messageRecord(record.sourceMessageId);
-        if (!source) throw unknownMessage();
-        this.deps.messages.edit(source, data, files);
-        record.originalId = source.id;
-        message = source;
-        this.deps.announce(source, 'update');
-        break;
-      }
-      case InteractionResponseType.ApplicationCommandAutocompleteResult:
-        record.choices = asArray(data.choices).map((raw) => {
-          const choice = asObject(raw);
-          return { name: asString(choice.name) ?? '', value: typeof choice.value === 'number' ? choice.value : String(choice.value) };
-        });
-        break;
-      case InteractionResponseType.Modal:
-        record.modal = {
-          customId: asString(data.custom_id) ?? '',
-          title: asString(data.title) ?? '',
-          components: structuredClone(asArray(data.components)) as APIModalInteractionResponseCallbackComponent[],
-          interactionId: record.id,
-        };
-        break;
-      default:
-        break;
-    }
+    const message = this.#applyCallback(record, type, data, files);
     record.callbacks.push({ type, ...(body.data === undefined ? {} : { data: body.data }), ackMs });
     this.deps.log(`interaction ${record.label}: callback type ${type} after ${ackMs} ms`);
     this.#notify(record);
 
     if (query.get('with_response') !== 'true') return { status: 204 };
-    return {
-      status: 200,
-      body: {
-        interaction: {
-          id: record.id,
-          type: record.type,
-          ...(message
-            ? {
-                response_message_id: message.id,
-                response_message_loading: (message.flags & MessageFlags.Loading) !== 0,
-                response_message_ephemeral: (message.flags & MessageFlags.Ephemeral) !== 0,
-              }
-            : {}),
-        },
-        resource: { type, ...(message ? { message: messageJson(this.deps.state, message) } : {}) },
-      },
-    };
+    return { status: 200, body: this.#callbackResponse(record, type, message) };
   }
 
   executeWebhook(applicationId: string, token: string, query: URLSearchParams, rawBody: unknown, files: UploadedFile[]): WireAnswer {
@@ -498,6 +426,89 @@ export class InteractionDesk {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /** Refuses a second answer, a late one (recorded, as Discord has already failed it) and a type this interaction may not get. */
+  #admitCallback(record: InteractionRecord, type: InteractionResponseType, data: unknown, ackMs: number): void {
+    if (record.callbacks.length > 0) throw new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
+    if (ackMs > this.deps.ackTimeoutMs) {
+      record.late = { type, data, ackMs };
+      this.#notify(record);
+      this.deps.log(`interaction ${record.label}: answered after ${ackMs} ms, refused with 10062`);
+      throw new DiscordHttpError(404, 10062, 'Unknown interaction');
+    }
+    const allowed = ALLOWED_CALLBACKS[record.kind].filter(
+      (candidate) =>
+        record.kind !== 'modal' ||
+        record.sourceMessageId !== null ||
+        (candidate !== InteractionResponseType.DeferredMessageUpdate && candidate !== InteractionResponseType.UpdateMessage),
+    );
+    if (!allowed.includes(type)) {
+      throw invalidFormBody('type', 'INTERACTION_RESPONSE_TYPE_INVALID', `Interaction response type ${type} is invalid for this interaction`);
+    }
+  }
+
+  /** Does what the callback asks; returns the message it answered with or updated, if any. */
+  #applyCallback(record: InteractionRecord, type: InteractionResponseType, data: JsonObject, files: UploadedFile[]): MessageRecord | undefined {
+    let message: MessageRecord | undefined;
+    switch (type) {
+      case InteractionResponseType.ChannelMessageWithSource:
+        message = this.#createResponse(record, data, files, 0);
+        record.originalId = message.id;
+        break;
+      case InteractionResponseType.DeferredChannelMessageWithSource:
+        message = this.#createResponse(record, { flags: data.flags }, [], MessageFlags.Loading);
+        record.originalId = message.id;
+        break;
+      case InteractionResponseType.DeferredMessageUpdate:
+        record.originalId = record.sourceMessageId;
+        message = this.messageRecord(record.sourceMessageId);
+        break;
+      case InteractionResponseType.UpdateMessage: {
+        const source = this.messageRecord(record.sourceMessageId);
+        if (!source) throw unknownMessage();
+        this.deps.messages.edit(source, data, files);
+        record.originalId = source.id;
+        message = source;
+        this.deps.announce(source, 'update');
+        break;
+      }
+      case InteractionResponseType.ApplicationCommandAutocompleteResult:
+        record.choices = asArray(data.choices).map((raw) => {
+          const choice = asObject(raw);
+          return { name: asString(choice.name) ?? '', value: typeof choice.value === 'number' ? choice.value : String(choice.value) };
+        });
+        break;
+      case InteractionResponseType.Modal:
+        record.modal = {
+          customId: asString(data.custom_id) ?? '',
+          title: asString(data.title) ?? '',
+          components: structuredClone(asArray(data.components)) as APIModalInteractionResponseCallbackComponent[],
+          interactionId: record.id,
+        };
+        break;
+      default:
+        break;
+    }
+    return message;
+  }
+
+  /** The body of a `with_response=true` callback. */
+  #callbackResponse(record: InteractionRecord, type: InteractionResponseType, message: MessageRecord | undefined): JsonObject {
+    return {
+      interaction: {
+        id: record.id,
+        type: record.type,
+        ...(message
+          ? {
+              response_message_id: message.id,
+              response_message_loading: (message.flags & MessageFlags.Loading) !== 0,
+              response_message_ephemeral: (message.flags & MessageFlags.Ephemeral) !== 0,
+            }
+          : {}),
+      },
+      resource: { type, ...(message ? { message: messageJson(this.deps.state, message) } : {}) },
+    };
+  }
 
   #describe(record: InteractionRecord): string {
     const callbacks = record.callbacks.map((callback) => `type ${callback.type} after ${callback.ackMs} ms`);

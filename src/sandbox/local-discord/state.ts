@@ -1,7 +1,7 @@
 import { ChannelType, PermissionFlagsBits } from 'discord.js';
-import type { APIApplicationCommand, APIEmbed, APIMessageTopLevelComponent } from 'discord-api-types/v10';
+import type { APIApplicationCommand } from 'discord-api-types/v10';
 import { SnowflakeSource } from './ids.js';
-import type { LocalAttachment, LocalGuildSeed, LocalMemberSeed, LocalMessage, LocalUserSeed } from './types.js';
+import type { LocalGuildSeed, LocalMemberSeed, LocalMessage, LocalUserSeed } from './types.js';
 
 export interface UserRecord {
   id: string;
@@ -48,21 +48,13 @@ export interface GuildRecord {
   members: Map<string, MemberRecord>;
 }
 
-export interface MessageRecord {
-  id: string;
-  channelId: string;
+/** A message as the fake holds it: the fields a test's snapshot shows (absent ones as null), and the fake's own bookkeeping. */
+export interface MessageRecord extends Omit<LocalMessage, 'guildId' | 'interactionId' | 'editedAt'> {
   guildId: string | null;
-  authorId: string;
-  content: string;
-  embeds: APIEmbed[];
-  components: APIMessageTopLevelComponent[];
-  attachments: LocalAttachment[];
-  flags: number;
   type: number;
   interactionId: string | null;
   interactionUserId: string | null;
   webhookId: string | null;
-  createdAt: Date;
   editedAt: Date | null;
   deleted: boolean;
 }

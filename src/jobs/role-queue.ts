@@ -24,7 +24,7 @@ export interface ProcessRoleJobsOptions {
 export const ROLE_JOB_LEASE_MS = 10 * 60_000;
 export const ROLE_JOB_MAX_ATTEMPTS = 12;
 const RETRY_BACKOFF: ExponentialBackoff = { firstMs: 5_000, capMs: 15 * 60_000 };
-/** Half to all of the delay: spread, and never later than the cap. */
+/** Half to all of the delay, so no retry waits past the cap. */
 const RETRY_JITTER: Jitter = { floor: 0.5, spread: 0.5 };
 /** A job blocked on permissions is tried again this often, in case staff fixed it without saying. */
 export const ATTENTION_RETRY_MS = 60 * 60_000;

@@ -35,7 +35,7 @@ export interface LeaseQueue<T extends LeaseQueueTable> {
 export type AnyLeaseQueue = { [T in LeaseQueueTable]: LeaseQueue<T> }[LeaseQueueTable];
 
 /** A lease in the past: "claimed once, never settled" (see {@link LeaseQueue.release}). */
-export const INTERRUPTED_LEASE = new Date(0).toISOString();
+const INTERRUPTED_LEASE = new Date(0).toISOString();
 
 // The queues' own column types differ (ids, statuses); the statements below use only the columns
 // they share, so they are built on this one shape and the rows typed back per table.
@@ -194,7 +194,7 @@ export async function claimRow<T extends LeaseQueueTable>(
  * (the lease {@link claimRow} returned) makes it the current claim's only; without either, any
  * claimer's settlement of a row still open counts.
  */
-export type ClaimRef = { id: string | number } & ({ attempt: number } | { lease: string } | object);
+export type ClaimRef = { id: string | number } & ({ attempt: number; lease?: never } | { lease: string; attempt?: never } | { attempt?: never; lease?: never });
 
 /**
  * Ends a claim: writes `patch` and clears the lease, if the claim still holds the row and the row
@@ -213,8 +213,8 @@ export async function settleClaim<T extends LeaseQueueTable>(
     .updateTable(tableOf(queue))
     .set({ ...(patch as Partial<LeasedRow>), lease_until: null, lease_holder: null })
     .where('id', '=', claim.id as string)
-    .$if('attempt' in claim, (qb) => qb.where('attempts', '=', (claim as { attempt: number }).attempt))
-    .$if('lease' in claim, (qb) => qb.where('lease_until', '=', (claim as { lease: string }).lease))
+    .$if(claim.attempt !== undefined, (qb) => qb.where('attempts', '=', claim.attempt as number))
+    .$if(claim.lease !== undefined, (qb) => qb.where('lease_until', '=', claim.lease as string))
     .$if(options.evenIfClosed !== true, (qb) => qb.where(inOpen(queue)))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;

@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
-import { releaseInboundEventLeases } from '../store/inbound-event.repository.js';
+import { INBOUND_EVENT_QUEUE, releaseInboundEventLeases } from '../store/inbound-event.repository.js';
 import { acquireLease, deleteExpiredLeases, listLiveLeases, releaseLease } from '../store/leader-lease.js';
-import { recoverInterruptedRoleJobs } from './role-queue.js';
-import { releaseWebhookDeliveryLeases } from './webhook-deliveries.js';
+import { leaseHolders } from '../store/lease-queue.js';
+import { recoverInterruptedRoleJobs, ROLE_JOB_QUEUE } from './role-queue.js';
+import { releaseWebhookDeliveryLeases, WEBHOOK_DELIVERY_QUEUE } from './webhook-deliveries.js';
 
 // Several bot processes may share one database. Each has an id, recorded on every queue row it
 // claims, and a heartbeat lease `process:<id>` that it renews while it runs. A claim whose holder
@@ -70,9 +71,8 @@ export async function releaseLeasesOfDeadProcesses(db: Db, clock: Clock, self: s
   const live = new Set((await listLiveLeases(db, clock, PROCESS_LEASE_PREFIX)).filter((lease) => !isGone(lease.holder)).map((lease) => lease.holder));
   live.add(self);
   const holders = new Set<string | null>();
-  for (const table of ['inbound_events', 'role_jobs', 'webhook_deliveries'] as const) {
-    const rows = await db.selectFrom(table).select('lease_holder').distinct().where('lease_until', '>', nowIso).execute();
-    for (const row of rows) if (row.lease_holder === null || !live.has(row.lease_holder)) holders.add(row.lease_holder);
+  for (const queue of [INBOUND_EVENT_QUEUE, ROLE_JOB_QUEUE, WEBHOOK_DELIVERY_QUEUE]) {
+    for (const holder of await leaseHolders(db, queue, nowIso)) if (holder === null || !live.has(holder)) holders.add(holder);
   }
   if (holders.size === 0) return { events: 0, roleJobs: 0, deliveries: 0 };
   const dead = [...holders];

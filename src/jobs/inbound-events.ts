@@ -1,4 +1,5 @@
 import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '../domain/purchases/apply.js';
+import { exponentialDelayMs, type ExponentialBackoff } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
 import { scrubEventIfCustomerErased } from '../domain/privacy/erasure.js';
 import { enqueueCustomerCreated } from '../domain/webhooks/outbound-webhooks.js';
@@ -21,12 +22,11 @@ import { startWorker, type Worker } from './worker.js';
 
 /** After this many attempts an event is marked failed and left for staff to look at. */
 export const MAX_EVENT_ATTEMPTS = 10;
-const FIRST_RETRY_MS = 30_000;
-const MAX_RETRY_MS = 60 * 60 * 1000;
+const EVENT_BACKOFF: ExponentialBackoff = { firstMs: 30_000, capMs: 60 * 60 * 1000 };
 
 /** Delay before the next attempt after `attempt` failed: 30 s, 1 min, 2 min, … capped at 1 h. */
 export function retryDelayMs(attempt: number): number {
-  return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
+  return exponentialDelayMs(attempt, EVENT_BACKOFF);
 }
 
 export interface ProcessOptions extends ApplyOptions {

@@ -1,9 +1,11 @@
+import { exponentialDelayMs, withJitter, type ExponentialBackoff, type Jitter } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
 import { purgeErasedRoleTraces } from '../domain/privacy/erasure.js';
 import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/roles/sync.js';
 import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/alerts/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
+import { claimRow, listDue, releaseLeasesOf, settleClaim, type LeaseQueue } from '../store/lease-queue.js';
 import type { RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
 import { startWorker, type Worker } from './worker.js';
 import type { RoleCallResult, RoleGateway, RoleProblemKind } from '../domain/roles/ports.js';
@@ -21,8 +23,9 @@ export interface ProcessRoleJobsOptions {
 /** A worker holds a job this long; a crashed worker's job is picked up again after it. */
 export const ROLE_JOB_LEASE_MS = 10 * 60_000;
 export const ROLE_JOB_MAX_ATTEMPTS = 12;
-const BACKOFF_BASE_MS = 5_000;
-const BACKOFF_CAP_MS = 15 * 60_000;
+const RETRY_BACKOFF: ExponentialBackoff = { firstMs: 5_000, capMs: 15 * 60_000 };
+/** Half to all of the delay, so no retry waits past the cap. */
+const RETRY_JITTER: Jitter = { floor: 0.5, spread: 0.5 };
 /** A job blocked on permissions is tried again this often, in case staff fixed it without saying. */
 export const ATTENTION_RETRY_MS = 60 * 60_000;
 /** A member who joined while the bot was offline sent no join event: look again daily. */
@@ -30,8 +33,7 @@ export const WAITING_MEMBER_RETRY_MS = 24 * 60 * 60_000;
 
 /** Exponential from 5 s, capped at 15 min, with jitter so a burst of failures does not retry in step. */
 export function roleRetryDelayMs(attempts: number, random: () => number = Math.random): number {
-  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
-  return Math.round(exponential * (0.5 + random() * 0.5));
+  return withJitter(exponentialDelayMs(attempts, RETRY_BACKOFF), RETRY_JITTER, random());
 }
 
 /** Staff alerts about one role are deduplicated per problem kind and role. */
@@ -45,18 +47,18 @@ function describe(job: RoleJobRow): string {
   return job.action === 'add' ? `give <@&${job.role_id}> to <@${job.discord_user_id}>` : `take <@&${job.role_id}> from <@${job.discord_user_id}>`;
 }
 
-async function claim(db: Db, job: RoleJobRow, now: Date, holder: string | null): Promise<string | undefined> {
-  const nowIso = now.toISOString();
-  const lease = new Date(now.getTime() + ROLE_JOB_LEASE_MS).toISOString();
-  const result = await db
-    .updateTable('role_jobs')
-    .set({ lease_until: lease, lease_holder: holder })
-    .where('id', '=', job.id)
-    .where('status', '=', job.status)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1 ? lease : undefined;
-}
+/**
+ * The role changes waiting for Discord, claimed soonest due first, one at a time just before each
+ * call: the row as read before the claim tells whether an earlier claim never settled. A release
+ * leaves the lease in the past for that reason (see {@link LeaseQueue.release}).
+ */
+export const ROLE_JOB_QUEUE: LeaseQueue<'role_jobs'> = {
+  table: 'role_jobs',
+  open: OPEN_JOB_STATUSES,
+  order: ['next_attempt_at', 'id'],
+  claimCountsAttempt: false,
+  release: 'interrupt',
+};
 
 async function recordAssignment(db: Db, now: string, job: RoleJobRow, state: 'granted' | 'revoked'): Promise<void> {
   await db
@@ -74,14 +76,7 @@ async function settle(
   patch: { status: RoleJobStatus; attempts?: number; next_attempt_at?: string; last_error?: string | null },
   now: string,
 ): Promise<boolean> {
-  const result = await db
-    .updateTable('role_jobs')
-    .set({ ...patch, lease_until: null, lease_holder: null, updated_at: now })
-    .where('id', '=', job.id)
-    .where('lease_until', '=', lease)
-    .where('status', 'in', OPEN_JOB_STATUSES)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  return settleClaim(db, ROLE_JOB_QUEUE, { id: job.id, lease }, { ...patch, updated_at: now });
 }
 
 /**
@@ -94,21 +89,11 @@ async function settle(
 export async function processRoleJobs(db: Db, clock: Clock, gateway: RoleGateway, options: ProcessRoleJobsOptions = {}): Promise<number> {
   const limit = options.limit ?? 10;
   const random = options.random ?? Math.random;
-  const nowIso = clock.now().toISOString();
-  const due = await db
-    .selectFrom('role_jobs')
-    .selectAll()
-    .where('status', 'in', OPEN_JOB_STATUSES)
-    .where('next_attempt_at', '<=', nowIso)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
-    .orderBy('next_attempt_at')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  const due = await listDue(db, ROLE_JOB_QUEUE, clock.now().toISOString(), limit);
 
   let handled = 0;
   for (const job of due) {
-    const lease = await claim(db, job, clock.now(), options.holder ?? null);
+    const lease = await claimRow(db, ROLE_JOB_QUEUE, job, clock.now(), { leaseMs: ROLE_JOB_LEASE_MS, holder: options.holder ?? null });
     if (!lease) continue;
     handled++;
     await runJob(db, clock, gateway, job, lease, random, options.logger);
@@ -217,23 +202,8 @@ async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRo
  * lease is taken, which is right only when no other bot process can be running.
  */
 export async function recoverInterruptedRoleJobs(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
-  const nowIso = clock.now().toISOString();
-  if (holders?.length === 0) return 0;
-  const named = holders?.filter((h): h is string => h !== null) ?? [];
-  const result = await db
-    .updateTable('role_jobs')
-    .set({ lease_until: INTERRUPTED_LEASE, lease_holder: null, next_attempt_at: nowIso })
-    .where('status', 'in', OPEN_JOB_STATUSES)
-    .where('lease_until', '>', nowIso)
-    .$if(holders !== undefined, (qb) =>
-      qb.where((eb) => eb.or([...(named.length > 0 ? [eb('lease_holder', 'in', named)] : []), ...(holders?.includes(null) ? [eb('lease_holder', 'is', null)] : [])])),
-    )
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  return releaseLeasesOf(db, clock, ROLE_JOB_QUEUE, holders);
 }
-
-/** A lease in the past: "claimed once, never settled". */
-const INTERRUPTED_LEASE = new Date(0).toISOString();
 
 export interface RoleQueueWorkerOptions {
   db: Db;

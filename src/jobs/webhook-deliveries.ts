@@ -19,7 +19,7 @@ import {
 } from '../domain/webhooks/outbound-webhooks.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
-import { releaseLeasesOf } from '../store/claim-leases.js';
+import { claimDue, releaseLeasesOf, settleClaim, type LeaseQueue } from '../store/lease-queue.js';
 import type { WebhookDeliveryRow } from '../store/tables-api.js';
 import { startWorker, type Worker } from './worker.js';
 
@@ -131,37 +131,17 @@ function describeError(error: unknown): string {
 }
 
 /**
- * Claims due deliveries by setting a lease (a conditional update, so two workers, or two
- * processes, never send the same delivery at once); a lease left by a crash expires and the
+ * The outbox of outgoing webhooks, claimed soonest due first. A claim does not count an attempt:
+ * the attempt is counted when its outcome is recorded. A lease left by a crash expires and the
  * delivery is sent again (at least once; receivers dedupe on the event id).
  */
-async function claimDueDeliveries(db: Db, clock: Clock, limit: number, leaseMs: number, holder: string | null): Promise<WebhookDeliveryRow[]> {
-  const now = clock.now();
-  const nowIso = now.toISOString();
-  const leaseIso = new Date(now.getTime() + leaseMs).toISOString();
-  const due = await db
-    .selectFrom('webhook_deliveries')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', nowIso)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
-    .orderBy('next_attempt_at', 'asc')
-    .limit(limit)
-    .execute();
-  const claimed: WebhookDeliveryRow[] = [];
-  for (const { id } of due) {
-    const row = await db
-      .updateTable('webhook_deliveries')
-      .set({ lease_until: leaseIso, lease_holder: holder })
-      .where('id', '=', id)
-      .where('status', '=', 'pending')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', nowIso)]))
-      .returningAll()
-      .executeTakeFirst();
-    if (row) claimed.push(row);
-  }
-  return claimed;
-}
+export const WEBHOOK_DELIVERY_QUEUE: LeaseQueue<'webhook_deliveries'> = {
+  table: 'webhook_deliveries',
+  open: ['pending'],
+  order: ['next_attempt_at'],
+  claimCountsAttempt: false,
+  release: 'expire',
+};
 
 interface AttemptOutcome {
   statusCode: number | null;
@@ -182,15 +162,16 @@ async function recordAttempt(db: Db, clock: Clock, delivery: WebhookDeliveryRow,
       .insertInto('webhook_delivery_attempts')
       .values({ delivery_id: delivery.id, attempted_at: nowIso, status_code: outcome.statusCode, error: outcome.error, duration_ms: outcome.durationMs })
       .execute();
-    const common = { attempts, lease_until: null, lease_holder: null, last_status_code: outcome.statusCode, last_error: outcome.error };
+    const common = { attempts, last_status_code: outcome.statusCode, last_error: outcome.error };
+    const claim = { id: delivery.id };
     if (ok) {
       // Delivered even if the endpoint was deleted meanwhile: the receiver has it.
-      await trx.updateTable('webhook_deliveries').set({ ...common, status: 'delivered', next_attempt_at: null, delivered_at: nowIso }).where('id', '=', delivery.id).execute();
+      await settleClaim(trx, WEBHOOK_DELIVERY_QUEUE, claim, { ...common, status: 'delivered', next_attempt_at: null, delivered_at: nowIso }, { evenIfClosed: true });
       return;
     }
     const update = gone || retry?.status === 'failed' ? { ...common, status: 'failed' as const, next_attempt_at: null } : { ...common, next_attempt_at: retry?.status === 'pending' ? retry.nextAttemptAt : null };
     // Cancelled while we were sending (endpoint deleted or disabled): keep it cancelled.
-    await trx.updateTable('webhook_deliveries').set(update).where('id', '=', delivery.id).where('status', '=', 'pending').execute();
+    await settleClaim(trx, WEBHOOK_DELIVERY_QUEUE, claim, update);
     if (gone) await disableGoneEndpoint(trx, clock, delivery.endpoint_id);
   });
   if (ok) return 'delivered';
@@ -250,7 +231,7 @@ async function deliverOne(db: Db, clock: Clock, delivery: WebhookDeliveryRow, op
 export async function deliverDueWebhooks(db: Db, clock: Clock, options: DeliverWebhooksOptions): Promise<number> {
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   // The lease outlasts the longest send, so a live attempt is never claimed twice.
-  const claimed = await claimDueDeliveries(db, clock, options.limit, timeoutMs + 60_000, options.holder ?? null);
+  const { rows: claimed } = await claimDue(db, clock, WEBHOOK_DELIVERY_QUEUE, { limit: options.limit, leaseMs: timeoutMs + 60_000, holder: options.holder ?? null });
   await Promise.all(
     claimed.map((delivery) =>
       deliverOne(db, clock, delivery, options).catch((error: unknown) => {
@@ -285,5 +266,5 @@ export function startWebhookDeliveryWorker(db: Db, clock: Clock, options: Webhoo
  * in {@link releaseLeasesOf}.
  */
 export async function releaseWebhookDeliveryLeases(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
-  return releaseLeasesOf(db, clock, 'webhook_deliveries', holders);
+  return releaseLeasesOf(db, clock, WEBHOOK_DELIVERY_QUEUE, holders);
 }

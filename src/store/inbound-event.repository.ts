@@ -1,9 +1,9 @@
 import type { OnConflictBuilder } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { clipText } from '../shared/text.js';
-import { releaseLeasesOf } from './claim-leases.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { claimDue, hasDue, releaseLeasesOf, settleClaim, type LeaseQueue } from './lease-queue.js';
 import type { Database } from './tables.js';
 import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
 
@@ -145,61 +145,43 @@ export class InboundEventWriter implements EventStore {
   }
 }
 
+/** The inbound purchase events, claimed oldest received first; each claim counts an attempt. */
+export const INBOUND_EVENT_QUEUE: LeaseQueue<'inbound_events'> = {
+  table: 'inbound_events',
+  open: ['pending'],
+  order: ['received_at', 'id'],
+  claimCountsAttempt: true,
+  release: 'expire',
+};
+
 /**
  * Leases up to `limit` due events, oldest received first: pending, due, and not leased by a
  * live worker. A worker that dies mid-event leaves its lease to expire, and the event is claimed
- * again. Each claim increments `attempts`.
- *
- * One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING statement, so a claim is atomic on its
- * own. The outer WHERE repeats the state and lease conditions: when two processes pick the same
- * rows, PostgreSQL re-checks them on the row the first one just leased and the second skips it
- * (SQLite runs the two statements one after the other anyway). `holder` is recorded on the claim.
+ * again. Each claim increments `attempts`; `holder` is recorded on it. Atomic: see {@link claimDue}.
  */
 export async function claimDueEvents(db: Db, clock: Clock, options: { limit: number; leaseMs: number; holder?: string | undefined }): Promise<ClaimedEvent[]> {
-  const now = clock.now().toISOString();
-  const leaseUntil = new Date(clock.now().getTime() + options.leaseMs).toISOString();
-  const rows = await db
-    .updateTable('inbound_events')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_until: leaseUntil, lease_holder: options.holder ?? null }))
-    .where('status', '=', 'pending')
-    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]))
-    .where('id', 'in', claimableEvents(db, now).orderBy('received_at').orderBy('id').limit(options.limit))
-    .returning(['id', 'event_type', 'payload', 'signature_scheme', 'received_at', 'attempts'])
-    .execute();
-  // RETURNING order is unspecified: put the batch back in received order.
-  return rows
-    .map(
-      (row): ClaimedEvent => ({
-        id: row.id,
-        eventType: row.event_type,
-        payload: row.payload,
-        scheme: row.signature_scheme,
-        receivedAt: row.received_at,
-        attempt: row.attempts,
-        leaseUntil,
-      }),
-    )
-    .sort((a, b) => (a.receivedAt === b.receivedAt ? compare(a.id, b.id) : compare(a.receivedAt, b.receivedAt)));
+  const { rows, leaseUntil } = await claimDue(db, clock, INBOUND_EVENT_QUEUE, {
+    limit: options.limit,
+    leaseMs: options.leaseMs,
+    holder: options.holder ?? null,
+    columns: ['id', 'event_type', 'payload', 'signature_scheme', 'received_at', 'attempts'],
+  });
+  return rows.map(
+    (row): ClaimedEvent => ({
+      id: row.id,
+      eventType: row.event_type,
+      payload: row.payload,
+      scheme: row.signature_scheme,
+      receivedAt: row.received_at,
+      attempt: row.attempts,
+      leaseUntil,
+    }),
+  );
 }
 
 /** Whether any event is claimable now (pending, due, not leased by a live worker). */
 export async function hasDueInboundEvent(db: Db, clock: Clock): Promise<boolean> {
-  const row = await claimableEvents(db, clock.now().toISOString()).limit(1).executeTakeFirst();
-  return row !== undefined;
-}
-
-/** The ids of the events a worker may claim at `now`: pending, due, and not leased by a live worker. */
-function claimableEvents(db: Db, now: string) {
-  return db
-    .selectFrom('inbound_events')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<=', now)]));
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return hasDue(db, clock, INBOUND_EVENT_QUEUE);
 }
 
 /** Thrown when an event's lease was lost (it expired and someone else claimed it). */
@@ -222,15 +204,8 @@ async function finishClaim(
   status: Exclude<InboundEventStatus, 'pending'>,
   error: string | null,
 ): Promise<void> {
-  const now = clock.now().toISOString();
-  const result = await db
-    .updateTable('inbound_events')
-    .set({ status, processed_at: now, lease_until: null, last_error: error === null ? null : truncate(error) })
-    .where('id', '=', claim.id)
-    .where('attempts', '=', claim.attempt)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw new LeaseLostError(claim.id);
+  const patch = { status, processed_at: clock.now().toISOString(), last_error: error === null ? null : truncate(error) };
+  if (!(await settleClaim(db, INBOUND_EVENT_QUEUE, claim, patch))) throw new LeaseLostError(claim.id);
 }
 
 export async function markEventProcessed(db: Db, clock: Clock, claim: { id: string; attempt: number }): Promise<void> {
@@ -249,14 +224,8 @@ export async function markEventFailed(db: Db, clock: Clock, claim: { id: string;
 
 /** Releases a claim after a failed attempt so the event is retried at `retryAt`. */
 export async function scheduleEventRetry(db: Db, claim: { id: string; attempt: number }, retryAt: Date, error: string): Promise<void> {
-  const result = await db
-    .updateTable('inbound_events')
-    .set({ next_attempt_at: retryAt.toISOString(), lease_until: null, last_error: truncate(error) })
-    .where('id', '=', claim.id)
-    .where('attempts', '=', claim.attempt)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw new LeaseLostError(claim.id);
+  const patch = { next_attempt_at: retryAt.toISOString(), last_error: truncate(error) };
+  if (!(await settleClaim(db, INBOUND_EVENT_QUEUE, claim, patch))) throw new LeaseLostError(claim.id);
 }
 
 export async function findInboundEvent(db: Db, id: string): Promise<InboundEvent | undefined> {
@@ -296,5 +265,5 @@ function truncate(text: string): string {
 
 /** Events leased by a dead process become claimable at once: see {@link releaseLeasesOf}. */
 export async function releaseInboundEventLeases(db: Db, clock: Clock, holders?: readonly (string | null)[]): Promise<number> {
-  return releaseLeasesOf(db, clock, 'inbound_events', holders);
+  return releaseLeasesOf(db, clock, INBOUND_EVENT_QUEUE, holders);
 }

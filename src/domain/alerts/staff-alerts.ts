@@ -1,5 +1,6 @@
 import type { Db } from '../../store/database.js';
 import type { StaffAlertRow } from '../../store/tables-roles.js';
+import { exponentialDelayMs, type ExponentialBackoff } from '../../shared/backoff.js';
 import type { Clock } from '../../shared/clock.js';
 import { clipText } from '../../shared/text.js';
 
@@ -30,6 +31,7 @@ const MESSAGE_MAX = 2000;
 const LAST_ERROR_MAX = 500;
 /** Posting is retried this many times, then the alert is marked failed (and logged by the sender). */
 export const STAFF_ALERT_MAX_ATTEMPTS = 5;
+const POST_BACKOFF: ExponentialBackoff = { firstMs: 30_000, capMs: 15 * 60_000 };
 
 function toStaffAlert(row: StaffAlertRow): StaffAlert {
   return {
@@ -114,7 +116,7 @@ export async function deliverStaffAlerts(
     }
     const attempts = row.attempts + 1;
     const giveUp = attempts >= STAFF_ALERT_MAX_ATTEMPTS;
-    const delayMs = Math.min(15 * 60_000, 30_000 * 2 ** (attempts - 1));
+    const delayMs = exponentialDelayMs(attempts, POST_BACKOFF);
     await db
       .updateTable('staff_alerts')
       .set({

@@ -7,6 +7,7 @@ import { clampPage } from '../../store/paging.js';
 import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointRow } from '../../store/tables-api.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';
 import { parseIp, parseIpOrCidr } from '../bans/targets.js';
+import { withJitter } from '../../shared/backoff.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import { codePointLength } from '../../shared/text.js';
@@ -317,7 +318,7 @@ export type RetryDecision = { status: 'pending'; nextAttemptAt: string } | { sta
 export function decideRetry(attempts: number, now: Date, random: number = Math.random()): RetryDecision {
   const wait = WEBHOOK_RETRY_SCHEDULE_MS[attempts - 1];
   if (wait === undefined) return { status: 'failed' };
-  const jittered = Math.round(wait * (1 + WEBHOOK_RETRY_JITTER * Math.min(Math.max(random, 0), 1)));
+  const jittered = withJitter(wait, { floor: 1, spread: WEBHOOK_RETRY_JITTER }, random);
   return { status: 'pending', nextAttemptAt: new Date(now.getTime() + jittered).toISOString() };
 }
 

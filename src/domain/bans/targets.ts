@@ -164,7 +164,7 @@ export function parseIpAddress(text: string): IPv4 | IPv6 | null {
   if (version === 0 || text.includes('%')) return null;
   if (version === 4) return IPv4.parse(text);
   // ipaddr.js reads `::a.b.c.d` (IPv4-compatible, RFC 4291) as the IPv4-mapped ::ffff:a.b.c.d;
-  // spelt with one more zero group it reads it as the address it is, 0:0:0:0:0:0:a.b:c.d.
+  // spelt `::0:a.b.c.d`, the same address, it reads it as written.
   const compatible = /^::(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   return IPv6.parse(compatible ? `::0:${compatible[1]}` : text);
 }

@@ -4,12 +4,11 @@ import { UserError } from '../shared/errors.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
-  listWebhookDeliveries,
   listWebhookEndpoints,
-  redeliverWebhook,
   WEBHOOK_EVENT_TYPES,
   type WebhookEndpoint,
-} from '../domain/webhooks/outbound-webhooks.js';
+} from '../domain/webhooks/endpoints.js';
+import { listWebhookDeliveries, redeliverWebhook } from '../domain/webhooks/outbox.js';
 import { cliActor, parseCommandArgs, positionalId, runCli, UsageError } from './cli-support.js';
 
 const USAGE = `Usage:

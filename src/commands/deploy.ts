@@ -1,4 +1,5 @@
-import { REST, Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
+import { Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
+import { REST } from '../discord/rest.js';
 import { commandDefinitions } from './definitions.js';
 
 /** Registers (overwrites) the guild's commands; run on deploy, never on every boot. */

@@ -1,4 +1,5 @@
-import { DiscordAPIError, HTTPError, PermissionFlagsBits, RESTJSONErrorCodes, Routes, type Client, type Guild, type Role } from 'discord.js';
+import { PermissionFlagsBits, RESTJSONErrorCodes, Routes, type Client, type Guild, type Role } from 'discord.js';
+import { DiscordAPIError, HTTPError } from './rest.js';
 import { dangerousRoleProblem, type BotStanding, type GuildRoleFacts } from '../domain/roles/safety.js';
 import type { RoleCallResult, RoleGateway } from '../domain/roles/ports.js';
 

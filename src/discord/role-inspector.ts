@@ -1,4 +1,5 @@
-import { DiscordAPIError, RESTJSONErrorCodes, type Client } from 'discord.js';
+import { RESTJSONErrorCodes, type Client } from 'discord.js';
+import { DiscordAPIError } from './rest.js';
 import type { RoleInspector } from '../domain/roles/ports.js';
 import { botStandingIn, roleFactsOf, roleManageProblem } from './role-gateway.js';
 

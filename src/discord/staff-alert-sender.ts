@@ -1,4 +1,5 @@
-import { DiscordAPIError, Routes, type Client } from 'discord.js';
+import { Routes, type Client } from 'discord.js';
+import { DiscordAPIError } from './rest.js';
 import type { AlertPostResult, StaffAlert } from '../domain/alerts/staff-alerts.js';
 
 /**

@@ -2,7 +2,7 @@ import { applyPurchaseEvent, type ApplyOptions, type PurchaseEventHooks } from '
 import { exponentialDelayMs, type ExponentialBackoff } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
 import { scrubEventIfCustomerErased } from '../domain/privacy/erasure.js';
-import { enqueueCustomerCreated } from '../domain/webhooks/outbound-webhooks.js';
+import { enqueueCustomerCreated } from '../domain/webhooks/outbox.js';
 import { reconcileCustomerRoles } from '../domain/roles/sync.js';
 import { parseStoredEvent } from '../domain/purchases/parse.js';
 import { UserError, type UserErrorCode } from '../shared/errors.js';

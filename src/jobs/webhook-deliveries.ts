@@ -7,16 +7,10 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { clipText } from '../shared/text.js';
-import {
-  decideRetry,
-  disableGoneEndpoint,
-  hostOf,
-  parseWebhookUrl,
-  resolveWebhookTarget,
-  signWebhookRequest,
-  type HostLookup,
-  type ResolvedAddress,
-} from '../domain/webhooks/outbound-webhooks.js';
+import { hostOf, parseWebhookUrl, resolveWebhookTarget, type HostLookup, type ResolvedAddress } from '../domain/webhooks/address-policy.js';
+import { disableGoneEndpoint } from '../domain/webhooks/endpoints.js';
+import { decideRetry } from '../domain/webhooks/outbox.js';
+import { signWebhookRequest } from '../domain/webhooks/signing.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { claimDue, releaseLeasesOf, settleClaim, type LeaseQueue } from '../store/lease-queue.js';

@@ -31,6 +31,20 @@ export function isEmailAddress(text: string): boolean {
   return codePointLength(text) <= EMAIL_MAX_LENGTH && isWellFormed(text) && EMAIL_SHAPE.test(text);
 }
 
+/**
+ * The shape of EMAIL_SHAPE with only its two defining parts kept: one @, something that is
+ * neither whitespace nor another @ on each side. Every address the store accepts has it. It
+ * recognises an email rather than accepting one: a lookup must still find an address stored
+ * under an older rule or imported as it was, and an avatar takes initials from the part before
+ * the @ of whatever name it is given.
+ */
+const EMAIL_LIKE = /^[^\s@]+@[^\s@]+$/;
+
+/** Whether `text` (already trimmed) is written like an email address (see EMAIL_LIKE). */
+export function looksLikeEmail(text: string): boolean {
+  return EMAIL_LIKE.test(text);
+}
+
 /** Whether `text` (already trimmed) is a customer name the store accepts. */
 export function isCustomerName(text: string): boolean {
   const length = codePointLength(text);

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createWebhookEndpoint } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { orderEvent, startShop, type ShopHarness } from '../support/services-harness.js';
 
 interface Received {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployCommands } from '../../src/commands/deploy.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { createWebhookEndpoint } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { startLocalDiscord, type LocalDiscord } from '../../src/sandbox/local-discord/index.js';
 import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../../src/store/database.js';
 import { BotProcess, freePort } from '../support/bot-process.js';

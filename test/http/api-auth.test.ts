@@ -1,7 +1,8 @@
 import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { API_SCOPES, createApiToken, revokeApiToken, type ApiScope } from '../../src/domain/api-access/tokens.js';
-import { createWebhookEndpoint, enqueueTestDelivery } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
+import { enqueueTestDelivery } from '../../src/domain/webhooks/outbox.js';
 import { createApiAuth } from '../../src/http/auth.js';
 import { startApiTestApp, type ApiTestApp } from '../support/api-app.js';
 

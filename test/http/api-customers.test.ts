@@ -3,7 +3,7 @@ import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { API_SCOPES, type ApiScope } from '../../src/domain/api-access/tokens.js';
 import { createBan } from '../../src/domain/bans/bans.js';
 import { GENERIC_REFUSAL } from '../../src/shared/errors.js';
-import { createWebhookEndpoint } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { hashPassword, verifyPassword } from '../../src/domain/customers/passwords.js';
 import type { BanType } from '../../src/domain/customers/types.js';
 import { customerDetailSchema, customerSummarySchema } from '../../src/http/routes/api-customers.js';

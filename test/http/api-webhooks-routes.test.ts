@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
-import { disableGoneEndpoint, enqueueCustomerCreated } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { disableGoneEndpoint } from '../../src/domain/webhooks/endpoints.js';
+import { enqueueCustomerCreated } from '../../src/domain/webhooks/outbox.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';
 import { startApiTestApp, type ApiTestApp } from '../support/api-app.js';
 

@@ -1,7 +1,8 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCOPES } from '../../src/domain/api-access/tokens.js';
-import { createWebhookEndpoint, enqueueTestDelivery } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
+import { enqueueTestDelivery } from '../../src/domain/webhooks/outbox.js';
 import { ApiRouteRegistry, idParam, type OpenApiDocument, type OpenApiOperation } from '../../src/http/openapi.js';
 import { API_BASE_PATH, apiRoutes } from '../../src/http/routes/api.js';
 import { buildFixtureStore } from '../support/api-customer-fixture.js';

@@ -5,14 +5,9 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { ManualClock } from '../../src/shared/clock.js';
-import {
-  createWebhookEndpoint,
-  deleteWebhookEndpoint,
-  enqueueCustomerCreated,
-  listDeliveryAttempts,
-  redeliverWebhook,
-  type HostLookup,
-} from '../../src/domain/webhooks/outbound-webhooks.js';
+import { type HostLookup } from '../../src/domain/webhooks/address-policy.js';
+import { createWebhookEndpoint, deleteWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
+import { enqueueCustomerCreated, listDeliveryAttempts, redeliverWebhook } from '../../src/domain/webhooks/outbox.js';
 import { deliverDueWebhooks, startWebhookDeliveryWorker, type DeliverWebhooksOptions } from '../../src/jobs/webhook-deliveries.js';
 import { createLogger } from '../../src/logger.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';

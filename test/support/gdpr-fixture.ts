@@ -3,7 +3,7 @@ import { createBan } from '../../src/domain/bans/bans.js';
 import type { ManualClock } from '../../src/shared/clock.js';
 import { completeLink } from '../../src/domain/linking/link-account.js';
 import { addNote } from '../../src/domain/customers/notes.js';
-import { createWebhookEndpoint } from '../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { addRoleRule } from '../../src/domain/roles/rules.js';
 import { processDueEvents, storeEventHooks } from '../../src/jobs/inbound-events.js';
 import { processRoleJobs } from '../../src/jobs/role-queue.js';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { looksLikeEmail } from '../../shared/input-fields.js';
 
 /**
  * Avatars generated from initials (docs/product.md#profile) for customers without a linked
@@ -10,7 +11,6 @@ const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]/u;
 // Hyphens, underscores, dots and plus signs join parts of one name ("jean-luc", "john.doe+shop").
 const WORD_SEPARATORS = /[\s\p{Pd}_.+]+/u;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /**
  * Up to two uppercase initials: the first letters of the first and last words. An email counts
@@ -19,7 +19,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
  */
 export function initialsFor(name: string): string {
   let text = name.normalize('NFC').trim();
-  if (EMAIL.test(text)) text = text.slice(0, text.lastIndexOf('@'));
+  if (looksLikeEmail(text)) text = text.slice(0, text.lastIndexOf('@'));
   const initials = text
     .split(WORD_SEPARATORS)
     .map(firstLetterOf)

@@ -1,8 +1,13 @@
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { UserError } from '../../shared/errors.js';
 import { GAME_USER_ID_MAX_LENGTH, isEmailAddress, isGameUserId } from '../../shared/input-fields.js';
 import type { BanType } from '../../shared/vocabulary.js';
 import { clipText } from '../../shared/text.js';
+
+const { IPv4, IPv6 } = ipaddr;
+type IPv4 = ipaddr.IPv4;
+type IPv6 = ipaddr.IPv6;
 
 // Pure parsing and normalisation of what staff type into `/customer ban`: durations and targets.
 // Everything here either returns a canonical value or throws a UserError a staff member can act on.
@@ -119,10 +124,10 @@ export function formatDurationMs(ms: number): string {
 // address ::ffff:a.b.c.d, so an IPv4 ban also catches the same client seen through a dual-stack
 // socket (which reports ::ffff:a.b.c.d). Addresses are written as 32 lowercase hex digits: fixed
 // width makes text order equal numeric order, so "is this address banned" is a plain indexed
-// `ip_start <= x AND ip_end >= x` on every dialect.
+// `ip_start <= x AND ip_end >= x` on every dialect. ipaddr.js reads and writes the addresses
+// (docs/architecture.md, Libraries); what is an address at all is node:net's isIP.
 
-const IPV4_MAPPED_PREFIX = 0xffffn << 32n;
-const ALL_ONES = (1n << 128n) - 1n;
+const IPV4_MAPPED_HEX_PREFIX = '00000000000000000000ffff';
 
 export interface ParsedIp {
   /** How the address was written; `::ffff:1.2.3.4` is version 6 with the same hex as `1.2.3.4`. */
@@ -148,127 +153,53 @@ function badIp(text: string): UserError {
   );
 }
 
-function parseIpv4Number(text: string): number | null {
-  const octets = text.split('.');
-  if (octets.length !== 4) return null;
-  let value = 0;
-  for (const octet of octets) {
-    // Leading zeros are refused: some tools read 010 as octal (8), others as decimal (10).
-    if (!/^(0|[1-9]\d{0,2})$/.test(octet)) return null;
-    const n = Number(octet);
-    if (n > 255) return null;
-    value = value * 256 + n;
-  }
-  return value;
-}
-
-function parseHexGroups(text: string): number[] | null {
-  if (text === '') return [];
-  const groups: number[] = [];
-  for (const group of text.split(':')) {
-    if (!/^[0-9a-f]{1,4}$/i.test(group)) return null;
-    groups.push(parseInt(group, 16));
-  }
-  return groups;
-}
-
-function parseIpv6Number(text: string): bigint | null {
-  let body = text;
-  let ipv4Tail: number[] = [];
-  const lastColon = body.lastIndexOf(':');
-  if (body.includes('.')) {
-    const v4 = parseIpv4Number(body.slice(lastColon + 1));
-    if (v4 === null || lastColon < 0) return null;
-    ipv4Tail = [Math.floor(v4 / 0x10000), v4 % 0x10000];
-    // Keep the colon when it is half of a `::` so the split below still sees it.
-    body = body.slice(0, body.endsWith('::', lastColon + 1) ? lastColon + 1 : lastColon);
-  }
-
-  const halves = body.split('::');
-  let groups: number[];
-  if (halves.length === 1) {
-    const all = parseHexGroups(body);
-    if (all === null || (body === '' && ipv4Tail.length === 0)) return null;
-    groups = [...all, ...ipv4Tail];
-    if (groups.length !== 8) return null;
-  } else if (halves.length === 2) {
-    const head = parseHexGroups(halves[0] ?? '');
-    const tail = parseHexGroups(halves[1] ?? '');
-    if (head === null || tail === null) return null;
-    const explicit = head.length + tail.length + ipv4Tail.length;
-    if (explicit > 7) return null;
-    groups = [...head, ...new Array<number>(8 - explicit).fill(0), ...tail, ...ipv4Tail];
-  } else {
-    return null;
-  }
-
-  let value = 0n;
-  for (const group of groups) value = (value << 16n) | BigInt(group);
-  return value;
-}
-
-function toHex(value: bigint): string {
-  return value.toString(16).padStart(32, '0');
-}
-
-function parseAddress(text: string): { version: 4 | 6; value: bigint } | null {
-  // node:net is the second opinion: anything it does not call an address is refused even if the
-  // hand parser below would take it. Zone ids (fe80::1%eth0) name an interface, not a host.
+/**
+ * A single address (no prefix) as ipaddr.js holds it, or null. node:net's isIP decides what is an
+ * address, and it is strict where ipaddr.js is lenient: no leading zeros (some tools read 010 as
+ * octal 8, others as decimal 10), no `0x7f.1` or `2130706433`. Zone ids (fe80::1%eth0) name an
+ * interface, not a host, and are refused.
+ */
+export function parseIpAddress(text: string): IPv4 | IPv6 | null {
   const version = isIP(text);
   if (version === 0 || text.includes('%')) return null;
-  if (version === 4) {
-    const v4 = parseIpv4Number(text);
-    return v4 === null ? null : { version: 4, value: IPV4_MAPPED_PREFIX | BigInt(v4) };
-  }
-  const v6 = parseIpv6Number(text);
-  return v6 === null ? null : { version: 6, value: v6 };
+  if (version === 4) return IPv4.parse(text);
+  // ipaddr.js reads `::a.b.c.d` (IPv4-compatible, RFC 4291) as the IPv4-mapped ::ffff:a.b.c.d;
+  // spelt `::0:a.b.c.d`, the same address, it reads it as written.
+  const compatible = /^::(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  return IPv6.parse(compatible ? `::0:${compatible[1]}` : text);
+}
+
+/** The 16 bytes of an address in the shared space (IPv4 as IPv4-mapped IPv6). */
+function bytesOf(address: IPv4 | IPv6): number[] {
+  return address instanceof IPv4 ? address.toIPv4MappedAddress().toByteArray() : address.toByteArray();
+}
+
+function toHex(bytes: readonly number[]): string {
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function fromHex(hex: string): IPv6 {
+  const bytes: number[] = [];
+  for (let i = 0; i < 32; i += 2) bytes.push(parseInt(hex.slice(i, i + 2), 16));
+  return new IPv6(bytes);
 }
 
 /** Parses a single IPv4 or IPv6 address (no prefix) into the shared 128-bit hex space. */
 export function parseIp(text: string): ParsedIp {
   const trimmed = text.trim();
-  const parsed = parseAddress(trimmed);
+  const parsed = parseIpAddress(trimmed);
   if (!parsed) throw badIp(trimmed);
-  return { version: parsed.version, hex: toHex(parsed.value) };
+  return { version: parsed.kind() === 'ipv4' ? 4 : 6, hex: toHex(bytesOf(parsed)) };
 }
 
-function isIpv4Mapped(value: bigint): boolean {
-  return value >> 32n === 0xffffn;
-}
-
-function formatIpv4(value: bigint): string {
-  const n = Number(value & 0xffffffffn);
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-}
-
-/** RFC 5952 text: lowercase, no leading zeros, the longest run of two or more zero groups as `::`. */
-function formatIpv6(value: bigint): string {
-  const groups: number[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (part: number[]): string => part.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+/** Text for an address of the shared space: IPv4-mapped as dotted IPv4, IPv6 as RFC 5952. */
+function formatAddress(address: IPv6): string {
+  return address.isIPv4MappedAddress() ? address.toIPv4Address().toString() : address.toRFC5952String();
 }
 
 /** Converts a hex address from storage back to text (IPv4-mapped addresses as dotted IPv4). */
 export function formatIpHex(hex: string): string {
-  const value = BigInt(`0x${hex}`);
-  return isIpv4Mapped(value) ? formatIpv4(value) : formatIpv6(value);
+  return formatAddress(fromHex(hex));
 }
 
 /**
@@ -283,9 +214,9 @@ export function parseIpOrCidr(text: string): ParsedIpRange {
   const addressText = slash < 0 ? trimmed : trimmed.slice(0, slash);
   const prefixText = slash < 0 ? null : trimmed.slice(slash + 1);
 
-  const address = parseAddress(addressText);
+  const address = parseIpAddress(addressText);
   if (!address) throw badIp(trimmed);
-  const maxPrefix = address.version === 4 ? 32 : 128;
+  const maxPrefix = address.kind() === 'ipv4' ? 32 : 128;
   let prefix = maxPrefix;
   if (prefixText !== null) {
     if (!/^\d{1,3}$/.test(prefixText)) throw badIp(trimmed);
@@ -293,18 +224,16 @@ export function parseIpOrCidr(text: string): ParsedIpRange {
     if (prefix > maxPrefix) throw badIp(trimmed);
   }
   // An IPv4 /n is the IPv6 /(96+n) inside ::ffff:0:0/96.
-  const prefix128 = address.version === 4 ? prefix + 96 : prefix;
-  const hostMask = ALL_ONES >> BigInt(prefix128);
-  const start = address.value & ~hostMask & ALL_ONES;
-  const end = start | hostMask;
+  const prefix128 = address.kind() === 'ipv4' ? prefix + 96 : prefix;
+  const mask = IPv6.subnetMaskFromPrefixLength(prefix128).toByteArray();
+  const bytes = bytesOf(address);
+  const start = new IPv6(bytes.map((b, i) => b & (mask[i] ?? 0)));
+  const end = new IPv6(bytes.map((b, i) => (b & (mask[i] ?? 0)) | (~(mask[i] ?? 0) & 0xff)));
 
-  let value: string;
-  if (isIpv4Mapped(start) && prefix128 >= 96) {
-    value = prefix128 === 128 ? formatIpv4(start) : `${formatIpv4(start)}/${prefix128 - 96}`;
-  } else {
-    value = prefix128 === 128 ? formatIpv6(start) : `${formatIpv6(start)}/${prefix128}`;
-  }
-  return { value, start: toHex(start), end: toHex(end) };
+  const startText = formatAddress(start);
+  const shownPrefix = start.isIPv4MappedAddress() && prefix128 >= 96 ? prefix128 - 96 : prefix128;
+  const value = prefix128 === 128 ? startText : `${startText}/${shownPrefix}`;
+  return { value, start: toHex(start.toByteArray()), end: toHex(end.toByteArray()) };
 }
 
 /** IPv4 ranges wider than this prefix (more than 65,536 addresses) are called out before a ban. */
@@ -327,7 +256,7 @@ export function measureIpRange(range: Pick<ParsedIpRange, 'start' | 'end'>): IpR
   const start = BigInt(`0x${range.start}`);
   const addresses = BigInt(`0x${range.end}`) - start + 1n;
   const hostBits = addresses.toString(2).length - 1;
-  const version = isIpv4Mapped(start) && hostBits <= 32 ? 4 : 6;
+  const version = range.start.startsWith(IPV4_MAPPED_HEX_PREFIX) && hostBits <= 32 ? 4 : 6;
   const prefix = (version === 4 ? 32 : 128) - hostBits;
   return { version, prefix, hostBits, addresses, wide: prefix < (version === 4 ? WIDE_IPV4_PREFIX : WIDE_IPV6_PREFIX) };
 }

@@ -7,7 +7,7 @@ import { checkIdentifiers, refusalFor } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import { countryForIp } from './geoip.js';
-import { enqueueCustomerCreated } from '../webhooks/outbound-webhooks.js';
+import { enqueueCustomerCreated } from '../webhooks/outbox.js';
 import type { Actor, Customer } from './types.js';
 import { findErasedAt } from '../privacy/erasure.js';
 

@@ -13,7 +13,7 @@ import { isPostgres, type Db } from '../../store/database.js';
 import type { CustomerRow } from '../../store/tables.js';
 import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './list.js';
 import { UserError } from '../../shared/errors.js';
-import { EMAIL_MAX_LENGTH } from '../../shared/input-fields.js';
+import { EMAIL_MAX_LENGTH, looksLikeEmail } from '../../shared/input-fields.js';
 import { clipText, codePointLength } from '../../shared/text.js';
 import type { Customer } from './types.js';
 
@@ -28,7 +28,6 @@ const DISCORD_MENTION = /^<@!?(\d{17,20})>$/;
 const STEAM_PROFILE_URL = /^(?:https?:\/\/)?(?:www\.)?steamcommunity\.com\/profiles\/(7656119\d{10})\/?(?:[?#].*)?$/i;
 const SNOWFLAKE = /^\d{17,20}$/;
 const STEAM_ID64 = /^7656119\d{10}$/;
-const EMAIL_LIKE = /^[^\s@]+@[^\s@]+$/;
 
 /**
  * The one query box of `/customer lookup`. Recognised identifiers are matched exactly: `id:123`,
@@ -85,7 +84,7 @@ async function findByIdentifiers(db: Db, text: string): Promise<Customer[]> {
     if (SNOWFLAKE.test(text)) probe.discordId = text;
     if (STEAM_ID64.test(text)) probe.steamId = text;
   }
-  if (EMAIL_LIKE.test(text)) probe.email = text;
+  if (looksLikeEmail(text)) probe.email = text;
   return findCustomersByIdentifiers(db, probe, LOOKUP_MATCHES);
 }
 
@@ -134,7 +133,7 @@ export async function autocompleteCustomers(
     if (/^\d{1,16}$/.test(text)) add([await findCustomerById(db, Number(text))]);
     if (SNOWFLAKE.test(text)) add([await findCustomerByDiscordId(db, text)]);
     if (STEAM_ID64.test(text)) add([await findCustomerBySteamId(db, text)]);
-    if (EMAIL_LIKE.test(text)) add([await findCustomerByEmail(db, text)]);
+    if (looksLikeEmail(text)) add([await findCustomerByEmail(db, text)]);
     // FTS5 reads its query as a C string: a NUL would end it mid-quote.
     if (chosen.size < max && !text.includes('\u0000')) {
       add([...text].length >= 3 ? await trigramMatches(db, text, max) : await prefixMatches(db, text, max));

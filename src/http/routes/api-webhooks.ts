@@ -1,21 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { UserError, type UserErrorCode } from '../../shared/errors.js';
+import { WEBHOOK_URL_MAX_LENGTH } from '../../domain/webhooks/address-policy.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
-  enqueueTestDelivery,
   getWebhookEndpoint,
-  listWebhookDeliveries,
   listWebhookEndpoints,
-  redeliverWebhook,
   updateWebhookEndpoint,
   WEBHOOK_DESCRIPTION_MAX_LENGTH,
   WEBHOOK_EVENT_TYPES,
-  WEBHOOK_URL_MAX_LENGTH,
-  type WebhookDelivery,
   type WebhookEndpoint,
-} from '../../domain/webhooks/outbound-webhooks.js';
+} from '../../domain/webhooks/endpoints.js';
+import { enqueueTestDelivery, listWebhookDeliveries, redeliverWebhook, type WebhookDelivery } from '../../domain/webhooks/outbox.js';
 import { fieldError } from '../api-envelope.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';

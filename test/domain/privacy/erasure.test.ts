@@ -9,7 +9,7 @@ import { ManualClock } from '../../../src/shared/clock.js';
 import { ERASED_VALUE_PREFIX } from '../../../src/domain/privacy/erased-identifiers.js';
 import { eraseCustomer, purgeErasedRoleTraces } from '../../../src/domain/privacy/erasure.js';
 import { loadDataSubject, scrubEventPayload } from '../../../src/domain/privacy/subject.js';
-import { createWebhookEndpoint } from '../../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../../src/domain/webhooks/endpoints.js';
 import { listRoleRules, removeRoleRule } from '../../../src/domain/roles/rules.js';
 import { raiseStaffAlert } from '../../../src/domain/alerts/staff-alerts.js';
 import { parseStoredEvent } from '../../../src/domain/purchases/parse.js';

@@ -3,19 +3,10 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
-import {
-  checkWebhookUrl,
-  classifyAddress,
-  createWebhookEndpoint,
-  decideRetry,
-  deleteWebhookEndpoint,
-  enqueueCustomerCreated,
-  parseWebhookUrl,
-  signWebhookRequest,
-  updateWebhookEndpoint,
-  WEBHOOK_RETRY_SCHEDULE_MS,
-  type HostLookup,
-} from '../../../src/domain/webhooks/outbound-webhooks.js';
+import { checkWebhookUrl, classifyAddress, parseWebhookUrl, type HostLookup } from '../../../src/domain/webhooks/address-policy.js';
+import { createWebhookEndpoint, deleteWebhookEndpoint, updateWebhookEndpoint } from '../../../src/domain/webhooks/endpoints.js';
+import { decideRetry, enqueueCustomerCreated, WEBHOOK_RETRY_SCHEDULE_MS } from '../../../src/domain/webhooks/outbox.js';
+import { signWebhookRequest } from '../../../src/domain/webhooks/signing.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { openTestDatabase } from '../../support/database.js';

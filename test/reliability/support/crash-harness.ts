@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../../src/shared/clock.js';
-import { createWebhookEndpoint } from '../../../src/domain/webhooks/outbound-webhooks.js';
+import { createWebhookEndpoint } from '../../../src/domain/webhooks/endpoints.js';
 import { startLocalDiscord, type LocalDiscord } from '../../../src/sandbox/local-discord/index.js';
 import { openMigratedDatabase } from '../../../src/store/database.js';
 import { BotProcess, freePort } from '../../support/bot-process.js';

@@ -16,7 +16,7 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
 } from '../../domain/webhooks/outbound-webhooks.js';
-import { fieldError } from '../api-envelope.js';
+import { fieldError } from '../api-validation.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';

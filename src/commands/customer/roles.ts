@@ -2,7 +2,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import { recordActivity } from '../../domain/customers/activity-log.js';
 import { UserError } from '../../shared/errors.js';
 import { describeCustomerRoles, reconcileCustomerRoles, retryCustomerRoleJobs } from '../../domain/roles/sync.js';
-import type { Actor } from '../../domain/customers/types.js';
+import type { Actor, Customer } from '../../domain/customers/types.js';
 import { findCustomerById } from '../../store/customer.repository.js';
 import { inTransaction } from '../../store/database.js';
 import type { BotDeps } from '../context.js';
@@ -23,11 +23,16 @@ export function roleText(inspector: RoleInspector, guildId: string, roleId: stri
   return roleMention(inspector.roleName(guildId, roleId), roleId);
 }
 
-export async function loadRolesView(deps: BotDeps, inspector: RoleInspector, guildId: string, customerId: number): Promise<RolesViewData> {
+async function findCustomer(deps: BotDeps, customerId: number): Promise<Customer> {
   const customer = await findCustomerById(deps.db, customerId);
   if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
-  const roles = await describeCustomerRoles(deps.db, deps.clock, customerId);
-  if (!roles) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
+  return customer;
+}
+
+/** What the roles view of `customer` shows: the domain's plan and jobs, and what Discord holds now. */
+export async function loadRolesView(deps: BotDeps, inspector: RoleInspector, guildId: string, customer: Customer): Promise<RolesViewData> {
+  const roles = await describeCustomerRoles(deps.db, deps.clock, customer.id);
+  if (!roles) throw new UserError('customer_not_found', `No customer with id ${customer.id}.`);
   const discordId = roles.discordUserId;
   const held = discordId === null ? null : await inspector.memberRoles(guildId, discordId);
   const named = new Set([...roles.plan.desired, ...(held ?? []), ...roles.jobs.map((j) => j.roleId)]);
@@ -37,12 +42,12 @@ export async function loadRolesView(deps: BotDeps, inspector: RoleInspector, gui
 
 /** The customer's roles: the plan, what Discord holds now, and the changes still queued. */
 export async function buildRolesView(deps: BotDeps, inspector: RoleInspector, guildId: string, customerId: number, notice?: string): Promise<View> {
-  return renderRolesView(await loadRolesView(deps, inspector, guildId, customerId), notice);
+  return renderRolesView(await loadRolesView(deps, inspector, guildId, await findCustomer(deps, customerId)), notice);
 }
 
 export async function runRoles(deps: BotDeps, inspector: RoleInspector, guildId: string, options: RolesOptions): Promise<View> {
   const customer = await resolveOneCustomer(deps.db, options.customer);
-  return buildRolesView(deps, inspector, guildId, customer.id);
+  return renderRolesView(await loadRolesView(deps, inspector, guildId, customer));
 }
 
 /**
@@ -51,8 +56,7 @@ export async function runRoles(deps: BotDeps, inspector: RoleInspector, guildId:
  * queue, then shows the refreshed view.
  */
 export async function runRoleResync(deps: BotDeps, inspector: RoleInspector, guildId: string, actor: Actor, customerId: number): Promise<View> {
-  const customer = await findCustomerById(deps.db, customerId);
-  if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
+  const customer = await findCustomer(deps, customerId);
   const discordId = customer.discord?.id ?? null;
   const held = discordId === null ? undefined : await inspector.memberRoles(guildId, discordId);
   const { retried, enqueued, blocked } = await inTransaction(deps.db, async (trx) => {
@@ -72,5 +76,6 @@ export async function runRoleResync(deps: BotDeps, inspector: RoleInspector, gui
     enqueued + retried === 0 ? 'Re-synced: nothing to change.' : `Re-synced: ${enqueued} change${enqueued === 1 ? '' : 's'} queued${retried ? `, ${retried} waiting change${retried === 1 ? '' : 's'} retried` : ''}.`,
   ];
   if (blocked > 0) parts.push(`${blocked} role${blocked === 1 ? ' is' : 's are'} withheld because the customer is banned.`);
-  return buildRolesView(deps, inspector, guildId, customerId, parts.join(' '));
+  // The customer read above is still who they are; Discord is asked again, as the queue may have moved.
+  return renderRolesView(await loadRolesView(deps, inspector, guildId, customer), parts.join(' '));
 }

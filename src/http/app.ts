@@ -1,5 +1,5 @@
 import Fastify, { LogController } from 'fastify';
-import { handleJsonError, sendJsonError } from './http-errors.js';
+import { handleJsonError, refusalOf, sendJsonError } from './http-errors.js';
 import { newReference } from '../logger.js';
 import type { HttpDeps } from './deps.js';
 import { apiRoutes } from './routes/api.js';
@@ -31,8 +31,7 @@ export async function createHttpApp(deps: HttpDeps) {
     // The router refuses a malformed URL (bad percent-encoding, an over-long path parameter)
     // before any plugin runs: answer it in the same envelope as every other refusal.
     frameworkErrors: (error, _request, reply) => {
-      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      void sendJsonError(reply, status, error.message);
+      void sendJsonError(reply, refusalOf(error)?.status ?? 400, error.message);
     },
   });
 

@@ -2,7 +2,7 @@ import type { APIModalInteractionResponseCallbackData, ChatInputCommandInteracti
 import type { Actor } from '../domain/customers/types.js';
 import { UserError } from '../shared/errors.js';
 import type { BotDeps } from './context.js';
-import { parseComponentId, parseModalId } from './custom-ids.js';
+import { parseComponentId, parseModalId } from '../discord/custom-ids.js';
 import { CUSTOMER_PROFILE_MENU } from './definitions.js';
 import { parseBanOptions, runBanCancel, runBanConfirm, runBanPreview } from './customer/ban.js';
 import { parseBansOptions, runBans, runBansPage } from './customer/bans.js';

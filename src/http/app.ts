@@ -1,6 +1,5 @@
-import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
-import { httpStatusOf, UserError } from '../shared/errors.js';
-import { httpReason, sendApiError } from './api-envelope.js';
+import Fastify, { LogController } from 'fastify';
+import { handleJsonError, refusalOf, sendJsonError } from './http-errors.js';
 import { newReference } from '../logger.js';
 import type { HttpDeps } from './deps.js';
 import { apiRoutes } from './routes/api.js';
@@ -32,20 +31,13 @@ export async function createHttpApp(deps: HttpDeps) {
     // The router refuses a malformed URL (bad percent-encoding, an over-long path parameter)
     // before any plugin runs: answer it in the same envelope as every other refusal.
     frameworkErrors: (error, _request, reply) => {
-      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      void (reply as unknown as FastifyReply).status(status).send({ success: false, error: httpReason(status), message: error.message });
+      void sendJsonError(reply, refusalOf(error)?.status ?? 400, error.message);
     },
   });
 
-  app.setErrorHandler((error: FastifyError | UserError, request, reply) => {
-    if (error instanceof UserError) return sendApiError(reply, httpStatusOf(error.code), error.message);
-    const status = 'statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status < 500) return sendApiError(reply, status, error.message);
-    request.log.error({ err: error, ref: request.id }, 'request failed');
-    return reply.status(500).send({ success: false, error: 'Internal Server Error', message: `Something went wrong (ref ${request.id}).` });
-  });
+  app.setErrorHandler(handleJsonError);
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ success: false, error: 'Not Found', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` }),
+    sendJsonError(reply, 404, `No route for ${request.method} ${request.url.split('?')[0] ?? ''}`),
   );
 
   app.get('/healthz', () => ({ ok: true }));

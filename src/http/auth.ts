@@ -3,7 +3,7 @@ import { authenticateToken, type ApiScope, type ApiTokenInfo } from '../domain/a
 import type { Clock } from '../shared/clock.js';
 import type { Actor } from '../domain/customers/types.js';
 import type { Db } from '../store/database.js';
-import { sendApiError } from './api-envelope.js';
+import { sendJsonError } from './http-errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -75,7 +75,7 @@ function bearerToken(header: string | undefined): string | null {
 }
 
 function unauthorized(reply: FastifyReply): FastifyReply {
-  return sendApiError(reply.header('www-authenticate', 'Bearer'), 401, UNAUTHORIZED_MESSAGE);
+  return sendJsonError(reply.header('www-authenticate', 'Bearer'), 401, UNAUTHORIZED_MESSAGE);
 }
 
 export interface ApiAuth {
@@ -107,7 +107,7 @@ export function createApiAuth(deps: { db: Db; clock: Clock }, limiter = new Fixe
     if (!rate.allowed) {
       const retryAfter = Math.max(1, Math.ceil((rate.resetAtMs - nowMs) / 1000));
       reply.header('retry-after', String(retryAfter));
-      return sendApiError(reply, 429, `Rate limit of ${rate.limit} requests per minute exceeded; retry in ${retryAfter} s.`);
+      return sendJsonError(reply, 429, `Rate limit of ${rate.limit} requests per minute exceeded; retry in ${retryAfter} s.`);
     }
   };
 
@@ -115,7 +115,7 @@ export function createApiAuth(deps: { db: Db; clock: Clock }, limiter = new Fixe
     const check: preHandlerAsyncHookHandler = async (request, reply) => {
       if (!request.apiToken) return unauthorized(reply);
       if (!request.apiToken.scopes.includes(scope)) {
-        return sendApiError(reply, 403, `Token does not have the required scope: ${scope}`);
+        return sendJsonError(reply, 403, `Token does not have the required scope: ${scope}`);
       }
     };
     scopeChecks.add(check);

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { API_SCOPES, DEFAULT_RATE_LIMIT_PER_MINUTE, type ApiScope } from '../domain/api-access/tokens.js';
-import { fieldErrorsOf, notFound, validationError, type FieldErrors } from './api-envelope.js';
+import { fieldErrorsOf, notFound, validationError } from './api-validation.js';
+import type { FieldErrors } from './http-errors.js';
 import { UNAUTHORIZED_MESSAGE, type ApiAuth } from './auth.js';
 
 // The external API's routes as data. Each route declares its method, path, scope, the zod schemas

@@ -1,11 +1,11 @@
-import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
-import { describeBan, listBans } from '../../domain/bans/bans.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
+import { listBans } from '../../domain/bans/bans.js';
 import { UserError } from '../../shared/errors.js';
 import type { Actor, BanType } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
-import { customId } from '../custom-ids.js';
-import { fetchPage, pagerRow } from '../components.js';
-import { BRAND_COLOR, escapeText, fitEmbed, type View } from '../../discord/render/view.js';
+import { fetchPage } from '../components.js';
+import { renderBansPage } from '../../discord/render/bans.js';
+import type { View } from '../../discord/render/view.js';
 
 export const BANS_PER_PAGE = 10;
 const STATUSES = ['active', 'expired', 'lifted', 'all'] as const;
@@ -29,28 +29,17 @@ export function parseBansOptions(interaction: ChatInputCommandInteraction): Bans
 
 export async function runBans(deps: BotDeps, actor: Actor, options: BansOptions): Promise<View> {
   const token = deps.pending.put(actor.id, options);
-  return renderBansPage(deps, options, token, 0);
+  return loadBansPage(deps, options, token, 0);
 }
 
 export async function runBansPage(deps: BotDeps, actor: Actor, token: string, page: number): Promise<View> {
   const options = deps.pending.get<BansOptions>(token, actor.id);
   if (!options) throw new UserError('list_expired', 'This list has expired. Run /customer bans again.');
-  return renderBansPage(deps, options, token, page);
+  return loadBansPage(deps, options, token, page);
 }
 
-async function renderBansPage(deps: BotDeps, options: BansOptions, token: string, requestedPage: number): Promise<View> {
+async function loadBansPage(deps: BotDeps, options: BansOptions, token: string, requestedPage: number): Promise<View> {
   const query = { status: options.status, ...(options.type ? { type: options.type } : {}), ...(options.search ? { search: options.search } : {}) };
   const { page, pages, result } = await fetchPage(requestedPage, BANS_PER_PAGE, (offset, limit) => listBans(deps.db, deps.clock, { ...query, offset, limit }));
-  const filters = [options.status, options.type, options.search ? `"${options.search}"` : undefined].filter(Boolean).join(' · ');
-  const embed: APIEmbed = {
-    title: `Bans (${result.total}) · ${filters}`,
-    description: result.items.length ? result.items.map((b) => escapeText(describeBan(b))).join('\n') : 'No bans match.',
-    color: BRAND_COLOR,
-    footer: { text: `Page ${page + 1} of ${pages}` },
-  };
-  return {
-    content: '',
-    embeds: [fitEmbed(embed)],
-    components: [pagerRow({ previous: customId.bansPage(token, page - 1), next: customId.bansPage(token, page + 1) }, page, pages)],
-  };
+  return renderBansPage({ filters: options, token, page, pages, bans: result });
 }

@@ -3,10 +3,10 @@ import { UserError } from '../../shared/errors.js';
 import { eraseCustomer, findErasedAt, previewErasure } from '../../domain/privacy/erasure.js';
 import type { Actor } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
-import { customId } from '../custom-ids.js';
+import { customId } from '../../discord/custom-ids.js';
 import { DANGER_COLOR, SUCCESS_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
-import { confirmRow } from '../components.js';
+import { confirmRow } from '../../discord/render/components.js';
 
 export interface DeleteOptions {
   customer: string;

@@ -1,4 +1,4 @@
-import { ButtonStyle, ComponentType, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import { rm } from 'node:fs/promises';
 import { recordActivity } from '../../domain/customers/activity-log.js';
 import { iterateCustomersForExport, listCustomers } from '../../domain/customers/list.js';
@@ -8,7 +8,8 @@ import { createDownloadLink, exportsDirectoryFor, type DownloadLink } from '../.
 import type { Actor, CustomerFilter, CustomerListQuery, CustomerSort } from '../../domain/customers/types.js';
 import type { BotDeps } from '../context.js';
 import { FILTER_CHOICES, SORT_CHOICES } from '../definitions.js';
-import { BRAND_COLOR, discordDate, escapeText, field, fitEmbed, type View } from '../../discord/render/view.js';
+import { renderExportDownloadLink, renderExportUpload } from '../../discord/render/export.js';
+import type { View } from '../../discord/render/view.js';
 
 export interface ExportOptions {
   format: 'csv' | 'xlsx';
@@ -50,9 +51,6 @@ export function parseExportOptions(interaction: ChatInputCommandInteraction): Ex
 
 const PROGRESS_INTERVAL_MS = 2_000;
 
-// Discord refuses a link button whose URL is longer than this; the link stays in the embed.
-const MAX_BUTTON_URL_LENGTH = 512;
-
 /**
  * Streams the matching customers into a file (never the whole list in memory), telling staff
  * how far it got on long exports, then uploads it. A file over Discord's upload cap (a CSV even
@@ -93,15 +91,7 @@ export async function runExport(deps: BotDeps, actor: Actor, options: ExportOpti
   const formatName = options.format.toUpperCase();
   if (!file.overLimit || !appSecret) {
     await recordExportRun(deps, actor, options, file, { delivery: 'upload' });
-    const note = file.compressed ? ' (zipped to fit Discord’s upload limit)' : '';
-    return {
-      content: `Exported ${file.rows.toLocaleString('en-US')} ${file.rows === 1 ? 'customer' : 'customers'} as ${formatName}${note}.`,
-      embeds: [],
-      components: [],
-      files: [{ attachment: file.path, name: file.fileName }],
-      attachments: [],
-      cleanup: () => rm(file.path, { force: true }),
-    };
+    return { ...renderExportUpload(file, formatName), cleanup: () => rm(file.path, { force: true }) };
   }
 
   let link: DownloadLink;
@@ -118,7 +108,7 @@ export async function runExport(deps: BotDeps, actor: Actor, options: ExportOpti
     await rm(file.path, { force: true });
   }
   await recordExportRun(deps, actor, options, file, { delivery: 'link', downloadId: link.id });
-  return downloadLinkView(file, link, formatName);
+  return renderExportDownloadLink(file, link, formatName);
 }
 
 async function recordExportRun(deps: BotDeps, actor: Actor, options: ExportOptions, file: ExportFile, delivery: Record<string, string>): Promise<void> {
@@ -128,30 +118,4 @@ async function recordExportRun(deps: BotDeps, actor: Actor, options: ExportOptio
     targetType: 'customers',
     details: { format: options.format, rows: file.rows, bytes: file.bytes, ...delivery, ...options.query },
   });
-}
-
-function downloadLinkView(file: ExportFile, link: DownloadLink, formatName: string): View {
-  const megabytes = `${(file.bytes / (1024 * 1024)).toFixed(1)} MB`;
-  const embed: APIEmbed = {
-    title: 'Export ready to download',
-    description:
-      `**[${escapeText(file.fileName)}](${link.url})**\n` +
-      'Too large for a Discord upload, so the bot keeps it for you. Anyone with this link can download it until it expires: do not share it.',
-    color: BRAND_COLOR,
-    fields: [
-      field('Customers', file.rows.toLocaleString('en-US'), true),
-      field('Size', file.compressed ? `${megabytes} (zipped)` : megabytes, true),
-      field('Link expires', `${discordDate(link.expiresAt, 'f')} (${discordDate(link.expiresAt, 'R')})`, true),
-    ],
-  };
-  return {
-    content: `Exported ${file.rows.toLocaleString('en-US')} ${file.rows === 1 ? 'customer' : 'customers'} as ${formatName}.`,
-    embeds: [fitEmbed(embed)],
-    components:
-      link.url.length <= MAX_BUTTON_URL_LENGTH
-        ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Link, url: link.url, label: 'Download' }] }]
-        : [],
-    files: [],
-    attachments: [],
-  };
 }

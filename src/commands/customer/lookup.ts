@@ -2,7 +2,8 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import { lookupCustomer } from '../../domain/customers/lookup.js';
 import type { BotDeps } from '../context.js';
 import type { View } from '../../discord/render/view.js';
-import { buildMatchesView, buildProfileView } from './customer-views.js';
+import { renderMatchesView } from '../../discord/render/customer-views.js';
+import { buildProfileView } from './customer-views.js';
 
 export interface LookupOptions {
   query: string;
@@ -15,5 +16,5 @@ export function parseLookupOptions(interaction: ChatInputCommandInteraction): Lo
 export async function runLookup(deps: BotDeps, options: LookupOptions): Promise<View> {
   const result = await lookupCustomer(deps.db, options.query);
   if (result.kind === 'customer') return buildProfileView(deps, result.customer.id);
-  return buildMatchesView(options.query, result.matches, result.total);
+  return renderMatchesView(options.query, result.matches, result.total);
 }

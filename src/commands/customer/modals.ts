@@ -1,6 +1,6 @@
 import { ComponentType, TextInputStyle, type APIModalInteractionResponseCallbackData } from 'discord.js';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../shared/input-fields.js';
-import { customId } from '../custom-ids.js';
+import { customId } from '../../discord/custom-ids.js';
 
 export const NOTE_FIELD = 'note';
 export const DURATION_FIELD = 'duration';

@@ -1,9 +1,9 @@
-import type { APIEmbed, ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import { getCustomerProfile } from '../../domain/customers/profile.js';
 import { getStoreStatistics } from '../../domain/customers/statistics.js';
 import type { BotDeps } from '../context.js';
-import { displayMoney } from '../../discord/render/money.js';
-import { BRAND_COLOR, discordDate, field, fitEmbed, type View } from '../../discord/render/view.js';
+import { renderCustomerStatistics, renderStoreStatistics } from '../../discord/render/stats.js';
+import type { View } from '../../discord/render/view.js';
 import { resolveOneCustomer } from './resolve-customer.js';
 
 export interface StatsOptions {
@@ -14,50 +14,13 @@ export function parseStatsOptions(interaction: ChatInputCommandInteraction): Sta
   return { customer: interaction.options.getString('customer') ?? undefined };
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
-
 export async function runStats(deps: BotDeps, options: StatsOptions): Promise<View> {
-  const currency = deps.config.storeCurrency;
+  const { config } = deps;
   if (options.customer) {
     const customer = await resolveOneCustomer(deps.db, options.customer);
-    const profile = await getCustomerProfile(deps.db, deps.clock, customer.id, { atRiskDays: deps.config.atRiskDays });
-    const s = profile.statistics;
-    const embed: APIEmbed = {
-      title: `Statistics · ${customer.name}`,
-      color: BRAND_COLOR,
-      fields: [
-        field('Total orders (paid or completed)', count(s.totalOrders), true),
-        field('Total spent', displayMoney(s.totalSpentCents, currency), true),
-        field('Avg order', displayMoney(s.averageOrderValueCents, currency), true),
-        field('Last order', s.lastOrderAt ? `${s.lastOrderNumber ?? ''} ${discordDate(s.lastOrderAt)}`.trim() : 'never', true),
-        field('Lifetime value', displayMoney(s.ltvCents, currency), true),
-        field('Purchase frequency', s.purchaseFrequencyDays === null ? '—' : `every ${s.purchaseFrequencyDays.toFixed(1)} days`, true),
-        field('Segment', `${profile.segment}${profile.atRisk ? ' · at risk' : ''}`, true),
-        field('First order', discordDate(s.firstOrderAt), true),
-        field('Customer since', discordDate(customer.createdAt), true),
-      ],
-      footer: { text: `Customer #${customer.id}` },
-    };
-    return { content: '', embeds: [fitEmbed(embed)], components: [] };
+    const profile = await getCustomerProfile(deps.db, deps.clock, customer.id, { atRiskDays: config.atRiskDays });
+    return renderCustomerStatistics(profile, config.storeCurrency);
   }
-  const stats = await getStoreStatistics(deps.db, deps.clock, { timeZone: deps.config.storeTimeZone, atRiskDays: deps.config.atRiskDays });
-  const embed: APIEmbed = {
-    title: 'Store statistics',
-    color: BRAND_COLOR,
-    fields: [
-      field('Total customers', count(stats.totalCustomers), true),
-      // Each label says what it counts: the digest beside it splits customers into New (0–1
-      // orders), Repeat (2–4) and Loyal (5+), and "Repeat customers" here also holds the loyal.
-      field('New this month (registered)', count(stats.newThisMonth), true),
-      field('With orders (1+ orders)', count(stats.withOrders), true),
-      field('Repeat customers (2+ orders)', count(stats.repeatCustomers), true),
-      field('Loyal customers (5+ orders)', count(stats.loyalCustomers), true),
-      field(`At risk (no order in ${deps.config.atRiskDays} days)`, count(stats.atRisk), true),
-      field('Completed orders', count(stats.totalOrders), true),
-      field('Revenue', displayMoney(stats.revenueCents, currency), true),
-      field('Average order value', displayMoney(stats.averageOrderValueCents, currency), true),
-    ],
-    footer: { text: `Months follow the store time zone (${deps.config.storeTimeZone}).` },
-  };
-  return { content: '', embeds: [fitEmbed(embed)], components: [] };
+  const stats = await getStoreStatistics(deps.db, deps.clock, { timeZone: config.storeTimeZone, atRiskDays: config.atRiskDays });
+  return renderStoreStatistics(stats, { currency: config.storeCurrency, atRiskDays: config.atRiskDays, timeZone: config.storeTimeZone });
 }

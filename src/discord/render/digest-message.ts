@@ -1,6 +1,6 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import { displayMoney } from './money.js';
-import { discordDate, EMBED_LIMITS, escapeText, field, fitEmbed, clip, WARNING_COLOR } from './view.js';
+import { discordDate, EMBED_LIMITS, escapeText, field, fitEmbed, clip, WARNING_COLOR, type View } from './view.js';
 import { DAY_MS } from '../../domain/customers/profile.js';
 import { CHART_FILE_NAME, renderSegmentChart } from './digest-chart.js';
 import type { AtRiskCustomer, AtRiskListFile, SegmentCounts, WeeklyDigest } from '../../domain/digest/digest.js';
@@ -110,4 +110,21 @@ function listField(title: string, customers: AtRiskCustomer[], total: number, cu
 function signed(n: number): string {
   if (n === 0) return '±0';
   return n > 0 ? `+${count(n)}` : `−${count(-n)}`;
+}
+
+/**
+ * `/customer digest`: the digest message as it would be posted now, said to be a preview, with
+ * where and when the next one goes (`channelId` unset when no digest channel is).
+ */
+export function renderDigestPreview(message: DigestMessage, next: { channelId: string | undefined; at: Date }): View {
+  const where = next.channelId
+    ? `The next digest goes to <#${next.channelId}> ${discordDate(next.at.toISOString(), 'f')}.`
+    : 'DIGEST_CHANNEL_ID is not set, so no digest is posted.';
+  return {
+    content: `Preview of the weekly digest: only you can see it; nothing was posted or saved. ${where}`,
+    embeds: message.embeds,
+    components: [],
+    files: message.files.map((file) => ({ attachment: file.attachment, name: file.name, ...(file.description ? { description: file.description } : {}) })),
+    attachments: [],
+  };
 }

@@ -13,7 +13,8 @@ import { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH
 import { ORDER_STATUSES } from '../../shared/vocabulary.js';
 import { findCustomerById, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../store/customer.repository.js';
 import { listRecentOrdersOfCustomer, type OrderSummary } from '../../store/order.repository.js';
-import { ApiError, fieldError, notFound } from '../api-envelope.js';
+import { fieldError, notFound } from '../api-validation.js';
+import { ApiError } from '../http-errors.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';

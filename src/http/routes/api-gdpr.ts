@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../../shared/errors.js';
 import { eraseCustomer, type ErasureCounts } from '../../domain/privacy/erasure.js';
 import { buildCustomerDataFile } from '../../domain/privacy/export.js';
-import { notFound } from '../api-envelope.js';
+import { notFound } from '../api-validation.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { defineApiRoute, idParam, plainText, successEnvelope, timestampSchema, type ApiRouteRegistry } from '../openapi.js';

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { recordActivity } from '../../domain/customers/activity-log.js';
 import { UserError } from '../../shared/errors.js';
 import { createLinkUrl } from '../../domain/linking/link-sessions.js';
-import { ApiError, notFound } from '../api-envelope.js';
+import { notFound } from '../api-validation.js';
+import { ApiError } from '../http-errors.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 

@@ -13,7 +13,7 @@ import {
   type WebhookEndpoint,
 } from '../../domain/webhooks/endpoints.js';
 import { enqueueTestDelivery, listWebhookDeliveries, redeliverWebhook, type WebhookDelivery } from '../../domain/webhooks/outbox.js';
-import { fieldError } from '../api-envelope.js';
+import { fieldError } from '../api-validation.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';

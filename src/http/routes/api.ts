@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { handleApiError } from '../api-envelope.js';
+import { handleJsonError } from '../http-errors.js';
 import { createApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { ApiRouteRegistry, openApiDocumentRoute } from '../openapi.js';
@@ -21,7 +21,7 @@ export const API_BASE_PATH = '/api/external/v1';
 export const apiRoutes: FastifyPluginAsync<{ deps: HttpDeps; registry?: ApiRouteRegistry }> = async (app, { deps, registry: given }) => {
   const registry = given ?? new ApiRouteRegistry({ basePath: API_BASE_PATH });
   app.decorateRequest('apiToken', null);
-  app.setErrorHandler(handleApiError);
+  app.setErrorHandler(handleJsonError);
 
   registry.mount(app, null, openApiDocumentRoute, () => Promise.resolve(registry.document()));
 

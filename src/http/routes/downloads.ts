@@ -2,13 +2,14 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { open } from 'node:fs/promises';
 import { recordExportDownload, verifyDownload, type DownloadRefusal } from '../../domain/exports/download-links.js';
 import type { HttpDeps } from '../deps.js';
+import { sendJsonError } from '../http-errors.js';
 
-const REFUSALS: Record<DownloadRefusal | 'not_configured', { status: number; error: string; message: string }> = {
-  bad_signature: { status: 403, error: 'Forbidden', message: 'This download link is not valid. Run the export again for a new link.' },
-  expired: { status: 410, error: 'Gone', message: 'This download link has expired. Run the export again for a new link.' },
-  deleted: { status: 410, error: 'Gone', message: 'This file is no longer available. Run the export again for a new link.' },
-  not_found: { status: 404, error: 'Not Found', message: 'There is no such download.' },
-  not_configured: { status: 503, error: 'Service Unavailable', message: 'Downloads are not configured (APP_SECRET is not set).' },
+const REFUSALS: Record<DownloadRefusal | 'not_configured', { status: number; message: string }> = {
+  bad_signature: { status: 403, message: 'This download link is not valid. Run the export again for a new link.' },
+  expired: { status: 410, message: 'This download link has expired. Run the export again for a new link.' },
+  deleted: { status: 410, message: 'This file is no longer available. Run the export again for a new link.' },
+  not_found: { status: 404, message: 'There is no such download.' },
+  not_configured: { status: 503, message: 'Downloads are not configured (APP_SECRET is not set).' },
 };
 
 /**
@@ -84,6 +85,6 @@ export const downloadRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, { de
 };
 
 function refuse(reply: FastifyReply, reason: DownloadRefusal | 'not_configured'): FastifyReply {
-  const { status, error, message } = REFUSALS[reason];
-  return reply.status(status).type('application/json; charset=utf-8').send({ success: false, error, message });
+  const { status, message } = REFUSALS[reason];
+  return sendJsonError(reply, status, message);
 }

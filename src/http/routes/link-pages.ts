@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { GENERIC_REFUSAL, UserError } from '../../shared/errors.js';
+import { GENERIC_REFUSAL, UserError, type UserErrorCode } from '../../shared/errors.js';
 import { buildDiscordAuthorizeUrl, discordRedirectUri, fetchDiscordAccount } from '../../domain/linking/discord-oauth.js';
 import { completeLink, type ExternalAccount } from '../../domain/linking/link-account.js';
 import { openLinkSession, startLinkAttempt, takeLinkAttemptByState, type LinkProvider } from '../../domain/linking/link-sessions.js';
@@ -15,6 +15,7 @@ import {
 } from '../../domain/linking/steam-openid.js';
 import { deleteOpenIdNoncesSeenBefore, isOpenIdNonceUsed, recordOpenIdNonce } from '../../store/link-session.repository.js';
 import type { HttpDeps } from '../deps.js';
+import { errorHandlerFor } from '../http-errors.js';
 import { LINK_PAGE_HEADERS, renderLinkPage, type LinkPageView } from '../link-page-html.js';
 
 const LABEL: Record<LinkProvider, string> = { discord: 'Discord', steam: 'Steam' };
@@ -58,6 +59,24 @@ function sessionProblem(reply: FastifyReply, status: 'unknown' | 'expired' | 'us
   return sendPage(reply, 410, { kind: 'expired', message: status === 'expired' ? TEXT.expiredLink : TEXT.usedLink });
 }
 
+/** The page for a refusal of completeLink; undefined for any other, which is a bug here. */
+function linkRefusalPage(reply: FastifyReply, request: FastifyRequest, code: UserErrorCode): FastifyReply | undefined {
+  switch (code) {
+    case 'link_banned':
+      return failed(reply, request, 403, "We couldn't link your account", GENERIC_REFUSAL);
+    case 'discord_taken':
+      return failed(reply, request, 409, 'This account is already linked', TEXT.taken('discord'));
+    case 'steam_taken':
+      return failed(reply, request, 409, 'This account is already linked', TEXT.taken('steam'));
+    case 'link_used':
+      return sessionProblem(reply, 'used');
+    case 'customer_not_found':
+      return sessionProblem(reply, 'unknown');
+    default:
+      return undefined;
+  }
+}
+
 function redirect(reply: FastifyReply, location: string): FastifyReply {
   // The redirect carries the no-referrer policy too, so the link token never reaches the provider.
   return reply
@@ -72,13 +91,17 @@ export const linkRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, { deps }
   const { db, clock, config } = deps;
   const discordConfigured = (): boolean => !!config.discordClientId && !!config.discordClientSecret;
 
-  // A customer sees a page, never JSON and never internals: a bug gets a reference to quote.
-  app.setErrorHandler((error, request, reply) => {
-    request.log.error({ err: error, ref: request.id }, 'link page failed');
-    return failed(reply, request, 500, 'Something went wrong', TEXT.broken);
-  });
+  // A customer sees a page, never JSON and never internals: a refusal of linking gets its page,
+  // anything else (a bug) a reference to quote.
+  app.setErrorHandler(
+    errorHandlerFor({
+      refused: (reply, { code }, request) => (code ? linkRefusalPage(reply, request, code) : undefined),
+      failed: (reply, reference) => sendPage(reply, 500, { kind: 'failed', title: 'Something went wrong', message: TEXT.broken, reference }),
+      logMessage: 'link page failed',
+    }),
+  );
 
-  /** Linking, or a refusal page. Every refusal leaves the customer exactly as they were. */
+  /** Linking, or a refusal (answered by linkRefusalPage). Every refusal leaves the customer exactly as they were. */
   async function finishLink(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -91,21 +114,8 @@ export const linkRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, { deps }
       request.log.info({ customerId: customer.id, provider }, 'account linked');
       return sendPage(reply, 200, { kind: 'linked', provider, accountName: linked?.username ?? linked?.id ?? input.account.id });
     } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      request.log.warn({ reason: error.code, provider, customerId: input.customerId }, 'link refused');
-      switch (error.code) {
-        case 'link_banned':
-          return failed(reply, request, 403, "We couldn't link your account", GENERIC_REFUSAL);
-        case 'discord_taken':
-        case 'steam_taken':
-          return failed(reply, request, 409, 'This account is already linked', TEXT.taken(provider));
-        case 'link_used':
-          return sessionProblem(reply, 'used');
-        case 'customer_not_found':
-          return sessionProblem(reply, 'unknown');
-        default:
-          throw error;
-      }
+      if (error instanceof UserError) request.log.warn({ reason: error.code, provider, customerId: input.customerId }, 'link refused');
+      throw error;
     }
   }
 

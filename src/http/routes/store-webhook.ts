@@ -3,6 +3,7 @@ import { parseStoreEvent } from '../../domain/purchases/parse.js';
 import { verifyStoreSignature, type StoreHeaders } from '../../domain/purchases/signature.js';
 import { InboundEventWriter } from '../../store/inbound-event.repository.js';
 import type { HttpDeps } from '../deps.js';
+import { sendJsonError } from '../http-errors.js';
 
 export const STORE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
@@ -25,11 +26,7 @@ export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, 
   app.post('/webhooks/store', { bodyLimit: STORE_WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const secret = deps.config.storeWebhookSecret;
     if (!secret) {
-      return reply.status(503).send({
-        success: false,
-        error: 'Service Unavailable',
-        message: 'The purchase event listener is not configured (STORE_WEBHOOK_SECRET is not set).',
-      });
+      return sendJsonError(reply, 503, 'The purchase event listener is not configured (STORE_WEBHOOK_SECRET is not set).');
     }
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headers = headersWithDuplicates(request.raw.rawHeaders);
@@ -37,13 +34,13 @@ export const storeWebhookRoutes: FastifyPluginAsync<{ deps: HttpDeps }> = (app, 
     const signature = verifyStoreSignature({ rawBody, headers, secret, now: deps.clock.now() });
     if (!signature.ok) {
       request.log.warn({ reason: signature.reason }, 'purchase event refused: bad signature');
-      return reply.status(401).send({ success: false, error: 'Unauthorized', message: 'Invalid or missing signature.' });
+      return sendJsonError(reply, 401, 'Invalid or missing signature.');
     }
 
     const parsed = parseStoreEvent(rawBody, headers);
     if (!parsed.ok) {
       request.log.warn({ reason: parsed.message }, 'purchase event refused: malformed');
-      return reply.status(400).send({ success: false, error: 'Bad Request', message: parsed.message });
+      return sendJsonError(reply, 400, parsed.message);
     }
 
     const { event } = parsed;

@@ -7,7 +7,7 @@ import { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
 import { createLinkUrl, hashLinkSecret, LINK_TTL_MS } from '../../../src/domain/linking/link-sessions.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
-import { handleApiError } from '../../../src/http/api-envelope.js';
+import { handleJsonError } from '../../../src/http/http-errors.js';
 import { createHttpApp } from '../../../src/http/app.js';
 import { createApiAuth } from '../../../src/http/auth.js';
 import type { HttpDeps } from '../../../src/http/deps.js';
@@ -125,7 +125,7 @@ describe('POST /customers/:id/link-url', () => {
         scope.decorateRequest('apiToken', null);
         scope.addHook('onRoute', (route) => auth.assertRouteHasScope(route));
         scope.addHook('onRequest', auth.authenticate);
-        scope.setErrorHandler(handleApiError);
+        scope.setErrorHandler(handleJsonError);
         await scope.register(apiLinkRoutes, { deps, auth });
       },
       { prefix: '/api/external/v1' },

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { iterateCustomers, iterateCustomersForExport, listCustomers, searchCustomersByText } from '../../src/domain/customers/list.js';
 import { toExportRow } from '../../src/domain/exports/customer-export.js';
 import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/customers/types.js';
@@ -15,20 +15,15 @@ import { findInboundEvent, InboundEventWriter } from '../../src/store/inbound-ev
 import { insertOrders, recomputeCustomerAggregates, setOrderStatus, upsertOrder, type OrderInput } from '../../src/store/order.repository.js';
 import { withStatementCache } from '../../src/store/statement-cache.js';
 import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';
-import { onPostgres, openTestDatabase } from '../support/database.js';
+import { onPostgres } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const NOW = '2026-11-22T12:00:00.000Z';
 const DAY = 86_400_000;
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(NOW);
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext({ now: NOW }, (context) => ({ db, clock } = context));
 
 function daysAgo(days: number): string {
   return new Date(Date.parse(NOW) - days * DAY).toISOString();

@@ -1,22 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { API_SCOPES, authenticateToken, createApiToken, hashApiToken, listApiTokens, revokeApiToken } from '../../../src/domain/api-access/tokens.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const staff = { id: '111111111111111111', name: 'Sam (staff)' };
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext((context) => ({ db, clock } = context));
 
 async function refusal(promise: Promise<unknown>): Promise<UserError> {
   const error: unknown = await promise.then(

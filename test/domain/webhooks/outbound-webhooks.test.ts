@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
 import {
   checkWebhookUrl,
@@ -18,20 +18,14 @@ import {
 } from '../../../src/domain/webhooks/outbound-webhooks.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const staff = { id: '111111111111111111', name: 'Sam' };
 const strict = { allowPrivateGlobally: false };
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext((context) => ({ db, clock } = context));
 
 async function refusal(promise: Promise<unknown>): Promise<UserError> {
   const error: unknown = await promise.then(

@@ -2,24 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { API_SCOPES, authenticateToken, createApiToken, hashApiToken, listApiTokens, revokeApiToken } from '../../../src/domain/api-access/tokens.js';
 import type { ManualClock } from '../../../src/shared/clock.js';
-import { UserError } from '../../../src/shared/errors.js';
 import type { Db } from '../../../src/store/database.js';
 import { useTestContext } from '../../support/context.js';
+import { refusal } from '../../support/refusal.js';
 
 const staff = { id: '111111111111111111', name: 'Sam (staff)' };
 let db: Db;
 let clock: ManualClock;
 
 useTestContext((context) => ({ db, clock } = context));
-
-async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
 
 describe('creating an API token', () => {
   it('returns a recognisable 256-bit token once and stores only its SHA-256', async () => {

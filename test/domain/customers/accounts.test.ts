@@ -17,21 +17,13 @@ import {
 import type { Db } from '../../../src/store/database.js';
 import { upsertOrder } from '../../../src/store/order.repository.js';
 import { useTestContext } from '../../support/context.js';
+import { refusal } from '../../support/refusal.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 let db: Db;
 let clock: ManualClock;
 
 useTestContext((context) => ({ db, clock } = context));
-
-async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
 
 describe('registering a customer', () => {
   it('stores every field and reads it back without the password hash or last IP', async () => {

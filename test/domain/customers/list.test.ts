@@ -6,21 +6,14 @@ import type { Customer, CustomerFilter, CustomerListQuery, CustomerSort, SortOrd
 import { insertCustomer, insertCustomers } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { onPostgres } from '../../support/database.js';
+import type { ModelCustomer } from '../../support/api-customer-fixture.js';
 import { useTestContext } from '../../support/context.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const AT_RISK = { atRiskDays: 90 };
 
-interface Model {
-  id: number;
-  name: string;
-  email: string;
-  createdAt: string;
-  ordersCount: number;
-  totalSpentCents: number;
-  lastOrderAt: string | null;
-}
+type Model = ModelCustomer;
 
 // Ties on purpose (same name, same registration time, same counts and last order) so the id
 // tie-breaker is exercised, plus characters that mean something to LIKE, FTS5 or SQL quoting.

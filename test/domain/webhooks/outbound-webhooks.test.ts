@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../../src/shared/clock.js';
-import { UserError } from '../../../src/shared/errors.js';
 import {
   checkWebhookUrl,
   classifyAddress,
@@ -19,6 +18,7 @@ import {
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { useTestContext } from '../../support/context.js';
+import { refusal } from '../../support/refusal.js';
 
 const staff = { id: '111111111111111111', name: 'Sam' };
 const strict = { allowPrivateGlobally: false };
@@ -26,15 +26,6 @@ let db: Db;
 let clock: ManualClock;
 
 useTestContext((context) => ({ db, clock } = context));
-
-async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
 
 describe('which addresses may receive webhooks', () => {
   it.each([

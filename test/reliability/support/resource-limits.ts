@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { insertCustomers, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../..
 import { startApiTestApp, type ApiTestApp } from '../../support/api-app.js';
 import { ADMIN_ID, CHANNEL_ID, GUILD_ID, STAFF_ID } from '../../support/bot-harness.js';
 import { openTestContext } from '../../support/context.js';
+import { signedEventHeaders } from '../../support/store-door.js';
 
 // Every input has a bound, and going past it gets a clear refusal that names the bound, with
 // nothing changed. Each check returns one row of figures: what was sent, what came back, whether
@@ -117,7 +118,7 @@ export const LIMIT_CHECKS: LimitCheck[] = [
         const response = await t.app.inject({
           method: 'POST',
           url: '/webhooks/store',
-          headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
+          headers: signedEventHeaders(SECRET, body),
           payload: body,
         });
         const problems: string[] = [];

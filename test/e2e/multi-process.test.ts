@@ -10,6 +10,7 @@ import { createWebhookEndpoint } from '../../src/domain/webhooks/outbound-webhoo
 import { startLocalDiscord, type LocalDiscord } from '../../src/sandbox/local-discord/index.js';
 import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../../src/store/database.js';
 import { BotProcess, botProcessEnv, freePort, sendSignedEvent } from '../support/bot-process.js';
+import { buyerOrderEventBody } from '../support/store-door.js';
 import { onPostgres, testDatabaseUrl, withAdminClient } from '../support/database.js';
 
 // Two real bot processes (the built `src/index.js`, as `npm start` runs it) on one database (a SQLite file in WAL
@@ -34,24 +35,8 @@ const refunded = (buyer: number) => buyer % 4 === 0;
 
 function purchaseEvent(buyer: number, type: 'order.paid' | 'order.refunded'): { id: string; body: string } {
   const id = `evt_mp_${type === 'order.paid' ? 'p' : 'r'}${buyer}`;
-  const at = new Date().toISOString();
-  const body = JSON.stringify({
-    id,
-    event_type: type,
-    created_at: at,
-    data: {
-      id: buyer + 1,
-      order_number: `ORD-MP-${buyer + 1}`,
-      status: type === 'order.paid' ? 'completed' : 'refunded',
-      total: '9.99',
-      currency: 'USD',
-      customer: { email: buyerEmail(buyer), name: `Buyer ${buyer}`, discord_id: buyerId(buyer) },
-      items: [{ product_id: PRODUCT, product_name: 'VIP Rank', quantity: 1, price: '9.99' }],
-      created_at: at,
-      completed_at: at,
-    },
-  });
-  return { id, body };
+  const buyerOf = { email: buyerEmail(buyer), name: `Buyer ${buyer}`, discordId: buyerId(buyer) };
+  return { id, body: buyerOrderEventBody({ id, type, orderId: buyer + 1, orderNumber: `ORD-MP-${buyer + 1}`, total: '9.99', productId: PRODUCT, buyer: buyerOf }) };
 }
 
 /** Paid orders in buyer order, each refund some way after its payment. */

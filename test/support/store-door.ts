@@ -10,6 +10,38 @@ export function signedEventHeaders(secret: string, body: string | Buffer): Recor
   return { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', secret).update(body).digest('hex') };
 }
 
+export interface BuyerOrderEvent {
+  id: string;
+  type: 'order.paid' | 'order.refunded';
+  orderId: number;
+  orderNumber: string;
+  /** The price of the order's one item, as the store writes it ("9.99"). */
+  total: string;
+  productId: number;
+  buyer: { email: string; name: string; discordId: string };
+}
+
+/** The body the store sends for one buyer's order of one product, paid (completed) or refunded, dated now. */
+export function buyerOrderEventBody(event: BuyerOrderEvent): string {
+  const at = new Date().toISOString();
+  return JSON.stringify({
+    id: event.id,
+    event_type: event.type,
+    created_at: at,
+    data: {
+      id: event.orderId,
+      order_number: event.orderNumber,
+      status: event.type === 'order.paid' ? 'completed' : 'refunded',
+      total: event.total,
+      currency: 'USD',
+      customer: { email: event.buyer.email, name: event.buyer.name, discord_id: event.buyer.discordId },
+      items: [{ product_id: event.productId, product_name: 'VIP Rank', quantity: 1, price: event.total }],
+      created_at: at,
+      completed_at: at,
+    },
+  });
+}
+
 export interface StoreDoor {
   app: HttpApp;
   /** Posts a signed event body to the listener, as the store's checkout does, then moves the clock on 1 ms. */

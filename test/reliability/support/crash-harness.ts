@@ -10,6 +10,7 @@ import { createWebhookEndpoint } from '../../../src/domain/webhooks/outbound-web
 import { startLocalDiscord, type LocalDiscord } from '../../../src/sandbox/local-discord/index.js';
 import { openMigratedDatabase } from '../../../src/store/database.js';
 import { BotProcess, botProcessEnv, freePort, sendSignedEvent } from '../../support/bot-process.js';
+import { buyerOrderEventBody } from '../../support/store-door.js';
 import { seededRandom, shuffle } from './random.js';
 
 // Crash consistency, end to end: the real bot as a child process (the built `src/index.js`, as `npm start` runs it,
@@ -145,24 +146,8 @@ function planTrial(events: number, random: () => number, trial: number): { order
 
 function orderEvent(trial: number, order: PlannedOrder, type: 'order.paid' | 'order.refunded'): PlannedEvent {
   const id = `evt_t${trial}_${type === 'order.paid' ? 'p' : 'r'}${order.id}`;
-  const at = new Date().toISOString();
-  const body = JSON.stringify({
-    id,
-    event_type: type,
-    created_at: at,
-    data: {
-      id: order.id,
-      order_number: `ORD-CRASH-${order.id}`,
-      status: type === 'order.paid' ? 'completed' : 'refunded',
-      total: (PRICE_CENTS / 100).toFixed(2),
-      currency: 'USD',
-      customer: { email: buyerEmail(order.buyer), name: `Buyer ${order.buyer}`, discord_id: buyerDiscordId(order.buyer) },
-      items: [{ product_id: PRODUCT, product_name: 'VIP Rank', quantity: 1, price: (PRICE_CENTS / 100).toFixed(2) }],
-      created_at: at,
-      completed_at: at,
-    },
-  });
-  return { id, body };
+  const buyer = { email: buyerEmail(order.buyer), name: `Buyer ${order.buyer}`, discordId: buyerDiscordId(order.buyer) };
+  return { id, body: buyerOrderEventBody({ id, type, orderId: order.id, orderNumber: `ORD-CRASH-${order.id}`, total: (PRICE_CENTS / 100).toFixed(2), productId: PRODUCT, buyer }) };
 }
 
 interface Receiver {

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ManualClock } from '../../src/shared/clock.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { BOT_BUILD_DIR } from '../support/bot-build.js';
-import { openTestDatabase } from '../support/database.js';
+import { openTestContext } from '../support/context.js';
 
 describe('the log', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -18,17 +17,17 @@ describe('the log', () => {
 
   it('never shows a link token, an OAuth code, a download signature or a credential of a request, even at debug level', async () => {
     const lines: string[] = [];
-    const { db } = await openTestDatabase();
+    const context = await openTestContext();
     const app = await createHttpApp({
-      db,
-      clock: new ManualClock('2026-11-22T12:00:00.000Z'),
+      db: context.db,
+      clock: context.clock,
       config: loadConfig({ LOG_LEVEL: 'debug' }),
       logger: createLogger('debug', { write: (line: string) => void lines.push(line) }),
       wake: { inboundEvents: () => undefined, webhookDeliveries: () => undefined },
     });
     cleanups.push(async () => {
       await app.close();
-      await db.destroy();
+      await context.close();
     });
 
     await app.inject({ method: 'GET', url: '/link/link-token-secret-0123456789' });

@@ -1,18 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PendingActions } from '../../src/commands/pending-actions.js';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import type { LocalMessage, LocalModal } from '../../src/sandbox/local-discord/index.js';
-import { STAFF_ID, buttonByLabel, controls, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { STAFF_ID, buttonByLabel, controls, embedFields, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { seedSmallStore, type SmallStore } from '../support/fixtures.js';
 
 let h: Harness;
 let store: SmallStore;
 
-beforeEach(async () => {
-  h = await startHarness();
+useTestContext({ discord: true }, async (context) => {
+  h = context;
   store = await seedSmallStore(h.db, h.clock);
 });
-afterEach(async () => h.stop());
 
 const banCount = async () => (await h.db.selectFrom('bans').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
 

@@ -1,7 +1,8 @@
 import { type KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalMessage } from '../../src/sandbox/local-discord/index.js';
-import { startHarness, type Harness } from '../support/bot-harness.js';
+import type { Harness } from '../support/bot-harness.js';
+import { openTestContext } from '../support/context.js';
 import { seedSmallStore } from '../support/fixtures.js';
 
 /** Delays or breaks every query result, to stand in for a database under heavy load. */
@@ -16,12 +17,12 @@ function plugin(onResult: () => Promise<void>): KyselyPlugin {
 }
 
 let h: Harness | undefined;
-afterEach(async () => h?.stop());
+afterEach(async () => h?.close());
 
 describe('interaction deadlines and failures', () => {
   it('acknowledges within 3 seconds even when the database takes longer, then shows the result', async () => {
     let slow = false;
-    h = await startHarness({ wrapDb: (db) => db.withPlugin(plugin(() => (slow ? new Promise((r) => setTimeout(r, 1_600)) : Promise.resolve()))) });
+    h = await openTestContext({ discord: { wrapDb: (db) => db.withPlugin(plugin(() => (slow ? new Promise((r) => setTimeout(r, 1_600)) : Promise.resolve()))) } });
     await seedSmallStore(h.db, h.clock);
     slow = true;
     const handle = await h.discord.invokeSlash({ userId: '2200000000000000100', name: 'customer', subcommand: 'lookup', options: { query: 'bob@example.com' } });
@@ -34,7 +35,7 @@ describe('interaction deadlines and failures', () => {
 
   it('shows a reference instead of a stack trace when something unexpected fails', async () => {
     let broken = false;
-    h = await startHarness({ allowErrors: true, wrapDb: (db) => db.withPlugin(plugin(() => (broken ? Promise.reject(new Error('disk I/O error at /var/db')) : Promise.resolve()))) });
+    h = await openTestContext({ discord: { allowErrors: true, wrapDb: (db) => db.withPlugin(plugin(() => (broken ? Promise.reject(new Error('disk I/O error at /var/db')) : Promise.resolve()))) } });
     await seedSmallStore(h.db, h.clock);
     broken = true;
     const { handle, message } = await h.customer('stats');

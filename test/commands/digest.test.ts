@@ -1,18 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDigestSender } from '../../src/discord/digest-sender.js';
 import { runDigestIfDue } from '../../src/jobs/digest.js';
 import { findDigestRun } from '../../src/store/digest.repository.js';
-import { CHANNEL_ID, OUTSIDER_ID, STAFF_ID, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { CHANNEL_ID, OUTSIDER_ID, STAFF_ID, embedFields, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { seedSmallStore, type SmallStore } from '../support/fixtures.js';
 
 let h: Harness;
 let store: SmallStore;
 
-beforeEach(async () => {
-  h = await startHarness({ env: { DIGEST_CHANNEL_ID: CHANNEL_ID, STORE_TIMEZONE: 'Europe/Berlin' } });
+useTestContext({ discord: { env: { DIGEST_CHANNEL_ID: CHANNEL_ID, STORE_TIMEZONE: 'Europe/Berlin' } } }, async (context) => {
+  h = context;
   store = await seedSmallStore(h.db, h.clock);
 });
-afterEach(async () => h.stop());
 
 function csvRows(data: Buffer): string[][] {
   return data

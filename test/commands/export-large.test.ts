@@ -10,7 +10,8 @@ import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { InteractionHandle, LocalMessage } from '../../src/sandbox/local-discord/index.js';
 import { insertCustomers } from '../../src/store/customer.repository.js';
-import { ADMIN_ID, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { ADMIN_ID, embedFields, type Harness } from '../support/bot-harness.js';
+import { openTestContext } from '../support/context.js';
 
 const SECRET = 'a-test-app-secret-that-is-long-enough-0123';
 const CUSTOMERS = 2_500;
@@ -33,7 +34,7 @@ async function seedCustomers(count: number) {
 }
 
 async function startLargeExportHarness(env: Record<string, string>) {
-  h = await startHarness({ env });
+  h = await openTestContext({ discord: { env } });
   exportsDir = mkdtempSync(join(tmpdir(), 'desk-exports-'));
   // What the composition root passes; the cap is tiny so a few thousand rows are "too large".
   h.deps.exportsDir = exportsDir;
@@ -76,7 +77,7 @@ function progressEdits(): string[] {
 
 afterEach(async () => {
   await http.close();
-  await h.stop();
+  await h.close();
   rmSync(exportsDir, { recursive: true, force: true });
 });
 

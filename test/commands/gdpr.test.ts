@@ -1,19 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { hashPassword } from '../../src/domain/customers/passwords.js';
 import type { LocalMessage, LocalModal } from '../../src/sandbox/local-discord/index.js';
-import { ADMIN_ID, STAFF_ID, buttonByLabel, controls, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { ADMIN_ID, STAFF_ID, buttonByLabel, controls, embedFields, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { buildSubject, orderEvent, PERSON, receiveAndProcess, type SubjectFixture } from '../support/gdpr-fixture.js';
 
 let h: Harness;
 let subject: SubjectFixture;
 
-beforeEach(async () => {
-  h = await startHarness();
+useTestContext({ discord: true }, async (context) => {
+  h = context;
   subject = await buildSubject(h.db, h.clock);
   await h.db.updateTable('customers').set({ password_hash: await hashPassword('correct horse battery') }).where('id', '=', subject.customerId).execute();
 });
-afterEach(async () => h.stop());
 
 const erasedAt = async () => (await h.db.selectFrom('customers').select('erased_at').where('id', '=', subject.customerId).executeTakeFirstOrThrow()).erased_at;
 

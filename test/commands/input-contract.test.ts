@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../src/shared/input-fields.js';
 import { codePointLength } from '../../src/shared/text.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';
 import type { LocalMessage, LocalModal } from '../../src/sandbox/local-discord/index.js';
-import { STAFF_ID, buttonByLabel, startHarness, type Harness } from '../support/bot-harness.js';
+import { STAFF_ID, buttonByLabel, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { seedSmallStore } from '../support/fixtures.js';
 
 // Discord counts an option's or a text input's max_length in code points; what it lets staff
@@ -12,11 +13,10 @@ import { seedSmallStore } from '../support/fixtures.js';
 
 let h: Harness;
 
-beforeEach(async () => {
-  h = await startHarness();
+useTestContext({ discord: true }, async (context) => {
+  h = context;
   await seedSmallStore(h.db, h.clock);
 });
-afterEach(async () => h.stop());
 
 const REASON_OF_500_EMOJI = '🚫'.repeat(500);
 

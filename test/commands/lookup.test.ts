@@ -1,17 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addNote } from '../../src/domain/customers/notes.js';
 import type { LocalMessage, LocalModal } from '../../src/sandbox/local-discord/index.js';
-import { CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, buttonByLabel, controls, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, buttonByLabel, controls, embedFields, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { placeOrder, seedSmallStore, type SmallStore } from '../support/fixtures.js';
 
 let h: Harness;
 let store: SmallStore;
 
-beforeEach(async () => {
-  h = await startHarness();
+useTestContext({ discord: true }, async (context) => {
+  h = context;
   store = await seedSmallStore(h.db, h.clock);
 });
-afterEach(async () => h.stop());
 
 describe('/customer lookup', () => {
   it("shows a customer's profile, segment, statistics, linked accounts and recent orders, privately", async () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createDiscordRoleGateway } from '../../src/discord/role-gateway.js';
 import { reportRefusedRoleRules } from '../../src/discord/role-rule-check.js';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
@@ -9,7 +9,8 @@ import type { Worker } from '../../src/jobs/worker.js';
 import type { LocalMessage } from '../../src/sandbox/local-discord/index.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
-import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID, STAFF_ID, buttonByLabel, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID, STAFF_ID, buttonByLabel, embedFields, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { seedSmallStore, type SmallStore } from '../support/fixtures.js';
 
 const VIP = '2200000000000000020';
@@ -23,14 +24,14 @@ let h: Harness;
 let store: SmallStore;
 let worker: Worker | undefined;
 
-beforeEach(async () => {
-  h = await startHarness({
-    roles: [
-      { id: VIP, name: 'VIP', position: 1 },
-      { id: LEGEND, name: 'Legend', position: 9 },
-      { id: MODS, name: 'Moderators', position: 4, permissions: MANAGE_GUILD_AND_BAN },
-    ],
-  });
+const roles = [
+  { id: VIP, name: 'VIP', position: 1 },
+  { id: LEGEND, name: 'Legend', position: 9 },
+  { id: MODS, name: 'Moderators', position: 4, permissions: MANAGE_GUILD_AND_BAN },
+];
+
+useTestContext({ discord: { roles } }, async (context) => {
+  h = context;
   // Seeded roles sit below the bot's own; Legend is then dragged above it, out of the bot's reach.
   h.discord.updateRole(GUILD_ID, LEGEND, { position: 20 });
   await expect.poll(() => h.client.guilds.cache.get(GUILD_ID)?.roles.cache.get(LEGEND)?.rawPosition).toBe(20);
@@ -40,7 +41,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await worker?.stop();
   worker = undefined;
-  await h.stop();
 });
 
 function startRoleWorker(): void {

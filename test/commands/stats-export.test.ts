@@ -1,18 +1,18 @@
 import ExcelJS from 'exceljs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import type { LocalMessage } from '../../src/sandbox/local-discord/index.js';
-import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID, STAFF_ID, embedFields, startHarness, type Harness } from '../support/bot-harness.js';
+import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID, STAFF_ID, embedFields, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 import { seedSmallStore, type SmallStore } from '../support/fixtures.js';
 
 let h: Harness;
 let store: SmallStore;
 
-beforeEach(async () => {
-  h = await startHarness();
+useTestContext({ discord: true }, async (context) => {
+  h = context;
   store = await seedSmallStore(h.db, h.clock);
 });
-afterEach(async () => h.stop());
 
 describe('/customer stats', () => {
   it("shows the store's figures as the dashboard defines them", async () => {

@@ -1,20 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { listStaffAlerts, raiseStaffAlert } from '../../src/domain/alerts/staff-alerts.js';
 import { codePointLength, isWellFormed } from '../../src/shared/text.js';
 import type { Db } from '../../src/store/database.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext((context) => ({ db, clock } = context));
 
 describe('text the product stores for Discord', () => {
   it('clips a long staff alert to 2,000 code points without leaving half an emoji', async () => {

@@ -1,5 +1,5 @@
 import { PermissionFlagsBits } from 'discord.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDiscordRoleGateway } from '../../src/discord/role-gateway.js';
 import { sendPendingStaffAlerts } from '../../src/jobs/staff-alerts.js';
 import { addRoleRule } from '../../src/domain/roles/rules.js';
@@ -10,7 +10,8 @@ import type { RoleGateway } from '../../src/domain/roles/ports.js';
 import { missingPermissionsFault, rateLimitFault, serverErrorFault } from '../../src/sandbox/local-discord/index.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
-import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, startHarness, type Harness } from '../support/bot-harness.js';
+import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, type Harness } from '../support/bot-harness.js';
+import { useTestContext } from '../support/context.js';
 
 const VIP = '2200000000000000020';
 const ROLE_ROUTE = '/guilds/:guildId/members/:userId/roles/:roleId';
@@ -21,12 +22,11 @@ let h: Harness;
 let gateway: RoleGateway;
 let nextOrder = 1;
 
-beforeEach(async () => {
-  h = await startHarness({ roles: [{ id: VIP, name: 'VIP', position: 1 }], env: { ALERT_CHANNEL_ID: CHANNEL_ID } });
+useTestContext({ discord: { roles: [{ id: VIP, name: 'VIP', position: 1 }], env: { ALERT_CHANNEL_ID: CHANNEL_ID } } }, async (context) => {
+  h = context;
   gateway = createDiscordRoleGateway(h.client);
   await addRoleRule(h.db, h.clock, { productId: 5, roleId: VIP, guildId: GUILD_ID, actor: ADMIN });
 });
-afterEach(async () => h.stop());
 
 async function customerBuying(discordId: string, name = `Buyer ${discordId.slice(-3)}`): Promise<{ customer: Customer; orderNumber: string }> {
   const customer = await insertCustomer(h.db, h.clock, { name, email: `${discordId}@example.com`, discord: { id: discordId } });

@@ -28,7 +28,8 @@ import type { LocalMessage, UploadedFile } from '../../src/sandbox/local-discord
 import { validateAutocompleteChoices, validateMessageBody, validateModal } from '../../src/sandbox/local-discord/validation.js';
 import { insertCustomer } from '../../src/store/customer.repository.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
-import { GUILD_ID, STAFF_ID, startHarness, type Harness } from '../support/bot-harness.js';
+import { GUILD_ID, STAFF_ID, type Harness } from '../support/bot-harness.js';
+import { openTestContext } from '../support/context.js';
 
 /**
  * Every view the bot renders, for customers whose text is as hostile as people make it, must be
@@ -149,9 +150,9 @@ let serial = 0;
 
 beforeAll(async () => {
   roleNames = fc.sample(hostileText(100), { numRuns: ROLE_IDS.length, seed: 15 });
-  harness = await startHarness({
+  harness = await openTestContext({
     now: '2026-11-22T12:00:00.000Z',
-    roles: ROLE_IDS.map((id, index) => ({ id, name: roleNames[index] ?? 'Role', position: 1 })),
+    discord: { roles: ROLE_IDS.map((id, index) => ({ id, name: roleNames[index] ?? 'Role', position: 1 })) },
   });
   for (const [index, roleId] of ROLE_IDS.entries()) {
     await addRoleRule(harness.db, harness.clock, { productId: 50 + index, roleId, guildId: GUILD_ID, actor: { id: STAFF_ID, name: 'Sam' } });
@@ -159,7 +160,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await harness.stop();
+  await harness.close();
 });
 
 async function seedCustomer(input: HostileCustomer): Promise<{ customer: Customer; orderId: number }> {

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,8 @@ import { systemClock } from '../../src/shared/clock.js';
 import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { startLocalDiscord, type LocalDiscord } from '../../src/sandbox/local-discord/index.js';
 import { isPostgres, migrateToLatest, openStoreDatabase, type Db } from '../../src/store/database.js';
-import { BotProcess, freePort } from '../support/bot-process.js';
+import { BotProcess, botProcessEnv, freePort, sendSignedEvent } from '../support/bot-process.js';
+import { buyerOrderEventBody } from '../support/store-door.js';
 import { onPostgres, testDatabaseUrl, withAdminClient } from '../support/database.js';
 
 // Two real bot processes (the built `src/index.js`, as `npm start` runs it) on one database (a SQLite file in WAL
@@ -34,24 +35,8 @@ const refunded = (buyer: number) => buyer % 4 === 0;
 
 function purchaseEvent(buyer: number, type: 'order.paid' | 'order.refunded'): { id: string; body: string } {
   const id = `evt_mp_${type === 'order.paid' ? 'p' : 'r'}${buyer}`;
-  const at = new Date().toISOString();
-  const body = JSON.stringify({
-    id,
-    event_type: type,
-    created_at: at,
-    data: {
-      id: buyer + 1,
-      order_number: `ORD-MP-${buyer + 1}`,
-      status: type === 'order.paid' ? 'completed' : 'refunded',
-      total: '9.99',
-      currency: 'USD',
-      customer: { email: buyerEmail(buyer), name: `Buyer ${buyer}`, discord_id: buyerId(buyer) },
-      items: [{ product_id: PRODUCT, product_name: 'VIP Rank', quantity: 1, price: '9.99' }],
-      created_at: at,
-      completed_at: at,
-    },
-  });
-  return { id, body };
+  const buyerOf = { email: buyerEmail(buyer), name: `Buyer ${buyer}`, discordId: buyerId(buyer) };
+  return { id, body: buyerOrderEventBody({ id, type, orderId: buyer + 1, orderNumber: `ORD-MP-${buyer + 1}`, total: '9.99', productId: PRODUCT, buyer: buyerOf }) };
 }
 
 /** Paid orders in buyer order, each refund some way after its payment. */
@@ -112,19 +97,8 @@ async function waitUntil<T>(read: () => T | Promise<T>, wanted: T, what: string,
   }
 }
 
-async function send(url: string, event: { body: string }): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/webhooks/store`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(event.body).digest('hex') },
-      body: event.body,
-      signal: AbortSignal.timeout(10_000),
-    });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
+function send(url: string, event: { body: string }): Promise<boolean> {
+  return sendSignedEvent(url, SECRET, event.body);
 }
 
 /** The pid in a holder id (`host/pid-namespace/pid/random`). */
@@ -200,20 +174,11 @@ describe(`two bot processes on one ${dialect} database`, () => {
     await createWebhookEndpoint(db, systemClock, { url: `http://127.0.0.1:${receiverPort}/hooks`, allowPrivate: true, actor: { id: 'test', name: 'test' } }, { allowPrivateGlobally: true });
 
     const location = store.location;
-    const envFor = async (): Promise<Record<string, string>> => ({
-      PATH: process.env.PATH ?? '',
-      DOTENV_CONFIG_PATH: '/nonexistent/.env',
-      DISCORD_TOKEN: discord.token,
-      DISCORD_GUILD_ID: GUILD,
-      DISCORD_API_URL: discord.apiUrl,
-      DATABASE_URL: location,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(await freePort()),
-      STORE_WEBHOOK_SECRET: SECRET,
-      ROLE_RULES_FILE: join(dir, 'rules.json'),
-      WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
-      LOG_LEVEL: 'warn',
-    });
+    const envFor = async (): Promise<Record<string, string>> =>
+      botProcessEnv(
+        { discord, guildId: GUILD, databaseUrl: location, port: await freePort(), storeWebhookSecret: SECRET, roleRulesFile: join(dir, 'rules.json') },
+        { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'warn' },
+      );
     bots = [new BotProcess(await envFor(), logFile, { name: 'a', logStdout: true }), new BotProcess(await envFor(), logFile, { name: 'b', logStdout: true })];
     // One after the other, so which one holds the gateway is known: the first.
     bots[0].start();

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { applyPurchaseEvent, type PurchaseEventHooks } from '../../src/domain/purchases/apply.js';
-import { ManualClock } from '../../src/shared/clock.js';
 import { parseStoreEvent } from '../../src/domain/purchases/parse.js';
 import { backupDatabaseFile } from '../../src/store/backup.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
+import { useTestContext } from '../support/context.js';
 import { runOnlineBackup } from './support/online-backup.js';
 
 const hooks: PurchaseEventHooks = { customerChanged: () => Promise.resolve(), customerCreated: () => Promise.resolve() };
@@ -25,17 +25,10 @@ let dir: string;
 let path: string;
 let db: Db;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'backup-test-'));
-  path = join(dir, 'customers.db');
-  db = (await openMigratedDatabase(path)).db;
-  const clock = new ManualClock('2026-11-22T12:00:00Z');
-  for (let i = 1; i <= 20; i++) await applyPurchaseEvent(db, clock, paid(i), hooks);
-});
-
-afterEach(async () => {
-  await db.destroy();
-  rmSync(dir, { recursive: true, force: true });
+useTestContext({ onDisk: true }, async (context) => {
+  ({ db, path } = context);
+  dir = dirname(path);
+  for (let i = 1; i <= 20; i++) await applyPurchaseEvent(db, context.clock, paid(i), hooks);
 });
 
 describe('npm run backup', () => {

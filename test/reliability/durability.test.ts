@@ -1,11 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.js';
 import { inTransaction, openMigratedDatabase, withDurableCommit, type Db } from '../../src/store/database.js';
 import { findInboundEvent, storeInboundEvent } from '../../src/store/inbound-event.repository.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openTestContext } from '../support/context.js';
 
 // What the 200 to a purchase event promises: the event row is fsynced before the answer
 // (synchronous=FULL for that one commit), so it survives a power loss as well as a crash of the
@@ -21,8 +18,8 @@ const NORMAL = 1;
 
 describe('the durability of an acknowledged purchase event', () => {
   it('commits the event with synchronous=FULL and leaves the connection at NORMAL', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'durable-'));
-    const { db } = await openMigratedDatabase(join(dir, 'customers.db'));
+    const file = await openTestContext({ onDisk: true });
+    const { db, clock } = file;
     try {
       expect(await synchronous(db)).toBe(NORMAL);
       let during: number | undefined;
@@ -32,14 +29,12 @@ describe('the durability of an acknowledged purchase event', () => {
       expect(during).toBe(FULL);
       expect(await synchronous(db)).toBe(NORMAL);
 
-      const clock = new ManualClock('2026-11-22T12:00:00Z');
       expect(await storeInboundEvent(db, clock, { id: 'evt_1', eventType: 'order.paid', payload: '{}', scheme: 'hmac-hex' })).toBe('stored');
       expect(await storeInboundEvent(db, clock, { id: 'evt_1', eventType: 'order.paid', payload: '{}', scheme: 'hmac-hex' })).toBe('duplicate');
       expect((await findInboundEvent(db, 'evt_1'))?.status).toBe('pending');
       expect(await synchronous(db)).toBe(NORMAL);
     } finally {
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
+      await file.close();
     }
   });
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { iterateCustomers } from '../../src/domain/customers/list.js';
@@ -9,18 +9,13 @@ import type { Customer } from '../../src/domain/customers/types.js';
 import { DEMO_STAFF, seedDemoData } from '../../src/sandbox/demo-data.js';
 import type { Db } from '../../src/store/database.js';
 import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const NOW = '2026-11-22T12:00:00.000Z';
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(NOW);
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext({ now: NOW }, (context) => ({ db, clock } = context));
 
 async function snapshot(target: Db) {
   return {

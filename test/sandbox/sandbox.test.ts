@@ -1,12 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/logger.js';
 import { plainText, renderMessage } from '../../src/sandbox/render-message.js';
 import { runSandbox } from '../../src/sandbox/sandbox.js';
 import { parseOptions } from '../../src/sandbox/terminal.js';
-import { openTestDatabase } from '../support/database.js';
+import { openTestContext } from '../support/context.js';
 
 describe('the sandbox prompt', () => {
   it('reads options the way a staff member types them', () => {
@@ -36,31 +34,32 @@ describe('the sandbox prompt', () => {
   });
 
   it('says where the store is without showing the password of its PostgreSQL URL', async () => {
-    const { db } = await openTestDatabase();
+    const context = await openTestContext();
+    const { db, clock, logger } = context;
     // The store opened is the test's; only the banner reads DATABASE_URL.
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://shop:banner-secret-pw@db.example.com:5432/shop' });
     const input = new PassThrough();
     const output = new PassThrough();
     let transcript = '';
     output.on('data', (chunk: Buffer) => (transcript += chunk.toString('utf8')));
-    const done = runSandbox({ db, clock: new ManualClock('2026-11-22T12:00:00.000Z'), config, logger: createLogger('silent'), tempDir: '/tmp', input, output, listen: false });
+    const done = runSandbox({ db, clock, config, logger, tempDir: '/tmp', input, output, listen: false });
     await expect.poll(() => transcript, { timeout: 15_000 }).toContain('> ');
     input.end('exit\n');
     await done;
-    await db.destroy();
+    await context.close();
     expect(transcript).toContain('Database: postgres://shop:***@db.example.com:5432/shop');
     expect(transcript).not.toContain('banner-secret-pw');
   });
 
   it('runs the real bot on demo data and answers typed commands, buttons and forms', async () => {
-    const { db } = await openTestDatabase();
-    const clock = new ManualClock('2026-11-22T12:00:00.000Z');
+    const context = await openTestContext();
+    const { db, clock, logger } = context;
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: ':memory:' });
     const input = new PassThrough();
     const output = new PassThrough();
     let transcript = '';
     output.on('data', (chunk: Buffer) => (transcript += chunk.toString('utf8')));
-    const done = runSandbox({ db, clock, config, logger: createLogger('silent'), tempDir: '/tmp', input, output, listen: false });
+    const done = runSandbox({ db, clock, config, logger, tempDir: '/tmp', input, output, listen: false });
     const waitFor = async (text: string) => expect.poll(() => transcript, { timeout: 15_000 }).toContain(text);
 
     await waitFor('> ');
@@ -80,6 +79,6 @@ describe('the sandbox prompt', () => {
     await done;
     const customers = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(customers.n).toBeGreaterThanOrEqual(200);
-    await db.destroy();
+    await context.close();
   }, 60_000);
 });

@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
-import { createLogger } from '../../src/logger.js';
-import { ManualClock } from '../../src/shared/clock.js';
 import { httpStatusOf, staffTextOf, USER_ERROR_CODES, UserError } from '../../src/shared/errors.js';
 import { codePointLength, isBlank, wellFormed } from '../../src/shared/text.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext, type TestContext } from '../support/context.js';
 
 describe('the refusal codes', () => {
   it('answer 404 for exactly the refusals that say something does not exist, 409 for a disabled webhook endpoint, and 422 for every other', () => {
@@ -30,19 +28,22 @@ describe('the refusal codes', () => {
 });
 
 describe('the HTTP app outside the API', () => {
+  let context: TestContext;
   let app: HttpApp | undefined;
+  useTestContext((opened) => {
+    context = opened;
+  });
   afterEach(async () => {
     await app?.close();
     app = undefined;
   });
 
   async function appRefusingWith(error: UserError): Promise<HttpApp> {
-    const { db } = await openTestDatabase();
     const built = await createHttpApp({
-      db,
-      clock: new ManualClock('2026-11-22T12:00:00.000Z'),
+      db: context.db,
+      clock: context.clock,
       config: loadConfig({}),
-      logger: createLogger('silent'),
+      logger: context.logger,
       wake: { inboundEvents: () => undefined, webhookDeliveries: () => undefined },
     });
     built.get('/refuses', () => {

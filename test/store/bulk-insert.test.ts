@@ -1,17 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { insertRowsCompiled } from '../../src/store/bulk-insert.js';
 import type { Db } from '../../src/store/database.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 let db: Db;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-});
-
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext((context) => ({ db } = context));
 
 const product = (id: number, name: string) => ({ id, name, created_at: '2026-11-22T12:00:00.000Z', updated_at: '2026-11-22T12:00:00.000Z' });
 const insertProducts = (target: Db, rows: ReturnType<typeof product>[]) =>

@@ -6,27 +6,21 @@ import { createLogger } from '../../src/logger.js';
 import type { Db } from '../../src/store/database.js';
 import { claimDueEvents, storeInboundEvent } from '../../src/store/inbound-event.repository.js';
 import { acquireLease, findLease, releaseLease, renewLease, takeOverLease } from '../../src/store/leader-lease.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const TTL = 30_000;
 const logger = createLogger('silent');
-let db: Db | undefined;
+let db: Db;
 const running: Leadership[] = [];
 
+useTestContext((context) => ({ db } = context));
 afterEach(async () => {
   for (const leadership of running.splice(0)) await leadership.stop();
-  await db?.destroy();
-  db = undefined;
 });
-
-async function open(): Promise<Db> {
-  db = (await openTestDatabase()).db;
-  return db;
-}
 
 describe('the leadership lease', () => {
   it('belongs to one holder at a time, and to another once the holder stops renewing past the expiry', async () => {
-    const store = await open();
+    const store = db;
     const clock = new ManualClock('2026-11-22T10:00:00Z');
     const a = { name: 'gateway', holder: 'a', ttlMs: TTL };
     const b = { name: 'gateway', holder: 'b', ttlMs: TTL };
@@ -45,7 +39,7 @@ describe('the leadership lease', () => {
   });
 
   it('is taken over from a holder known to be dead only while that holder still has it', async () => {
-    const store = await open();
+    const store = db;
     const clock = new ManualClock('2026-11-22T10:00:00Z');
     await acquireLease(store, clock, { name: 'gateway', holder: 'dead', ttlMs: TTL });
     expect(await takeOverLease(store, clock, { name: 'gateway', holder: 'b', ttlMs: TTL }, 'dead')).toBe(true);
@@ -56,7 +50,7 @@ describe('the leadership lease', () => {
   });
 
   it('lets one of two processes lead, and the other once the leader stops', async () => {
-    const store = await open();
+    const store = db;
     const clock = new ManualClock('2026-11-22T10:00:00Z');
     const led: string[] = [];
     const start = (holder: string) => {
@@ -91,7 +85,7 @@ describe('the leadership lease', () => {
   });
 
   it('stops leading when another process took the lease after it expired', async () => {
-    const store = await open();
+    const store = db;
     const clock = new ManualClock('2026-11-22T10:00:00Z');
     let stopped = false;
     const leadership = startLeadership({
@@ -121,7 +115,7 @@ describe('the leadership lease', () => {
 
 describe('claims of stopped processes', () => {
   it("releases a dead process's claimed events at once and leaves a live process's claims alone", async () => {
-    const store = await open();
+    const store = db;
     const clock = new ManualClock('2026-11-22T10:00:00Z');
     for (const id of ['e1', 'e2', 'e3']) await storeInboundEvent(store, clock, { id, eventType: 'order.paid', payload: '{}', scheme: 'hmac-hex' });
     const live = await startProcessPresence({ db: store, clock, logger, id: 'live', intervalMs: 60_000 });
@@ -137,7 +131,7 @@ describe('claims of stopped processes', () => {
   });
 
   it("takes a process for dead once its heartbeat expired, and never this process's own claims", async () => {
-    const store = await open();
+    const store = db;
     const clock = new ManualClock('2026-11-22T10:00:00Z');
     await storeInboundEvent(store, clock, { id: 'e1', eventType: 'order.paid', payload: '{}', scheme: 'hmac-hex' });
     await storeInboundEvent(store, clock, { id: 'e2', eventType: 'order.paid', payload: '{}', scheme: 'hmac-hex' });

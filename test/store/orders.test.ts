@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { UserError } from '../../src/shared/errors.js';
 import type { Customer } from '../../src/domain/customers/types.js';
 import { findCustomerById, insertCustomer } from '../../src/store/customer.repository.js';
@@ -14,21 +14,17 @@ import {
   upsertOrder,
   type OrderInput,
 } from '../../src/store/order.repository.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 let db: Db;
 let clock: ManualClock;
 let alice: Customer;
 let bob: Customer;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   alice = await insertCustomer(db, clock, { name: 'Alice', email: 'alice@example.com' });
   bob = await insertCustomer(db, clock, { name: 'Bob', email: 'bob@example.com' });
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 function order(id: number, over: Partial<OrderInput> = {}): OrderInput {

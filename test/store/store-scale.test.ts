@@ -1,34 +1,26 @@
 import { sql } from 'kysely';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { iterateCustomers, iterateCustomersForExport, listCustomers, searchCustomersByText } from '../../src/domain/customers/list.js';
 import { toExportRow } from '../../src/domain/exports/customer-export.js';
 import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/customers/types.js';
 import { getStoreStatistics } from '../../src/domain/customers/statistics.js';
 import { countCustomersInRange, countTrigramMatches, foldForSearch, readStoreCounters } from '../../src/store/customer-counts.repository.js';
 import { insertCustomers, type NewCustomerInput } from '../../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
+import type { Db } from '../../src/store/database.js';
 import { findInboundEvent, InboundEventWriter } from '../../src/store/inbound-event.repository.js';
 import { insertOrders, recomputeCustomerAggregates, setOrderStatus, upsertOrder, type OrderInput } from '../../src/store/order.repository.js';
 import { withStatementCache } from '../../src/store/statement-cache.js';
 import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';
-import { onPostgres, openTestDatabase } from '../support/database.js';
+import { onPostgres } from '../support/database.js';
+import { openTestContext, useTestContext } from '../support/context.js';
 
 const NOW = '2026-11-22T12:00:00.000Z';
 const DAY = 86_400_000;
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(NOW);
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext({ now: NOW }, (context) => ({ db, clock } = context));
 
 function daysAgo(days: number): string {
   return new Date(Date.parse(NOW) - days * DAY).toISOString();
@@ -305,8 +297,8 @@ describe('the export walk', () => {
 
 describe('the prepared-statement cache', () => {
   it('prepares a query once, drops the oldest beyond its size, keeps a few long statements apart and never a huge one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stmt-cache-'));
-    const { sqlite } = await openMigratedDatabase(join(dir, 'x.db'));
+    const file = await openTestContext({ onDisk: true });
+    const { sqlite } = file;
     try {
       let prepared = 0;
       const counting = new Proxy(sqlite, {
@@ -349,8 +341,7 @@ describe('the prepared-statement cache', () => {
       cache.prepare(huge);
       expect(prepared).toBe(16);
     } finally {
-      sqlite.close();
-      rmSync(dir, { recursive: true, force: true });
+      await file.close();
     }
   });
 });
@@ -368,8 +359,7 @@ describe('group commit of purchase events', () => {
 
 describe('the WAL checkpointer', () => {
   it('takes checkpoints off the committing connection while it runs, and gives them back when stopped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'));
-    const file = await openMigratedDatabase(join(dir, 'x.db'));
+    const file = await openTestContext({ onDisk: true });
     const autocheckpoint = () => Number(file.sqlite.pragma('wal_autocheckpoint', { simple: true }));
     try {
       const checkpointer = await startWalCheckpointer(file.db, { intervalMs: 10 });
@@ -379,8 +369,7 @@ describe('the WAL checkpointer', () => {
       expect(autocheckpoint()).toBe(1_000);
       await checkpointer.stop();
     } finally {
-      await file.db.destroy();
-      rmSync(dir, { recursive: true, force: true });
+      await file.close();
     }
   });
 

@@ -1,13 +1,12 @@
 import { loadConfig } from '../../src/config.js';
 import { createApiToken, type ApiScope } from '../../src/domain/api-access/tokens.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { API_BASE_PATH } from '../../src/http/routes/api.js';
 import type { HttpDeps } from '../../src/http/deps.js';
-import { createLogger } from '../../src/logger.js';
 import type { Db } from '../../src/store/database.js';
-import { openTestDatabase } from './database.js';
+import { openTestContext } from './context.js';
 import { OpenApiResponseChecker } from './openapi-check.js';
 
 export interface ApiTestApp {
@@ -29,14 +28,14 @@ export interface ApiTestApp {
  * app serves: one the document does not describe fails the call, and with it the test.
  */
 export async function startApiTestApp(env: Record<string, string> = {}): Promise<ApiTestApp> {
-  const { db } = await openTestDatabase();
-  const clock = new ManualClock('2026-11-22T12:00:00.000Z');
+  const context = await openTestContext();
+  const { db, clock, logger } = context;
   const wakes = { inboundEvents: 0, webhookDeliveries: 0 };
   const deps: HttpDeps = {
     db,
     clock,
     config: loadConfig(env),
-    logger: createLogger('silent'),
+    logger,
     wake: {
       inboundEvents: () => void wakes.inboundEvents++,
       webhookDeliveries: () => void wakes.webhookDeliveries++,
@@ -58,7 +57,7 @@ export async function startApiTestApp(env: Record<string, string> = {}): Promise
     },
     async close() {
       await app.close();
-      await db.destroy();
+      await context.close();
     },
   };
 }

@@ -9,12 +9,10 @@ import type { BotDeps } from '../../src/commands/context.js';
 import { deployCommands } from '../../src/commands/deploy.js';
 import { PendingActions } from '../../src/commands/pending-actions.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { ManualClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
-import type { Db } from '../../src/store/database.js';
 import type { Database } from '../../src/store/tables.js';
-import { openTestDatabase } from './database.js';
+import type { TestContext } from './context.js';
 
 export const GUILD_ID = '2200000000000000001';
 export const CHANNEL_ID = '2200000000000000002';
@@ -29,34 +27,37 @@ export const LINKED_MEMBER_ID = '2200000000000000200';
 
 const MODERATE_MEMBERS = String(1n << 40n);
 
-export interface Harness {
+/** The test context with the local Discord and the bot logged in to it (`openTestContext({ discord })`). */
+export interface Harness extends TestContext {
   discord: LocalDiscord;
   client: Client;
-  db: Db;
-  clock: ManualClock;
   deps: BotDeps;
   config: Readonly<Config>;
+  /** The bot's logger: warnings and errors, kept in `logs`. */
+  logger: Logger;
   /** Warnings and errors the bot logged, one parsed JSON object each. */
   logs: Record<string, unknown>[];
   /** Runs `/customer <subcommand>` as the given user and waits for the visible result. */
   customer(subcommand: string, options?: Record<string, string | number | boolean>, userId?: string): Promise<{ handle: InteractionHandle; message: LocalMessage }>;
-  stop(): Promise<void>;
 }
 
-export interface HarnessOptions {
+export interface BotOptions {
   env?: Record<string, string>;
   /** Wraps the database handle the bot uses (e.g. to slow every query down). */
   wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
-  now?: string;
   /** The test provokes failures on purpose: logged errors are expected, not a defect. */
   allowErrors?: boolean;
   /** More guild roles besides Staff and Admin (e.g. roles buyers get). */
   roles?: LocalRoleSeed[];
 }
 
-export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { db } = await openTestDatabase();
-  const clock = new ManualClock(options.now ?? '2026-11-22T12:00:00.000Z');
+/**
+ * Starts the local Discord with the test guild and the bot on `base`'s database and clock.
+ * Closing the harness fails when the bot logged an error the test did not allow, then stops the
+ * bot and Discord and closes `base`.
+ */
+export async function startBot(base: TestContext, options: BotOptions = {}): Promise<Harness> {
+  const { db, clock } = base;
   const config = loadConfig({ STAFF_ROLE_IDS: STAFF_ROLE_ID, ADMIN_ROLE_IDS: ADMIN_ROLE_ID, LOG_LEVEL: 'silent', ...options.env });
   const discord = await startLocalDiscord({
     guilds: [
@@ -98,25 +99,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await ready;
 
   return {
+    ...base,
     discord,
     client,
-    db,
-    clock,
     deps,
     config: deps.config,
+    logger: deps.logger,
     logs,
     async customer(subcommand, opts = {}, userId = STAFF_ID) {
       const handle = await discord.invokeSlash({ guildId: GUILD_ID, channelId: CHANNEL_ID, userId, name: 'customer', subcommand, options: opts });
       const message = (await handle.settled()) as LocalMessage;
       return { handle, message };
     },
-    async stop() {
+    async close() {
       const errors = logs.filter((l) => Number(l.level) >= 50);
-      if (errors.length && !options.allowErrors) throw new Error(`the bot logged errors: ${JSON.stringify(errors).slice(0, 2000)}`);
       await client.destroy();
       await discord.stop();
-      await db.destroy();
+      await base.close();
       rmSync(tempDir, { recursive: true, force: true });
+      if (errors.length && !options.allowErrors) throw new Error(`the bot logged errors: ${JSON.stringify(errors).slice(0, 2000)}`);
     },
   };
 }

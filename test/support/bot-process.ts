@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILT_BOT_ENTRY } from './bot-build.js';
+import { signedEventHeaders } from './store-door.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -95,6 +96,46 @@ export class BotProcess {
       await sleep(50);
     }
     throw new Error(`${this.options.name ?? 'the bot'} did not start listening:\n${this.logTail(2000)}`);
+  }
+}
+
+export interface BotProcessSettings {
+  discord: { token: string; apiUrl: string };
+  guildId: string;
+  databaseUrl: string;
+  port: number;
+  storeWebhookSecret: string;
+  roleRulesFile: string;
+}
+
+/**
+ * The environment of a bot process against a local Discord, listening on loopback at `port`: no
+ * .env file is read, and nothing of the test runner's environment but PATH reaches the bot.
+ */
+export function botProcessEnv(settings: BotProcessSettings, more: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    DOTENV_CONFIG_PATH: '/nonexistent/.env',
+    DISCORD_TOKEN: settings.discord.token,
+    DISCORD_GUILD_ID: settings.guildId,
+    DISCORD_API_URL: settings.discord.apiUrl,
+    DATABASE_URL: settings.databaseUrl,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(settings.port),
+    STORE_WEBHOOK_SECRET: settings.storeWebhookSecret,
+    ROLE_RULES_FILE: settings.roleRulesFile,
+    ...more,
+  };
+}
+
+/** Posts a signed event body to the bot at `url`, as the store does; false when it is not acknowledged (or not answered within 10 s). */
+export async function sendSignedEvent(url: string, secret: string, body: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/webhooks/store`, { method: 'POST', headers: signedEventHeaders(secret, body), body, signal: AbortSignal.timeout(10_000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
   }
 }
 

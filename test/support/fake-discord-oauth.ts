@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, send } from './fake-http.js';
 
 // A stand-in for discord.com's OAuth2 on 127.0.0.1, strict where Discord is strict: the exact
 // registered redirect URI, client credentials, single-use codes bound to their redirect URI and
@@ -39,17 +40,6 @@ interface IssuedCode {
   redirectUri: string;
   codeChallenge: string;
   userId: string;
-}
-
-function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function same(a: string, b: string): boolean {

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, send } from './fake-http.js';
 
 // A stand-in for Steam on 127.0.0.1: the OpenID 2.0 provider (checkid_setup and
 // check_authentication, with real HMAC signatures over the signed fields and single-use nonces)
@@ -46,17 +47,6 @@ export interface FakeSteam {
   /** Where Steam sends the customer back: return_to with the signed assertion appended. */
   assert(loginUrl: string, options?: AssertionOptions): string;
   close(): Promise<void>;
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function encodeQuery(params: readonly (readonly [string, string])[]): string {

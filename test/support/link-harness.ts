@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import type { CustomerLinkedChange, CustomerLinkedHook } from '../../src/domain/linking/link-account.js';
 import { createLinkUrl } from '../../src/domain/linking/link-sessions.js';
 import type { Customer } from '../../src/domain/customers/types.js';
@@ -9,7 +9,7 @@ import { findCustomerById, insertCustomer } from '../../src/store/customer.repos
 import type { Db } from '../../src/store/database.js';
 import { startFakeDiscordOAuth, type FakeDiscordOAuth, type FakeDiscordUser } from './fake-discord-oauth.js';
 import { startFakeSteam, type FakeSteam } from './fake-steam.js';
-import { openTestDatabase } from './database.js';
+import { openTestContext } from './context.js';
 
 export const APP_SECRET = 'test-app-secret-0123456789abcdef-0123456789';
 export const ALICE_DISCORD: FakeDiscordUser = { id: '3100000000000000001', username: 'alice', avatar: 'a_0123456789abcdef0123456789abcdef' };
@@ -46,8 +46,8 @@ export function pathOf(url: string): string {
 }
 
 export async function startLinkHarness(options: { env?: Record<string, string>; publicUrl?: string; now?: string } = {}): Promise<LinkHarness> {
-  const { db } = await openTestDatabase();
-  const clock = new ManualClock(options.now ?? '2026-11-22T12:00:00.000Z');
+  const context = await openTestContext({ now: options.now });
+  const { db, clock } = context;
   const publicUrl = options.publicUrl ?? 'http://localhost:3000';
   const discord = await startFakeDiscordOAuth({ users: [ALICE_DISCORD, MALLORY_DISCORD], registeredRedirectUri: `${publicUrl}/link/discord/callback` });
   const steam = await startFakeSteam({ now: () => clock.now(), signedInAs: ALICE_STEAM_ID });
@@ -109,7 +109,7 @@ export async function startLinkHarness(options: { env?: Record<string, string>; 
       await app.close();
       await discord.close();
       await steam.close();
-      await db.destroy();
+      await context.close();
     },
   };
 }

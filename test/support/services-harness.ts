@@ -1,14 +1,14 @@
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { ManualClock, systemClock } from '../../src/shared/clock.js';
+import { systemClock, type ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type LocalDiscord, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
 import { startServices, type RunningServices } from '../../src/services.js';
-import { openMigratedDatabase, type Db } from '../../src/store/database.js';
-import { openTestDatabase } from './database.js';
+import type { Db } from '../../src/store/database.js';
+import { openTestContext } from './context.js';
+import { signedEventHeaders } from './store-door.js';
 
 export const SHOP_GUILD_ID = '3300000000000000001';
 export const SHOP_CHANNEL_ID = '3300000000000000002';
@@ -63,8 +63,8 @@ export async function startShop(
     }),
   );
   const databasePath = options.databasePath ?? join(dir, 'store.db');
-  const { db } = options.eventsThread ? await openMigratedDatabase(databasePath) : await openTestDatabase();
-  const clock = new ManualClock(options.now ?? new Date());
+  const context = await openTestContext({ now: options.now ?? new Date(), ...(options.eventsThread ? { databasePath } : {}) });
+  const { db, clock } = context;
   const config = loadConfig({
     ...(options.eventsThread ? { DATABASE_URL: databasePath } : {}),
     LOG_LEVEL: 'warn',
@@ -115,13 +115,7 @@ export async function startShop(
     logs,
     async send(event) {
       const body = JSON.stringify(event);
-      const signature = createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex');
-      const response = await services.http.inject({
-        method: 'POST',
-        url: '/webhooks/store',
-        headers: { 'content-type': 'application/json', 'x-pixlpay-signature': signature },
-        payload: body,
-      });
+      const response = await services.http.inject({ method: 'POST', url: '/webhooks/store', headers: signedEventHeaders(WEBHOOK_SECRET, body), payload: body });
       return { status: response.statusCode, body: response.body };
     },
     roleCalls(userId, roleId = VIP_ROLE_ID) {
@@ -132,7 +126,7 @@ export async function startShop(
     async stop() {
       await services.stop();
       await discord.stop();
-      await db.destroy();
+      await context.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

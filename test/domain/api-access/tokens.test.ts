@@ -1,31 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { API_SCOPES, authenticateToken, createApiToken, hashApiToken, listApiTokens, revokeApiToken } from '../../../src/domain/api-access/tokens.js';
-import { ManualClock } from '../../../src/shared/clock.js';
-import { UserError } from '../../../src/shared/errors.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
+import { refusal } from '../../support/refusal.js';
 
 const staff = { id: '111111111111111111', name: 'Sam (staff)' };
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
-
-async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
+useTestContext((context) => ({ db, clock } = context));
 
 describe('creating an API token', () => {
   it('returns a recognisable 256-bit token once and stores only its SHA-256', async () => {

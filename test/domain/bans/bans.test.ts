@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import {
   checkIdentifiers,
@@ -12,12 +12,12 @@ import {
   refusalFor,
   type CreateBanInput,
 } from '../../../src/domain/bans/bans.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { GENERIC_REFUSAL, UserError } from '../../../src/shared/errors.js';
 import type { Actor } from '../../../src/domain/customers/types.js';
 import type { Db } from '../../../src/store/database.js';
 import type { NewCustomerRow } from '../../../src/store/tables.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const MOD: Actor = { id: '111111111111111111', name: 'Mod' };
 const ADMIN: Actor = { id: '222222222222222222', name: 'Admin' };
@@ -32,14 +32,7 @@ const BOB_DISCORD = '223456789012345678';
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(START);
-});
-
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext({ now: START }, (context) => ({ db, clock } = context));
 
 async function insertCustomer(fields: Partial<NewCustomerRow> & { email: string }): Promise<number> {
   const row = await db

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBan } from '../../../src/domain/bans/bans.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { registerCustomer } from '../../../src/domain/customers/accounts.js';
 import { GENERIC_REFUSAL } from '../../../src/shared/errors.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 // Whatever email or game id the store registers, staff can ban, and the ban then holds at
 // registration: the ban's rules for these values are the store's.
@@ -14,13 +14,7 @@ const STAFF = { id: '111111111111111111', name: 'Sam' };
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext((context) => ({ db, clock } = context));
 
 async function register(email: string, gameUserId?: string) {
   return registerCustomer(db, clock, { name: 'Someone', email, gameUserId, actor: { id: 'api:1', name: 'Checkout' } });

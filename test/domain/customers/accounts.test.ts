@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { badgesFor, computeStatistics, getCustomerProfile, isAtRisk, segmentFor } from '../../../src/domain/customers/profile.js';
 import { UserError } from '../../../src/shared/errors.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
@@ -16,28 +16,14 @@ import {
 } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { upsertOrder } from '../../../src/store/order.repository.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
+import { refusal } from '../../support/refusal.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
-
-async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
+useTestContext((context) => ({ db, clock } = context));
 
 describe('registering a customer', () => {
   it('stores every field and reads it back without the password hash or last IP', async () => {

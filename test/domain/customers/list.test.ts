@@ -1,25 +1,19 @@
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { iterateCustomers, listCustomers, searchCustomersByText } from '../../../src/domain/customers/list.js';
 import type { Customer, CustomerFilter, CustomerListQuery, CustomerSort, SortOrder } from '../../../src/domain/customers/types.js';
 import { insertCustomer, insertCustomers } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
-import { onPostgres, openTestDatabase } from '../../support/database.js';
+import { onPostgres } from '../../support/database.js';
+import type { ModelCustomer } from '../../support/api-customer-fixture.js';
+import { useTestContext } from '../../support/context.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const AT_RISK = { atRiskDays: 90 };
 
-interface Model {
-  id: number;
-  name: string;
-  email: string;
-  createdAt: string;
-  ordersCount: number;
-  totalSpentCents: number;
-  lastOrderAt: string | null;
-}
+type Model = ModelCustomer;
 
 // Ties on purpose (same name, same registration time, same counts and last order) so the id
 // tie-breaker is exercised, plus characters that mean something to LIKE, FTS5 or SQL quoting.
@@ -61,9 +55,8 @@ let db: Db;
 let clock: ManualClock;
 let models: Model[];
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(NOW);
+useTestContext({ now: NOW }, async (context) => {
+  ({ db, clock } = context);
   models = [];
   for (const m of FIXTURE) {
     const c = await insertCustomer(db, clock, { name: m.name, email: m.email, createdAt: m.createdAt });
@@ -75,9 +68,6 @@ beforeEach(async () => {
       .execute();
     models.push({ ...m, id: c.id });
   }
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 // A plain model of the same rules, to compare the SQL against.

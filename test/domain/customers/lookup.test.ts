@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { autocompleteCustomers, lookupCustomer, type LookupResult } from '../../../src/domain/customers/lookup.js';
 import { UserError } from '../../../src/shared/errors.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { upsertOrder } from '../../../src/store/order.repository.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 let db: Db;
 let clock: ManualClock;
@@ -15,9 +15,8 @@ let aliceMoreau: Customer;
 let bob: Customer;
 let numeric: Customer;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   alice = await insertCustomer(db, clock, {
     name: 'Alice Johnson',
     email: 'alice@example.com',
@@ -42,9 +41,6 @@ beforeEach(async () => {
     createdAt: '2026-11-01T00:00:00Z',
     items: [],
   });
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 function single(result: LookupResult): Customer {

@@ -1,25 +1,21 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { eraseCustomer } from '../../../src/domain/privacy/erasure.js';
 import { addNote, listNotes } from '../../../src/domain/customers/notes.js';
 import type { Actor, Customer } from '../../../src/domain/customers/types.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const STAFF: Actor = { id: '200000000000000001', name: 'Mod Mia' };
 let db: Db;
 let clock: ManualClock;
 let customer: Customer;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   customer = await insertCustomer(db, clock, { name: 'Alice', email: 'alice@example.com' });
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 describe('staff notes', () => {

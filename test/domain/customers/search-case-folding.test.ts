@@ -1,21 +1,16 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { lookupCustomer } from '../../../src/domain/customers/lookup.js';
 import { listCustomers } from '../../../src/domain/customers/list.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 let db: Db;
 const clock = new ManualClock('2026-11-22T12:00:00.000Z');
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-});
-afterEach(async () => {
-  await db.destroy();
-});
+useTestContext((context) => ({ db } = context));
 
 /**
  * Letters of Latin, Greek and Cyrillic whose capital and small forms map one to one (so the test

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { atRiskCutoff, getCustomerProfile } from '../../../src/domain/customers/profile.js';
 import { buildWeeklyDigest } from '../../../src/domain/digest/digest.js';
@@ -10,6 +10,7 @@ import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { countOrdersByStatus, setOrderStatus, upsertOrder } from '../../../src/store/order.repository.js';
 import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -56,13 +57,9 @@ describe('store statistics', () => {
   let clock: ManualClock;
   let nextOrder = 1;
 
-  beforeEach(async () => {
-    ({ db } = await openTestDatabase());
-    clock = new ManualClock('2026-11-22T12:00:00.000Z');
+  useTestContext((context) => {
+    ({ db, clock } = context);
     nextOrder = 1;
-  });
-  afterEach(async () => {
-    await db.destroy();
   });
 
   async function customer(name: string, registered: string, orders: Array<{ daysAgo: number; cents: number; status?: OrderStatus }>) {

@@ -5,14 +5,15 @@ import type { APIEmbed } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EMBED_LIMITS } from '../../../src/discord/render/view.js';
 import { renderDigestMessage } from '../../../src/discord/render/digest-message.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { buildWeeklyDigest, previousDigestInputs, writeAtRiskList, type WeeklyDigest } from '../../../src/domain/digest/digest.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { insertDigestRun, insertSegmentSnapshot } from '../../../src/store/digest.repository.js';
 import { placeOrder } from '../../support/fixtures.js';
-import { onPostgres, openTestDatabase } from '../../support/database.js';
+import { onPostgres } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 // Monday 23 November 2026, 09:00 in Berlin: the default schedule's occurrence.
 const NOW = '2026-11-23T08:00:00.000Z';
@@ -26,13 +27,11 @@ let db: Db;
 let clock: ManualClock;
 let dir: string;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(NOW);
+useTestContext({ now: NOW }, (context) => {
+  ({ db, clock } = context);
   dir = mkdtempSync(join(tmpdir(), 'digest-test-'));
 });
-afterEach(async () => {
-  await db.destroy();
+afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

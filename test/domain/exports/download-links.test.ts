@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import type { ExportFile } from '../../../src/domain/exports/customer-export.js';
 import {
   createDownloadLink,
@@ -19,7 +19,7 @@ import { startExportCleanupWorker } from '../../../src/jobs/export-cleanup.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Db } from '../../../src/store/database.js';
 import { markExportFileDeleted } from '../../../src/store/export-file.repository.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const SECRET = 'a-test-app-secret-that-is-long-enough-0123';
 const STAFF = { id: '2200000000000000101', name: 'Ada Admin' };
@@ -30,14 +30,12 @@ let clock: ManualClock;
 let work: string;
 let exportsDir: string;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(NOW);
+useTestContext({ now: NOW }, (context) => {
+  ({ db, clock } = context);
   work = mkdtempSync(join(tmpdir(), 'download-links-'));
   exportsDir = join(work, 'data', 'exports');
 });
-afterEach(async () => {
-  await db.destroy();
+afterEach(() => {
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { createApiToken } from '../../../src/domain/api-access/tokens.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
 import { createLinkUrl, hashLinkSecret, LINK_TTL_MS } from '../../../src/domain/linking/link-sessions.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
@@ -17,20 +17,16 @@ import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { checkEveryInjectedAnswer, openApiCheckerOf } from '../../support/api-app.js';
 import { APP_SECRET, pageText, startLinkHarness } from '../../support/link-harness.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const PUBLIC_URL = 'https://shop.example.com';
 
 let db: Db;
 let clock: ManualClock;
 let alice: Customer;
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   alice = await insertCustomer(db, clock, { name: 'Alice', email: 'alice@example.com' });
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 describe('createLinkUrl', () => {

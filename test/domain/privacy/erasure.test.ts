@@ -1,11 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity, recordActivity } from '../../../src/domain/customers/activity-log.js';
 import { checkIdentifiers, createBan, findActiveBansForCustomer } from '../../../src/domain/bans/bans.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { ERASED_VALUE_PREFIX } from '../../../src/domain/privacy/erased-identifiers.js';
 import { eraseCustomer, purgeErasedRoleTraces } from '../../../src/domain/privacy/erasure.js';
 import { loadDataSubject, scrubEventPayload } from '../../../src/domain/privacy/subject.js';
@@ -16,30 +14,22 @@ import { parseStoredEvent } from '../../../src/domain/purchases/parse.js';
 import { getStoreStatistics } from '../../../src/domain/customers/statistics.js';
 import { processRoleJobs } from '../../../src/jobs/role-queue.js';
 import { findCustomerByEmail, findCustomerById, insertCustomer } from '../../../src/store/customer.repository.js';
-import { openMigratedDatabase, type Db } from '../../../src/store/database.js';
+import type { Db } from '../../../src/store/database.js';
 import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
 import { ADMIN, buildSubject, orderEvent, PERSON, PERSONAL_STRINGS, receiveAndProcess, STAFF, VIP_ROLE, type SubjectFixture } from '../../support/gdpr-fixture.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext, type FileTestContext } from '../../support/context.js';
 
 const STATS_OPTIONS = { timeZone: 'UTC', atRiskDays: 90 };
 
-let dir: string;
 let path: string;
 let db: Db;
-let sqlite: Awaited<ReturnType<typeof openMigratedDatabase>>['sqlite'];
+let sqlite: FileTestContext['sqlite'];
 let clock: ManualClock;
 let subject: SubjectFixture;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gdpr-erasure-'));
-  path = join(dir, 'customers.db');
-  ({ db, sqlite } = await openMigratedDatabase(path));
-  clock = new ManualClock('2026-11-21T12:00:00.000Z');
+useTestContext({ onDisk: true, now: '2026-11-21T12:00:00.000Z' }, async (context) => {
+  ({ db, clock, path, sqlite } = context);
   subject = await buildSubject(db, clock);
-});
-afterEach(async () => {
-  await db.destroy();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The database file and its write-ahead log as one lower-cased text, byte for byte (latin1). */
@@ -306,9 +296,8 @@ describe('erasing a customer whose details are written in another letter case', 
   let storeClock: ManualClock;
   let customerId: number;
 
-  beforeEach(async () => {
-    ({ db: store } = await openTestDatabase());
-    storeClock = new ManualClock('2026-11-21T12:00:00.000Z');
+  useTestContext({ now: '2026-11-21T12:00:00.000Z' }, async (context) => {
+    ({ db: store, clock: storeClock } = context);
     await createWebhookEndpoint(store, storeClock, { url: 'https://93.184.215.14/crm', actor: ADMIN }, { allowPrivateGlobally: false });
     await receiveAndProcess(store, storeClock, {
       id: 'evt_jy_1',
@@ -337,9 +326,6 @@ describe('erasing a customer whose details are written in another letter case', 
       payload: JSON.stringify({ id: 'evt_jy_ticket', event_type: 'ticket.created', data: { id: 'T-7001', subject: 'ÜRÜN: rank missing', status: 'open', customer: { email: shouted, name: 'JÜRGEN ÜRÜN' } } }),
       scheme: 'hmac-hex',
     });
-  });
-  afterEach(async () => {
-    await store.destroy();
   });
 
   async function textsLeft(): Promise<string> {

@@ -1,7 +1,7 @@
 import { unzipSync } from 'fflate';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { eraseCustomer } from '../../../src/domain/privacy/erasure.js';
 import { buildCustomerDataFile, exportCustomerData, toCsvDocument, toCsvFiles } from '../../../src/domain/privacy/export.js';
 import { hashPassword } from '../../../src/domain/customers/passwords.js';
@@ -9,20 +9,16 @@ import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
 import { ADMIN, buildSubject, PERSON, STAFF, VIP_ROLE, type SubjectFixture } from '../../support/gdpr-fixture.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 let db: Db;
 let clock: ManualClock;
 let subject: SubjectFixture;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-21T12:00:00.000Z');
+useTestContext({ now: '2026-11-21T12:00:00.000Z' }, async (context) => {
+  ({ db, clock } = context);
   subject = await buildSubject(db, clock);
   await db.updateTable('customers').set({ password_hash: await hashPassword('correct horse battery') }).where('id', '=', subject.customerId).execute();
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 describe('exporting one customer’s data', () => {

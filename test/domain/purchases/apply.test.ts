@@ -1,27 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { applyPurchaseEvent, EventNotReadyError, type CustomerChangeCause, type PurchaseEventHooks } from '../../../src/domain/purchases/apply.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { parseStoreEvent, type PurchaseEvent } from '../../../src/domain/purchases/parse.js';
 import { nextOrderStatus, nextSubscriptionState, ORDER_SIGNALS, type OrderSignal, type SubscriptionState } from '../../../src/domain/purchases/state.js';
 import type { Customer, OrderStatus } from '../../../src/domain/customers/types.js';
 import { findCustomerByEmail, findCustomerById, insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { getOrderWithItems, upsertOrder } from '../../../src/store/order.repository.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 let db: Db;
 let clock: ManualClock;
 let hooks: RecordingHooks;
 let nextEventId = 1;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext((context) => {
+  ({ db, clock } = context);
   hooks = new RecordingHooks();
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 class RecordingHooks implements PurchaseEventHooks {

@@ -1,20 +1,18 @@
-import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PurchaseEventHooks } from '../../../src/domain/purchases/apply.js';
 import { UserError } from '../../../src/shared/errors.js';
-import { loadConfig } from '../../../src/config.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { listStaffAlerts, raiseStaffAlert } from '../../../src/domain/alerts/staff-alerts.js';
 import { codePointLength, wellFormed } from '../../../src/shared/text.js';
-import { createHttpApp, type HttpApp } from '../../../src/http/app.js';
 import { MAX_EVENT_ATTEMPTS, processDueEvents, storeEventHooks } from '../../../src/jobs/inbound-events.js';
-import { createLogger } from '../../../src/logger.js';
+import type { Logger } from '../../../src/logger.js';
 import { findCustomerByEmail } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { claimDueEvents, countInboundEvents, findInboundEvent, scheduleEventRetry } from '../../../src/store/inbound-event.repository.js';
 import { findOrderByNumber, getOrderWithItems } from '../../../src/store/order.repository.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
+import { openStoreDoor, type StoreDoor } from '../../support/store-door.js';
 
 // What the door (POST /webhooks/store) acknowledges, the store applies: each case goes through
 // the real route and the real worker against the real migrations.
@@ -22,40 +20,20 @@ import { openTestDatabase } from '../../support/database.js';
 const SECRET = 'contract-test-secret';
 let db: Db;
 let clock: ManualClock;
-let app: HttpApp;
+let logger: Logger;
+let door: StoreDoor;
 let eventNumber = 0;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-  app = await createHttpApp({
-    db,
-    clock,
-    config: loadConfig({ LOG_LEVEL: 'silent', STORE_WEBHOOK_SECRET: SECRET }),
-    logger: createLogger('silent'),
-    wake: { inboundEvents: () => undefined, webhookDeliveries: () => undefined },
-  });
+useTestContext(async (context) => {
+  ({ db, clock, logger } = context);
+  door = await openStoreDoor(context, SECRET);
 });
-afterEach(async () => {
-  await app.close();
-  await db.destroy();
-});
+afterEach(() => door.close());
 
 async function send(eventType: string, data: unknown) {
   const id = `evt_${++eventNumber}`;
-  const body = JSON.stringify({ id, event_type: eventType, data });
-  const response = await app.inject({
-    method: 'POST',
-    url: '/webhooks/store',
-    payload: body,
-    headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
-  });
-  clock.advance(1);
+  const response = await door.post(JSON.stringify({ id, event_type: eventType, data }));
   return { id, status: response.statusCode, body: response.json<{ message?: string }>() };
-}
-
-async function work(): Promise<void> {
-  await processDueEvents(db, clock, storeEventHooks(clock), { logger: createLogger('silent'), yieldBetweenEvents: false });
 }
 
 async function nothingStored(): Promise<void> {
@@ -104,7 +82,7 @@ describe('the purchase webhook applies what it acknowledges', () => {
     const number = '🎮'.repeat(64);
     const answer = await send('order.paid', order({ order_number: number }));
     expect(answer.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, answer.id)).toMatchObject({ status: 'processed' });
     expect((await findOrderByNumber(db, number))?.id).toBe(123);
   });
@@ -114,7 +92,7 @@ describe('the purchase webhook applies what it acknowledges', () => {
     const name = '👾'.repeat(100);
     const answer = await send('order.paid', order({ customer: { email: 'emoji@example.com', name }, items: [{ product_name: productName, price: '1.00' }] }));
     expect(answer.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, answer.id)).toMatchObject({ status: 'processed' });
     expect((await getOrderWithItems(db, 123))?.items[0]?.productName).toBe(productName);
     expect((await findCustomerByEmail(db, 'emoji@example.com'))?.name).toBe(name);
@@ -124,7 +102,7 @@ describe('the purchase webhook applies what it acknowledges', () => {
     const family = '👨‍👩‍👧‍👦';
     const answer = await send('order.paid', order({ items: [{ product_name: 'x'.repeat(197) + family, price: '1.00' }] }));
     expect(answer.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, answer.id)).toMatchObject({ status: 'processed' });
     const stored = (await getOrderWithItems(db, 123))?.items[0]?.productName ?? '';
     expect(codePointLength(stored)).toBeLessThanOrEqual(200);
@@ -135,7 +113,7 @@ describe('the purchase webhook applies what it acknowledges', () => {
   it('applies an IDN email with a non-ASCII local part', async () => {
     const answer = await send('order.paid', order({ customer: { email: 'spieler.ü@bücher.example' } }));
     expect(answer.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, answer.id)).toMatchObject({ status: 'processed' });
     expect(await findCustomerByEmail(db, 'spieler.ü@bücher.example')).toBeDefined();
   });
@@ -144,33 +122,33 @@ describe('the purchase webhook applies what it acknowledges', () => {
 describe('events that name only a known order', () => {
   it('refunds an order when the refund carries only its id and order number', async () => {
     expect((await send('order.paid', order())).status).toBe(200);
-    await work();
+    await door.work();
     const refund = await send('order.refunded', { id: 123, order_number: 'ORD-1' });
     expect(refund.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, refund.id)).toMatchObject({ status: 'processed' });
     expect((await getOrderWithItems(db, 123))?.status).toBe('refunded');
   });
 
   it('refunds an order named only by its number', async () => {
     expect((await send('order.paid', order())).status).toBe(200);
-    await work();
+    await door.work();
     const refund = await send('order.refunded', { order_number: 'ORD-1' });
     expect(refund.status).toBe(200);
-    await work();
+    await door.work();
     expect((await getOrderWithItems(db, 123))?.status).toBe('refunded');
   });
 
   it('waits, and does not invent a customer, for an order it has not seen that names nobody', async () => {
     const refund = await send('order.refunded', { id: 777 });
     expect(refund.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, refund.id)).toMatchObject({ status: 'pending', attempts: 1 });
     expect(await getOrderWithItems(db, 777)).toBeUndefined();
     expect((await send('order.paid', order({ id: 777, order_number: 'ORD-777' }))).status).toBe(200);
-    await work();
+    await door.work();
     clock.advance(60_000);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, refund.id)).toMatchObject({ status: 'processed' });
     expect((await getOrderWithItems(db, 777))?.status).toBe('refunded');
   });
@@ -180,11 +158,11 @@ describe('a failure that no retry can fix', () => {
   it('is marked failed at the first attempt and staff are alerted', async () => {
     expect((await send('order.paid', order())).status).toBe(200);
     expect((await send('order.paid', order({ id: 124, order_number: 'ORD-2' }))).status).toBe(200);
-    await work();
+    await door.work();
     // Order 124 now claims order 123's number: the store refuses it, and always will.
     const clash = await send('order.completed', order({ id: 124, order_number: 'ORD-1' }));
     expect(clash.status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, clash.id)).toMatchObject({ status: 'failed', attempts: 1 });
     const alerts = await listStaffAlerts(db, { kind: 'purchase_event_failed' });
     expect(alerts).toHaveLength(1);
@@ -204,7 +182,7 @@ describe('a failure the database refuses for good', () => {
       },
     };
     const paid = await send('order.paid', order());
-    await processDueEvents(db, clock, refusing, { logger: createLogger('silent'), yieldBetweenEvents: false });
+    await processDueEvents(db, clock, refusing, { logger, yieldBetweenEvents: false });
     expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'failed', attempts: 1 });
     expect(await getOrderWithItems(db, 123)).toBeUndefined();
     expect(await listStaffAlerts(db, { kind: 'purchase_event_failed' })).toHaveLength(1);
@@ -227,10 +205,10 @@ describe('a failure that a retry might fix', () => {
       },
     };
     const paid = await send('order.paid', order());
-    await processDueEvents(db, clock, racing, { logger: createLogger('silent'), yieldBetweenEvents: false });
+    await processDueEvents(db, clock, racing, { logger, yieldBetweenEvents: false });
     expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'pending', attempts: 1 });
     clock.advance(60_000);
-    await processDueEvents(db, clock, racing, { logger: createLogger('silent'), yieldBetweenEvents: false });
+    await processDueEvents(db, clock, racing, { logger, yieldBetweenEvents: false });
     expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'processed', attempts: 2 });
     expect(await listStaffAlerts(db, { kind: 'purchase_event_failed' })).toEqual([]);
   });
@@ -239,7 +217,7 @@ describe('a failure that a retry might fix', () => {
     const dispute = await send('dispute.created', { dispute_id: 'dp_1', order_id: 999 });
     expect(dispute.status).toBe(200);
     for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt++) {
-      await work();
+      await door.work();
       clock.advance(2 * 60 * 60_000);
     }
     expect(await findInboundEvent(db, dispute.id)).toMatchObject({ status: 'failed', attempts: MAX_EVENT_ATTEMPTS });
@@ -263,16 +241,16 @@ describe('an event that failed', () => {
   it('is queued again and applied when the store delivers it again', async () => {
     const dispute = await send('dispute.created', { dispute_id: 'dp_2', order_id: 555 });
     for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt++) {
-      await work();
+      await door.work();
       clock.advance(2 * 60 * 60_000);
     }
     expect(await findInboundEvent(db, dispute.id)).toMatchObject({ status: 'failed' });
     expect((await send('order.paid', order({ id: 555, order_number: 'ORD-555' }))).status).toBe(200);
-    await work();
+    await door.work();
 
     const again = await resend(dispute.id, 'dispute.created', { dispute_id: 'dp_2', order_id: 555 });
     expect(again).toEqual({ status: 200, body: { received: true } });
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, dispute.id)).toMatchObject({ status: 'processed', attempts: 1, lastError: null });
     expect((await getOrderWithItems(db, 555))?.status).toBe('disputed');
   });
@@ -280,32 +258,25 @@ describe('an event that failed', () => {
   it('alerts staff again when its new delivery fails again', async () => {
     await send('order.paid', order());
     await send('order.paid', order({ id: 124, order_number: 'ORD-2' }));
-    await work();
+    await door.work();
     const clash = await send('order.completed', order({ id: 124, order_number: 'ORD-1' }));
-    await work();
+    await door.work();
     expect((await resend(clash.id, 'order.completed', order({ id: 124, order_number: 'ORD-1' }))).status).toBe(200);
-    await work();
+    await door.work();
     expect(await findInboundEvent(db, clash.id)).toMatchObject({ status: 'failed', attempts: 1 });
     expect(await listStaffAlerts(db, { kind: 'purchase_event_failed' })).toHaveLength(2);
   });
 
   it('is still a duplicate once it was applied', async () => {
     const paid = await send('order.paid', order());
-    await work();
+    await door.work();
     expect(await resend(paid.id, 'order.paid', order())).toEqual({ status: 200, body: { received: true, duplicate: true } });
     expect(await findInboundEvent(db, paid.id)).toMatchObject({ status: 'processed', attempts: 1 });
   });
 });
 
 async function resend(id: string, eventType: string, data: unknown) {
-  const body = JSON.stringify({ id, event_type: eventType, data });
-  const response = await app.inject({
-    method: 'POST',
-    url: '/webhooks/store',
-    payload: body,
-    headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
-  });
-  clock.advance(1);
+  const response = await door.post(JSON.stringify({ id, event_type: eventType, data }));
   return { status: response.statusCode, body: response.json<unknown>() };
 }
 

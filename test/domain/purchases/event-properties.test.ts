@@ -1,16 +1,11 @@
-import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config.js';
-import { ManualClock } from '../../../src/shared/clock.js';
 import { listStaffAlerts } from '../../../src/domain/alerts/staff-alerts.js';
-import { createHttpApp, type HttpApp } from '../../../src/http/app.js';
-import { processDueEvents, storeEventHooks } from '../../../src/jobs/inbound-events.js';
-import { createLogger } from '../../../src/logger.js';
 import type { Db } from '../../../src/store/database.js';
 import { countInboundEvents, findInboundEvent } from '../../../src/store/inbound-event.repository.js';
 import { findOrderByNumber, getOrderWithItems } from '../../../src/store/order.repository.js';
-import { openTestDatabase } from '../../support/database.js';
+import { openTestContext, type TestContext } from '../../support/context.js';
+import { openStoreDoor, type StoreDoor } from '../../support/store-door.js';
 
 // For any event the store's checkout might send: either the door refuses it (4xx naming the
 // field) and nothing is stored, or it is acknowledged and the worker applies it. Never the third
@@ -18,42 +13,25 @@ import { openTestDatabase } from '../../support/database.js';
 
 const SECRET = 'property-test-secret';
 let db: Db;
-let clock: ManualClock;
-let app: HttpApp;
+let context: TestContext;
+let door: StoreDoor;
 let runs = 0;
 
 /** A fresh store and door: an event's fate must not depend on what earlier runs left behind. */
 async function open(): Promise<void> {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-  app = await createHttpApp({
-    db,
-    clock,
-    config: loadConfig({ LOG_LEVEL: 'silent', STORE_WEBHOOK_SECRET: SECRET }),
-    logger: createLogger('silent'),
-    wake: { inboundEvents: () => undefined, webhookDeliveries: () => undefined },
-  });
+  context = await openTestContext();
+  ({ db } = context);
+  door = await openStoreDoor(context, SECRET);
 }
 
 async function close(): Promise<void> {
-  await app.close();
-  await db.destroy();
+  await door.close();
+  await context.close();
 }
 
 async function send(body: unknown) {
-  const text = JSON.stringify(body);
-  const response = await app.inject({
-    method: 'POST',
-    url: '/webhooks/store',
-    payload: text,
-    headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(text).digest('hex') },
-  });
-  clock.advance(1);
+  const response = await door.post(JSON.stringify(body));
   return { status: response.statusCode, message: response.json<{ message?: string }>().message ?? '' };
-}
-
-async function work(): Promise<void> {
-  await processDueEvents(db, clock, storeEventHooks(clock), { logger: createLogger('silent'), yieldBetweenEvents: false });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +170,7 @@ describe('every purchase event the door acknowledges is applied', () => {
             expect(await countInboundEvents(db)).toEqual({ pending: 0, processed: 0, ignored: 0, failed: 0 });
             return;
           }
-          await work();
+          await door.work();
           const stored = await findInboundEvent(db, id);
           if (stored?.status === 'pending' && event.event_type.startsWith('dispute.')) {
             // A dispute about an order this fresh store has never seen waits for that order.
@@ -227,7 +205,7 @@ describe('events that name only an order the store has', () => {
           const number = `ORD-${++runs}`;
           const paid = await send({ id: `evt_paid_${runs}`, event_type: 'order.paid', data: { id: orderId + runs * 1_000_000, order_number: number, customer_email: 'buyer@example.com' } });
           expect(paid.status).toBe(200);
-          await work();
+          await door.work();
           const storedId = (await findOrderByNumber(db, number))?.id ?? 0;
           const data = {
             id: { id: storedId },
@@ -239,7 +217,7 @@ describe('events that name only an order the store has', () => {
           }[naming];
           const answer = await send({ id: `evt_${runs}`, event_type: eventType, data });
           expect(answer.status).toBe(200);
-          await work();
+          await door.work();
           expect(await findInboundEvent(db, `evt_${runs}`)).toMatchObject({ status: 'processed' });
           expect((await getOrderWithItems(db, storedId))?.status).toBe(eventType === 'order.refunded' ? 'refunded' : 'completed');
         },

@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { UserError } from '../../../src/shared/errors.js';
 import { addRoleRule, listRoleRules, loadRoleRulesFile, removeRoleRule, RoleRulesFileError } from '../../../src/domain/roles/rules.js';
 import { deliverStaffAlerts, listStaffAlerts, raiseStaffAlert, STAFF_ALERT_MAX_ATTEMPTS } from '../../../src/domain/alerts/staff-alerts.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const GUILD = '3000000000000000001';
 const VIP = '3000000000000000010';
@@ -19,13 +19,11 @@ let db: Db;
 let clock: ManualClock;
 let dir: string;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext((context) => {
+  ({ db, clock } = context);
   dir = mkdtempSync(join(tmpdir(), 'role-rules-'));
 });
-afterEach(async () => {
-  await db.destroy();
+afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBan, liftBan } from '../../../src/domain/bans/bans.js';
-import { ManualClock } from '../../../src/shared/clock.js';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { addRoleRule } from '../../../src/domain/roles/rules.js';
 import {
   backfillRoleRules,
@@ -16,7 +16,7 @@ import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../../../src/store/order.repository.js';
 import type { SubscriptionStatus } from '../../../src/shared/vocabulary.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
 
 const GUILD = '3000000000000000001';
 const VIP = '3000000000000000010';
@@ -30,15 +30,11 @@ let db: Db;
 let clock: ManualClock;
 let alice: Customer;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   alice = await insertCustomer(db, clock, { name: 'Alice Johnson', email: 'alice@example.com', discord: { id: ALICE_DISCORD, username: 'alice_j' } });
   await addRoleRule(db, clock, { productId: 5, roleId: VIP, guildId: GUILD, actor: STAFF });
   await addRoleRule(db, clock, { productId: 7, roleId: SUPPORTER, guildId: GUILD, gracePeriodHours: 48, actor: STAFF });
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 let nextOrder = 1;

@@ -1,37 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/shared/clock.js';
-import { UserError } from '../../../src/shared/errors.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../../src/shared/clock.js';
 import { checkWebhookUrl, classifyAddress, parseWebhookUrl, type HostLookup } from '../../../src/domain/webhooks/address-policy.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, updateWebhookEndpoint } from '../../../src/domain/webhooks/endpoints.js';
 import { decideRetry, enqueueCustomerCreated, WEBHOOK_RETRY_SCHEDULE_MS } from '../../../src/domain/webhooks/outbox.js';
 import { signWebhookRequest } from '../../../src/domain/webhooks/signing.js';
 import { insertCustomer } from '../../../src/store/customer.repository.js';
 import type { Db } from '../../../src/store/database.js';
-import { openTestDatabase } from '../../support/database.js';
+import { useTestContext } from '../../support/context.js';
+import { refusal } from '../../support/refusal.js';
 
 const staff = { id: '111111111111111111', name: 'Sam' };
 const strict = { allowPrivateGlobally: false };
 let db: Db;
 let clock: ManualClock;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
-});
-afterEach(async () => {
-  await db.destroy();
-});
-
-async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
+useTestContext((context) => ({ db, clock } = context));
 
 describe('which addresses may receive webhooks', () => {
   it.each([

@@ -9,7 +9,8 @@ import { systemClock } from '../../../src/shared/clock.js';
 import { createWebhookEndpoint } from '../../../src/domain/webhooks/endpoints.js';
 import { startLocalDiscord, type LocalDiscord } from '../../../src/sandbox/local-discord/index.js';
 import { openMigratedDatabase } from '../../../src/store/database.js';
-import { BotProcess, freePort } from '../../support/bot-process.js';
+import { BotProcess, botProcessEnv, freePort, sendSignedEvent } from '../../support/bot-process.js';
+import { buyerOrderEventBody } from '../../support/store-door.js';
 import { seededRandom, shuffle } from './random.js';
 
 // Crash consistency, end to end: the real bot as a child process (the built `src/index.js`, as `npm start` runs it,
@@ -145,24 +146,8 @@ function planTrial(events: number, random: () => number, trial: number): { order
 
 function orderEvent(trial: number, order: PlannedOrder, type: 'order.paid' | 'order.refunded'): PlannedEvent {
   const id = `evt_t${trial}_${type === 'order.paid' ? 'p' : 'r'}${order.id}`;
-  const at = new Date().toISOString();
-  const body = JSON.stringify({
-    id,
-    event_type: type,
-    created_at: at,
-    data: {
-      id: order.id,
-      order_number: `ORD-CRASH-${order.id}`,
-      status: type === 'order.paid' ? 'completed' : 'refunded',
-      total: (PRICE_CENTS / 100).toFixed(2),
-      currency: 'USD',
-      customer: { email: buyerEmail(order.buyer), name: `Buyer ${order.buyer}`, discord_id: buyerDiscordId(order.buyer) },
-      items: [{ product_id: PRODUCT, product_name: 'VIP Rank', quantity: 1, price: (PRICE_CENTS / 100).toFixed(2) }],
-      created_at: at,
-      completed_at: at,
-    },
-  });
-  return { id, body };
+  const buyer = { email: buyerEmail(order.buyer), name: `Buyer ${order.buyer}`, discordId: buyerDiscordId(order.buyer) };
+  return { id, body: buyerOrderEventBody({ id, type, orderId: order.id, orderNumber: `ORD-CRASH-${order.id}`, total: (PRICE_CENTS / 100).toFixed(2), productId: PRODUCT, buyer }) };
 }
 
 interface Receiver {
@@ -219,19 +204,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
-async function send(url: string, event: PlannedEvent): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/webhooks/store`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(event.body).digest('hex') },
-      body: event.body,
-      signal: AbortSignal.timeout(10_000),
-    });
-    await response.arrayBuffer();
-    return response.status >= 200 && response.status < 300;
-  } catch {
-    return false;
-  }
+function send(url: string, event: PlannedEvent): Promise<boolean> {
+  return sendSignedEvent(url, SECRET, event.body);
 }
 
 /** Runs one trial and returns its figures; it throws only when the set-up itself fails. */
@@ -267,20 +241,10 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const bot = new BotProcess(
-    {
-      PATH: process.env.PATH ?? '',
-      DOTENV_CONFIG_PATH: '/nonexistent/.env',
-      DISCORD_TOKEN: discord.token,
-      DISCORD_GUILD_ID: GUILD,
-      DISCORD_API_URL: discord.apiUrl,
-      DATABASE_URL: dbPath,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
-      STORE_WEBHOOK_SECRET: SECRET,
-      ROLE_RULES_FILE: join(dir, 'rules.json'),
-      WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
-      LOG_LEVEL: 'error',
-    },
+    botProcessEnv(
+      { discord, guildId: GUILD, databaseUrl: dbPath, port, storeWebhookSecret: SECRET, roleRulesFile: join(dir, 'rules.json') },
+      { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'error' },
+    ),
     join(dir, 'bot-stderr.log'),
   );
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,9 @@ import { BODY_LIMIT_BYTES } from '../../../src/http/app.js';
 import type { InteractionHandle } from '../../../src/sandbox/local-discord/index.js';
 import { insertCustomers, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../../src/store/customer.repository.js';
 import { startApiTestApp, type ApiTestApp } from '../../support/api-app.js';
-import { ADMIN_ID, CHANNEL_ID, GUILD_ID, startHarness, STAFF_ID } from '../../support/bot-harness.js';
+import { ADMIN_ID, CHANNEL_ID, GUILD_ID, STAFF_ID } from '../../support/bot-harness.js';
+import { openTestContext } from '../../support/context.js';
+import { signedEventHeaders } from '../../support/store-door.js';
 
 // Every input has a bound, and going past it gets a clear refusal that names the bound, with
 // nothing changed. Each check returns one row of figures: what was sent, what came back, whether
@@ -116,7 +118,7 @@ export const LIMIT_CHECKS: LimitCheck[] = [
         const response = await t.app.inject({
           method: 'POST',
           url: '/webhooks/store',
-          headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
+          headers: signedEventHeaders(SECRET, body),
           payload: body,
         });
         const problems: string[] = [];
@@ -236,7 +238,7 @@ export const LIMIT_CHECKS: LimitCheck[] = [
   {
     title: 'answers autocomplete for a 6,000-character input with at most 25 choices of at most 100 characters, reading only the first 100 characters',
     run: async () => {
-      const h = await startHarness();
+      const h = await openTestContext({ discord: true });
       try {
         const problems: string[] = [];
         // More customers match than a list may hold, so the cap on choices is really reached.
@@ -248,14 +250,14 @@ export const LIMIT_CHECKS: LimitCheck[] = [
         check(problems, choices.every((c) => c.name.length <= 100), 'a choice is over 100 characters');
         return { bound: 'autocomplete: ≤ 25 choices of ≤ 100 characters', sent: '/customer lookup autocomplete, 6,000 characters: "aaron", spaces, then "zzz…" (40 customers match "aaron", with names of about 100 characters)', answer: `${choices.length} choices, the longest ${Math.max(0, ...choices.map((c) => c.name.length))} characters`, nothingStored: null, problems };
       } finally {
-        await h.stop();
+        await h.close();
       }
     },
   },
   {
     title: 'refuses a command option past its declared max_length before the bot sees it',
     run: async (options) => {
-      const h = await startHarness();
+      const h = await openTestContext({ discord: true });
       try {
         const problems: string[] = [];
         const length = options.large ? 6_000 : LOOKUP_QUERY_MAX_LENGTH + 1;
@@ -264,14 +266,14 @@ export const LIMIT_CHECKS: LimitCheck[] = [
         check(problems, error !== undefined && (message.includes(String(LOOKUP_QUERY_MAX_LENGTH)) || /length/i.test(message)), `answer ${message}`);
         return { bound: `lookup query ≤ ${LOOKUP_QUERY_MAX_LENGTH} characters (declared max_length)`, sent: `/customer lookup query of ${length} characters`, answer: `refused by Discord: ${short(message)}`, nothingStored: null, problems };
       } finally {
-        await h.stop();
+        await h.close();
       }
     },
   },
   {
     title: 'refuses an export over the upload limit, asking to narrow it, and leaves no file behind',
     run: async (options) => {
-      const h = await startHarness();
+      const h = await openTestContext({ discord: true });
       const exportsDir = mkdtempSync(join(tmpdir(), 'limits-exports-'));
       try {
         const problems: string[] = [];
@@ -306,7 +308,7 @@ export const LIMIT_CHECKS: LimitCheck[] = [
           problems,
         };
       } finally {
-        await h.stop();
+        await h.close();
         rmSync(exportsDir, { recursive: true, force: true });
       }
     },

@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployCommands } from '../../../src/commands/deploy.js';
 import { startLocalDiscord, type LocalMessage } from '../../../src/sandbox/local-discord/index.js';
-import { BotProcess, freePort } from '../../support/bot-process.js';
+import { BotProcess, botProcessEnv, freePort } from '../../support/bot-process.js';
+import { signedEventHeaders } from '../../support/store-door.js';
 
 // A day of a busy store, compressed: the real bot process (`src/index.ts`, a SQLite file, a local
 // Discord) receives each "hour" a batch of signed purchase events and refunds over HTTP, staff
@@ -100,20 +100,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const bot = new BotProcess(
-    {
-      PATH: process.env.PATH ?? '',
-      DOTENV_CONFIG_PATH: '/nonexistent/.env',
-      DISCORD_TOKEN: discord.token,
-      DISCORD_GUILD_ID: GUILD,
-      DISCORD_API_URL: discord.apiUrl,
-      DATABASE_URL: dbPath,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
-      STORE_WEBHOOK_SECRET: SECRET,
-      ROLE_RULES_FILE: join(dir, 'rules.json'),
-      APP_SECRET: 'soak-app-secret-0123456789abcdef0123',
-      LOG_LEVEL: 'error',
-    },
+    botProcessEnv(
+      { discord, guildId: GUILD, databaseUrl: dbPath, port, storeWebhookSecret: SECRET, roleRulesFile: join(dir, 'rules.json') },
+      { APP_SECRET: 'soak-app-secret-0123456789abcdef0123', LOG_LEVEL: 'error' },
+    ),
     join(dir, 'bot-stderr.log'),
   );
   const samples: SoakSample[] = [];
@@ -168,7 +158,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           for (let body = bodies.shift(); body !== undefined; body = bodies.shift()) {
             const response = await fetch(`${url}/webhooks/store`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json', 'x-pixlpay-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
+              headers: signedEventHeaders(SECRET, body),
               body,
             });
             await response.arrayBuffer();

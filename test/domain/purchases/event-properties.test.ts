@@ -191,7 +191,7 @@ describe('every purchase event the door acknowledges is applied', () => {
         .afterEach(close),
       { numRuns: 80 },
     );
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('events that name only an order the store has', () => {
@@ -226,5 +226,5 @@ describe('events that name only an order the store has', () => {
         .afterEach(close),
       { numRuns: 40 },
     );
-  }, 60_000);
+  }, 180_000);
 });

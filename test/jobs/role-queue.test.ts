@@ -38,9 +38,26 @@ class FakeGateway implements RoleGateway {
   script: RoleCallResult[] = [];
   delayMs = 0;
   throwNext: Error | undefined;
+  private held: { started: () => void; released: Promise<void> } | undefined;
+
+  /** Holds the next call open until `release()`; `started` settles once it is in flight. */
+  holdNextCall(): { started: Promise<void>; release: () => void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const inFlight = new Promise<void>((resolve) => (started = resolve));
+    this.held = { started, released };
+    return { started: inFlight, release };
+  }
 
   private async answer(call: Call): Promise<RoleCallResult> {
     this.calls.push(call);
+    const held = this.held;
+    this.held = undefined;
+    if (held) {
+      held.started();
+      await held.released;
+    }
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.throwNext) {
       const error = this.throwNext;
@@ -154,11 +171,12 @@ describe('processing role jobs', () => {
 
   it('records what Discord holds even when the job was superseded during the call', async () => {
     const { customer, orderId } = await buyer();
-    gateway.delayMs = 30;
+    const call = gateway.holdNextCall();
     const processing = run();
-    await new Promise((r) => setTimeout(r, 5));
+    await call.started;
     await setOrderStatus(db, clock, orderId, 'refunded');
     await reconcileCustomerRoles(db, clock, customer.id, { eventType: 'order.refunded', orderId });
+    call.release();
     await processing;
     expect((await jobRows()).map((j) => [j.action, j.status])).toEqual([
       ['add', 'superseded'],

@@ -4,7 +4,7 @@ import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../
 import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/alerts/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
-import type { RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
+import type { RoleJobRow, RoleJobStatus } from '../store/schema/index.js';
 import { startWorker, type Worker } from './worker.js';
 import type { RoleCallResult, RoleGateway, RoleProblemKind } from '../domain/roles/ports.js';
 

@@ -20,7 +20,7 @@ import {
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { releaseLeasesOf } from '../store/claim-leases.js';
-import type { WebhookDeliveryRow } from '../store/tables-api.js';
+import type { WebhookDeliveryRow } from '../store/schema/index.js';
 import { startWorker, type Worker } from './worker.js';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;

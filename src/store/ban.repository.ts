@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
 import type { BanType } from '../shared/vocabulary.js';
 import type { Ban } from './records.js';
 import type { Db } from './database.js';
-import type { BanRow, Database, NewBanRow } from './tables.js';
+import type { BanRow, Database, NewBanRow } from './schema/index.js';
 import { containsIgnoringCase } from './text-match.js';
 
 /** Whether a ban row is in force at `nowIso`: not lifted, and permanent or not yet expired. */

@@ -1,6 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { isPostgres, type Db } from './database.js';
-import type { CustomerDayKind } from './tables-performance.js';
+import type { CustomerDayKind } from './schema/index.js';
 import { escapeLike } from './text-match.js';
 
 /**

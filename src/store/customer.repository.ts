@@ -6,7 +6,7 @@ import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { isPostgres, type Db } from './database.js';
-import type { CustomerRow, NewCustomerRow } from './tables.js';
+import type { CustomerRow, NewCustomerRow } from './schema/index.js';
 
 export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 export const METADATA_MAX_BYTES = 16 * 1024;

@@ -8,7 +8,7 @@ import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
 import { inTransaction, isPostgres, type Db } from './database.js';
-import type { OrderRow } from './tables.js';
+import type { OrderRow } from './schema/index.js';
 import { clampPage } from './paging.js';
 
 export interface OrderInput {

@@ -13,7 +13,7 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
 import type { Db } from '../../src/store/database.js';
-import type { Database } from '../../src/store/tables.js';
+import type { Database } from '../../src/store/schema/index.js';
 import { openTestDatabase } from './database.js';
 
 export const GUILD_ID = '2200000000000000001';

@@ -14,7 +14,7 @@ import {
   type CustomerBanIdentity,
 } from '../../store/ban.repository.js';
 import { inTransaction, type Db } from '../../store/database.js';
-import type { BanRow } from '../../store/tables.js';
+import type { BanRow } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { formatAddressCount, formatDurationMs, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './targets.js';
 import type { Clock } from '../../shared/clock.js';

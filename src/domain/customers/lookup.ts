@@ -10,7 +10,7 @@ import {
 } from '../../store/customer.repository.js';
 import { findPostgresTextMatchIds } from '../../store/customer-counts.repository.js';
 import { isPostgres, type Db } from '../../store/database.js';
-import type { CustomerRow } from '../../store/tables.js';
+import type { CustomerRow } from '../../store/schema/index.js';
 import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './list.js';
 import { UserError } from '../../shared/errors.js';
 import { EMAIL_MAX_LENGTH } from '../../shared/input-fields.js';

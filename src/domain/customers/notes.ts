@@ -1,5 +1,5 @@
 import { inTransaction, isPostgres, type Db } from '../../store/database.js';
-import type { NoteRow } from '../../store/tables.js';
+import type { NoteRow } from '../../store/schema/index.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';

@@ -1,7 +1,7 @@
 import { findCustomerById } from '../../store/customer.repository.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { markLinkSessionUsed } from '../../store/link-session.repository.js';
-import type { LinkProvider } from '../../store/tables-linking.js';
+import type { LinkProvider } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { checkIdentifiers } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';

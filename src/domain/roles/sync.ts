@@ -1,6 +1,6 @@
 import { inTransaction, type Db } from '../../store/database.js';
 import type { BanType } from '../../shared/vocabulary.js';
-import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../../store/tables-roles.js';
+import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../../store/schema/index.js';
 import { findActiveBansForCustomer } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';
 import { planRoleChanges, type PlanAssignment, type PlanInput, type PlanOrder, type PlanRule, type PlanSubscription, type RoleChange, type RolePlan } from './plan.js';

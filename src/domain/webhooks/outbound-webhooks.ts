@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { inTransaction, type Db } from '../../store/database.js';
 import { clampPage } from '../../store/paging.js';
-import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointRow } from '../../store/tables-api.js';
+import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointRow } from '../../store/schema/index.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';
 import { parseIp, parseIpOrCidr } from '../bans/targets.js';
 import type { Clock } from '../../shared/clock.js';

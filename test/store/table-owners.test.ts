@@ -63,7 +63,6 @@ const NOT_YET_MOVED: ReadonlyArray<{ file: string; tables: readonly string[] }> 
   { file: 'src/domain/purchases/apply.ts', tables: ['customers', 'orders', 'products'] },
   { file: 'src/domain/roles/rules.ts', tables: ['products'] },
   { file: 'src/domain/roles/sync.ts', tables: ['customers', 'orders', 'order_items', 'subscriptions', 'bans'] },
-  { file: 'src/jobs/role-queue.ts', tables: ['role_assignments'] },
   { file: 'src/sandbox/demo-bans.ts', tables: ['customers'] },
   { file: 'src/sandbox/demo-data.ts', tables: ['customers', 'orders'] },
   { file: 'src/sandbox/sandbox.ts', tables: ['customers'] },

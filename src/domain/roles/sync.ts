@@ -134,12 +134,25 @@ async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<Cust
   };
 }
 
-async function setAssignment(db: Db, now: string, key: { guildId: string; discordUserId: string; roleId: string }, customerId: number | null, state: 'granted' | 'revoked'): Promise<void> {
+/** Records what the bot believes a member holds: the one writer of `role_assignments` rows. */
+export async function setAssignment(db: Db, now: string, key: { guildId: string; discordUserId: string; roleId: string }, customerId: number | null, state: 'granted' | 'revoked'): Promise<void> {
   await db
     .insertInto('role_assignments')
     .values({ guild_id: key.guildId, discord_user_id: key.discordUserId, role_id: key.roleId, customer_id: customerId, state, updated_at: now })
     .onConflict((oc) => oc.columns(['guild_id', 'discord_user_id', 'role_id']).doUpdateSet({ customer_id: customerId, state, updated_at: now }))
     .execute();
+}
+
+/** What the bot last recorded for the job's member and role, if anything. */
+export async function assignmentState(db: Db, job: Pick<RoleJobRow, 'guild_id' | 'discord_user_id' | 'role_id'>): Promise<'granted' | 'revoked' | undefined> {
+  const row = await db
+    .selectFrom('role_assignments')
+    .select('state')
+    .where('guild_id', '=', job.guild_id)
+    .where('discord_user_id', '=', job.discord_user_id)
+    .where('role_id', '=', job.role_id)
+    .executeTakeFirst();
+  return row?.state;
 }
 
 /**
@@ -232,14 +245,7 @@ async function supersede(db: Db, now: string, job: RoleJobRow): Promise<void> {
  * caller queues a removal as usual. The worker's claim checks the status, so the two cannot cross.
  */
 async function withdrawUnstartedGrant(db: Db, now: string, job: RoleJobRow): Promise<boolean> {
-  const applied = await db
-    .selectFrom('role_assignments')
-    .select('state')
-    .where('guild_id', '=', job.guild_id)
-    .where('discord_user_id', '=', job.discord_user_id)
-    .where('role_id', '=', job.role_id)
-    .executeTakeFirst();
-  if (applied?.state === 'granted') return false;
+  if ((await assignmentState(db, job)) === 'granted') return false;
   const result = await db
     .updateTable('role_jobs')
     .set({ status: 'superseded', updated_at: now })

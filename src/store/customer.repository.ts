@@ -6,7 +6,8 @@ import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { isPostgres, type Db } from './database.js';
-import type { CustomerRow, NewCustomerRow } from './schema/index.js';
+import { sql, type Updateable } from 'kysely';
+import type { CustomerRow, CustomersTable, NewCustomerRow } from './schema/index.js';
 
 export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 export const METADATA_MAX_BYTES = 16 * 1024;
@@ -356,15 +357,26 @@ async function refuseTakenValues(
 
 async function refuseUnknownReferrers(db: Db, rows: readonly ValidatedRow[]): Promise<void> {
   const ids = [...new Set(rows.flatMap((row) => (row.referred_by == null ? [] : [row.referred_by])))];
+  const missing = await firstUnknownCustomerId(db, ids);
+  if (missing !== undefined) {
+    throw new UserError('referrer_not_found', `No customer with id ${missing} can be the referrer.`);
+  }
+}
+
+export async function customerExists(db: Db, customerId: number): Promise<boolean> {
+  return (await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst()) !== undefined;
+}
+
+/** The first of the ids (in their order) that names no customer, probed in chunks. */
+export async function firstUnknownCustomerId(db: Db, ids: readonly number[]): Promise<number | undefined> {
   for (let start = 0; start < ids.length; start += PROBE_CHUNK) {
     const chunk = ids.slice(start, start + PROBE_CHUNK);
     const found = await db.selectFrom('customers').select('id').where('id', 'in', chunk).execute();
     const known = new Set(found.map((r) => r.id));
     const missing = chunk.find((id) => !known.has(id));
-    if (missing !== undefined) {
-      throw new UserError('referrer_not_found', `No customer with id ${missing} can be the referrer.`);
-    }
+    if (missing !== undefined) return missing;
   }
+  return undefined;
 }
 
 // Crockford base32: no I, L, O or U, so a code read aloud or typed from a screenshot survives.
@@ -441,4 +453,174 @@ export async function findCustomersByIdentifiers(db: Db, probe: IdentifierProbe,
   const distinct = new Map<number, Customer>();
   for (const customer of found.flat()) if (customer && !distinct.has(customer.id)) distinct.set(customer.id, customer);
   return [...distinct.values()];
+}
+
+/** Columns to change on one customer, as stored; the caller sets `updated_at` when it should move. */
+export type CustomerPatch = Updateable<CustomersTable>;
+
+export async function updateCustomer(db: Db, customerId: number, patch: CustomerPatch): Promise<void> {
+  await db.updateTable('customers').set(patch).where('id', '=', customerId).execute();
+}
+
+/** The first customer (lowest id) whose referral code is one of the spellings given. */
+export async function findCustomerIdByReferralCode(db: Db, spellings: readonly string[]): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where('referral_code', 'in', spellings).orderBy('id').executeTakeFirst();
+  return row?.id;
+}
+
+/** The customer registered with this email, given already normalised ({@link normalizeEmail}). */
+export async function findCustomerIdByEmailLower(db: Db, emailLower: string): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where('email_lower', '=', emailLower).executeTakeFirst();
+  return row?.id;
+}
+
+/** Another customer than `customerId` who has this Discord or Steam account linked. */
+export async function findOtherCustomerWithAccount(db: Db, column: 'discord_id' | 'steam_id', accountId: string, customerId: number): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where(column, '=', accountId).where('id', '!=', customerId).executeTakeFirst();
+  return row?.id;
+}
+
+/** When the customer was erased: null while they are not, undefined when there is no such customer. */
+export async function findCustomerErasedAt(db: Db, customerId: number): Promise<string | null | undefined> {
+  const row = await db.selectFrom('customers').select('erased_at').where('id', '=', customerId).executeTakeFirst();
+  return row?.erased_at;
+}
+
+export async function countSupportTicket(db: Db, customerId: number, now: string): Promise<void> {
+  await db
+    .updateTable('customers')
+    .set((eb) => ({ support_tickets_count: eb('support_tickets_count', '+', 1), updated_at: now }))
+    .where('id', '=', customerId)
+    .execute();
+}
+
+/** Stores the IP a customer was seen from, and the country when one is given; writes only what changed. */
+export async function noteCustomerIp(db: Db, customerId: number, ip: string, country: string | null): Promise<void> {
+  await db
+    .updateTable('customers')
+    .set(country === null ? { last_ip: ip } : { last_ip: ip, country })
+    .where('id', '=', customerId)
+    .where((eb) =>
+      eb.or([
+        eb('last_ip', 'is', null),
+        eb('last_ip', '!=', ip),
+        ...(country === null ? [] : [eb('country', 'is', null), eb('country', '!=', country)]),
+      ]),
+    )
+    .execute();
+}
+
+/** Links a Discord id to a customer who has none linked; false when they already had one. */
+export async function linkDiscordIfUnlinked(db: Db, customerId: number, discordId: string, now: string): Promise<boolean> {
+  const linked = await db
+    .updateTable('customers')
+    .set({ discord_id: discordId, discord_username: null, discord_avatar: null, updated_at: now })
+    .where('id', '=', customerId)
+    .where('discord_id', 'is', null)
+    .executeTakeFirst();
+  return Number(linked.numUpdatedRows) > 0;
+}
+
+/** A customer's order figures, kept on the customer row so that lists and statistics never scan orders. */
+export interface CustomerAggregates {
+  ordersCount: number;
+  totalSpentCents: number;
+  firstOrderAt: string | null;
+  lastOrderAt: string | null;
+  lastOrderNumber: string | null;
+}
+
+/** The figures as stored, with what {@link storeAggregates} needs to write them. */
+export interface StoredAggregates {
+  id: number;
+  orders_count: number;
+  total_spent_cents: number;
+  first_order_at: string | null;
+  last_order_at: string | null;
+  last_order_number: string | null;
+  updated_at: string;
+}
+
+const STORED_AGGREGATE_COLUMNS = ['id', 'orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'] as const;
+
+export async function storedAggregatesOfCustomer(db: Db, customerId: number): Promise<StoredAggregates | undefined> {
+  return db.selectFrom('customers').select(STORED_AGGREGATE_COLUMNS).where('id', '=', customerId).executeTakeFirst();
+}
+
+/** Of up to a probe's worth of customers; the caller chunks. */
+export async function storedAggregatesOf(db: Db, customerIds: readonly number[]): Promise<StoredAggregates[]> {
+  return db.selectFrom('customers').select(STORED_AGGREGATE_COLUMNS).where('id', 'in', customerIds).execute();
+}
+
+/** Writes new figures over stored ones; `updated_at` moves forward to `touchedAt` when that is later. */
+export async function storeAggregates(db: Db, current: StoredAggregates, aggregates: CustomerAggregates, touchedAt: string | undefined): Promise<void> {
+  await db
+    .updateTable('customers')
+    .set({
+      orders_count: aggregates.ordersCount,
+      total_spent_cents: aggregates.totalSpentCents,
+      first_order_at: aggregates.firstOrderAt,
+      last_order_at: aggregates.lastOrderAt,
+      last_order_number: aggregates.lastOrderNumber,
+      ...(touchedAt !== undefined && touchedAt > current.updated_at ? { updated_at: touchedAt } : {}),
+    })
+    .where('id', '=', current.id)
+    .execute();
+}
+
+/**
+ * {@link storeAggregates} for many customers in one UPDATE … FROM (VALUES …): a statement per
+ * customer cost more to prepare than to run.
+ */
+export async function storeAggregatesOfMany(
+  db: Db,
+  changed: ReadonlyArray<{ row: StoredAggregates; aggregates: CustomerAggregates }>,
+  touchedAt: string | undefined,
+): Promise<void> {
+  // VALUES columns are named column1… on SQLite and PostgreSQL alike.
+  const values = sql.join(
+    changed.map(
+      ({ row, aggregates }) =>
+        sql`(${row.id}, ${aggregates.ordersCount}, ${aggregates.totalSpentCents}, ${aggregates.firstOrderAt}, ${aggregates.lastOrderAt}, ${aggregates.lastOrderNumber}, ${
+          touchedAt !== undefined && touchedAt > row.updated_at ? touchedAt : row.updated_at
+        })`,
+    ),
+  );
+  // PostgreSQL types bound VALUES as text; the integer columns say what they hold.
+  const postgres = isPostgres(db);
+  const v = (column: number) => sql.ref<number>(`v.column${column}`);
+  const vInt = (column: number) => (postgres ? sql<number>`${v(column)}::bigint` : v(column));
+  await db
+    .updateTable('customers')
+    .from(sql`(VALUES ${values})`.as('v'))
+    .set({
+      orders_count: sql<number>`${vInt(2)}`,
+      total_spent_cents: sql<number>`${vInt(3)}`,
+      first_order_at: sql<string | null>`${v(4)}`,
+      last_order_at: sql<string | null>`${v(5)}`,
+      last_order_number: sql<string | null>`${v(6)}`,
+      updated_at: sql<string>`${v(7)}`,
+    })
+    .where('customers.id', '=', vInt(1))
+    .execute();
+}
+
+export async function hasAnyCustomer(db: Db): Promise<boolean> {
+  return (await db.selectFrom('customers').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** Every customer row, erased ones included, counted now (not the trigger-kept figure). */
+export async function countAllCustomers(db: Db): Promise<number> {
+  const row = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+/** The first `limit` customers with Discord linked, by id: their Discord id and username. */
+export async function listDiscordLinkedCustomers(db: Db, limit: number): Promise<Array<{ discord_id: string | null; discord_username: string | null }>> {
+  return db.selectFrom('customers').select(['discord_id', 'discord_username']).where('discord_id', 'is not', null).orderBy('id').limit(limit).execute();
+}
+
+/** The last `limit` customers registered with Discord linked, newest first: id and email. */
+export async function listLatestDiscordLinkedCustomers(db: Db, limit: number): Promise<Array<{ id: number; email: string }>> {
+  return db.selectFrom('customers').select(['id', 'email']).where('discord_id', 'is not', null).orderBy('id', 'desc').limit(limit).execute();
 }

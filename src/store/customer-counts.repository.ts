@@ -264,3 +264,12 @@ export async function watchTerm(trx: Db, folded: string, count: number, today: s
 export async function touchWatchedTerm(db: Db, folded: string, today: string): Promise<void> {
   await db.updateTable('search_term_counts').set({ used_on: today }).where('term', '=', folded).where('used_on', '<', today).execute();
 }
+
+/** Every watched term, for a recount after the customers were copied in without their triggers. */
+export async function listWatchedTerms(db: Db): Promise<string[]> {
+  return (await db.selectFrom('search_term_counts').select('term').execute()).map((r) => r.term);
+}
+
+export async function setWatchedTermCount(db: Db, term: string, customers: number): Promise<void> {
+  await db.updateTable('search_term_counts').set({ customers }).where('term', '=', term).execute();
+}

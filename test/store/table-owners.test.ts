@@ -63,7 +63,6 @@ const NOT_YET_MOVED: ReadonlyArray<{ file: string; tables: readonly string[] }> 
   { file: 'src/store/ban.repository.ts', tables: ['customers'] },
   { file: 'src/store/customer-counts.repository.ts', tables: ['customers', 'customer_grams', 'customer_search'] },
   { file: 'src/store/customer.repository.ts', tables: ['orders'] },
-  { file: 'src/store/sqlite-to-postgres.ts', tables: ['search_term_counts'] },
 ];
 
 /**

@@ -1,7 +1,8 @@
 import type { Clock } from '../shared/clock.js';
 import { addNote } from '../domain/customers/notes.js';
 import type { Actor, OrderStatus } from '../domain/customers/types.js';
-import { hasAnyCustomer, insertCustomers, updateCustomer, type NewCustomerInput } from '../store/customer.repository.js';
+import { hasAnyCustomer, updateCustomer } from '../store/customer.repository.js';
+import { insertCustomers, type NewCustomerInput } from '../domain/customers/registration.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { hasAnyOrder, upsertOrder, type OrderInput } from '../store/order.repository.js';
 

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../shared/clock.js';
 import { UserError, type UserErrorCode } from '../shared/errors.js';
-import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../shared/input-fields.js';
+import { truncateText } from '../shared/text.js';
 import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
@@ -9,30 +8,7 @@ import { isPostgres, type Db } from './database.js';
 import { sql, type Updateable } from 'kysely';
 import type { CustomerRow, CustomersTable, NewCustomerRow } from './schema/index.js';
 
-export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../shared/input-fields.js';
-export const METADATA_MAX_BYTES = 16 * 1024;
-export const METADATA_MAX_KEYS = 50;
-
-export interface NewCustomerInput {
-  name: string;
-  email: string;
-  /** ISO 3166-1 alpha-2, any case. */
-  country?: string | null;
-  discord?: { id: string; username?: string | null; avatar?: string | null } | null;
-  steam?: { id: string; username?: string | null; avatar?: string | null } | null;
-  gameUserId?: string | null;
-  passwordHash?: string | null;
-  lastIp?: string | null;
-  lastSeenAt?: string | null;
-  twoFactorEnabled?: boolean;
-  /** Generated (8 characters of Crockford base32) when absent. */
-  referralCode?: string | null;
-  referredBy?: number | null;
-  metadata?: Record<string, unknown>;
-  supportTicketsCount?: number;
-  /** Registration time, for imports and seeding; defaults to now. */
-  createdAt?: string;
-}
+export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, METADATA_MAX_BYTES, METADATA_MAX_KEYS, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 
 /** A customer row as staff may see it: the password hash and last IP never leave the store. */
 export function toCustomer(row: CustomerRow): Customer {
@@ -139,17 +115,6 @@ export function orderNumberSpellings(orderNumber: string): string[] {
   return [...new Set([trimmed, trimmed.toUpperCase(), trimmed.toLowerCase()])];
 }
 
-/**
- * Registers one customer. Refuses (UserError) a malformed email or name, an email, Discord
- * account, Steam account or referral code already in use, an unknown referrer and oversized
- * metadata. Bans are not checked here: that is the caller's decision.
- */
-export async function insertCustomer(db: Db, clock: Clock, input: NewCustomerInput): Promise<Customer> {
-  const [customer] = await insertCustomers(db, clock, [input]);
-  if (!customer) throw new Error('insertCustomers returned no row for one input');
-  return customer;
-}
-
 // Rows per INSERT: 27 columns × 400 stays well under SQLite's 32,766 and PostgreSQL's 65,535
 // bound parameters.
 const INSERT_CHUNK = 400;
@@ -157,21 +122,13 @@ const INSERT_CHUNK = 400;
 const PROBE_CHUNK = 500;
 
 /**
- * Registers many customers with the same validation as {@link insertCustomer}, in input order.
- * All-or-nothing only if the caller passes a transaction; for very large imports call it in
- * batches (every returned customer is held in memory).
+ * Stores customers whose fields the domain has validated ({@link ValidCustomerRow}), in input
+ * order. Refuses (UserError) an email, Discord account, Steam account or referral code already in
+ * use and an unknown referrer, and generates the referral codes not given. All-or-nothing only if
+ * the caller passes a transaction.
  */
-export async function insertCustomers(db: Db, clock: Clock, inputs: readonly NewCustomerInput[]): Promise<Customer[]> {
-  if (inputs.length === 0) return [];
-  const now = clock.now().toISOString();
-  const rows = inputs.map((input, index) => {
-    try {
-      return validateNewCustomer(input, now);
-    } catch (error) {
-      throw inputs.length > 1 ? withRowNumber(error, index) : error;
-    }
-  });
-
+export async function insertCustomerRows(db: Db, rows: ValidCustomerRow[]): Promise<Customer[]> {
+  if (rows.length === 0) return [];
   await refuseTakenValues(db, rows, 'email_lower', 'email_taken', (v) => `${v} is already registered to another customer.`);
   await refuseTakenValues(db, rows, 'discord_id', 'discord_taken', (v) => `Discord account ${v} is already linked to another customer.`);
   await refuseTakenValues(db, rows, 'steam_id', 'steam_taken', (v) => `Steam account ${v} is already linked to another customer.`);
@@ -183,7 +140,7 @@ export async function insertCustomers(db: Db, clock: Clock, inputs: readonly New
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
     try {
-      inserted.push(...(await insertRowsCompiled(db, 'customers', chunk, (d, rows) => d.insertInto('customers').values(rows as ValidatedRow[]).returningAll())));
+      inserted.push(...(await insertRowsCompiled(db, 'customers', chunk, (d, rows) => d.insertInto('customers').values(rows as ValidCustomerRow[]).returningAll())));
     } catch (error) {
       // A concurrent writer can take an email between the probe and the insert.
       if (/UNIQUE constraint failed: customers\.email_lower|customers_email_lower/i.test(String(error))) {
@@ -201,99 +158,8 @@ export async function insertCustomers(db: Db, clock: Clock, inputs: readonly New
   });
 }
 
-function withRowNumber(error: unknown, index: number): unknown {
-  return error instanceof UserError ? new UserError(error.code, `Customer #${index + 1}: ${error.message}`) : error;
-}
-
-type ValidatedRow = NewCustomerRow & { email_lower: string };
-
-const DISCORD_ID = /^\d{17,20}$/;
-const STEAM_ID64 = /^7656119\d{10}$/;
-const COUNTRY = /^[A-Z]{2}$/;
-const REFERRAL_CODE = /^[A-Za-z0-9_-]{4,32}$/;
-
-function validateNewCustomer(input: NewCustomerInput, now: string): ValidatedRow {
-  const name = input.name.trim();
-  if (!isCustomerName(name)) {
-    throw new UserError('name_length', `A customer name must be 1 to ${NAME_MAX_LENGTH} characters.`);
-  }
-  const email = input.email.trim();
-  if (!isEmailAddress(email)) {
-    throw new UserError('email_invalid', `"${truncate(email, 60)}" is not an email address.`);
-  }
-  const country = input.country?.trim().toUpperCase() || null;
-  if (country !== null && !COUNTRY.test(country)) {
-    throw new UserError('country_invalid', 'A country must be an ISO 3166-1 alpha-2 code such as "US" or "DE".');
-  }
-  const discordId = input.discord?.id.trim() || null;
-  if (discordId !== null && !DISCORD_ID.test(discordId)) {
-    throw new UserError('discord_id_invalid', 'A Discord id is a snowflake of 17 to 20 digits.');
-  }
-  const steamId = input.steam?.id.trim() || null;
-  if (steamId !== null && !STEAM_ID64.test(steamId)) {
-    throw new UserError('steam_id_invalid', 'A Steam id must be a SteamID64 (17 digits starting 7656119).');
-  }
-  const gameUserId = input.gameUserId?.trim() || null;
-  if (gameUserId !== null && !isGameUserId(gameUserId)) {
-    throw new UserError('game_user_id_length', `A game user id must be at most ${GAME_USER_ID_MAX_LENGTH} characters.`);
-  }
-  const referralCode = input.referralCode?.trim() || null;
-  if (referralCode !== null && !REFERRAL_CODE.test(referralCode)) {
-    throw new UserError('referral_code_invalid', 'A referral code is 4 to 32 letters, digits, "-" or "_".');
-  }
-  const referredBy = input.referredBy ?? null;
-  if (referredBy !== null && !(Number.isSafeInteger(referredBy) && referredBy > 0)) {
-    throw new UserError('referrer_not_found', `No customer with id ${String(referredBy)} can be the referrer.`);
-  }
-  const supportTickets = input.supportTicketsCount ?? 0;
-  if (!Number.isSafeInteger(supportTickets) || supportTickets < 0) {
-    throw new UserError('support_tickets_invalid', 'The support tickets count must be a whole number, 0 or more.');
-  }
-  const createdAt = input.createdAt === undefined ? now : normalizeTimestamp(input.createdAt, 'createdAt');
-  return {
-    name,
-    email,
-    email_lower: normalizeEmail(email),
-    password_hash: input.passwordHash ?? null,
-    country,
-    discord_id: discordId,
-    discord_username: discordId ? (input.discord?.username ?? null) : null,
-    discord_avatar: discordId ? (input.discord?.avatar ?? null) : null,
-    steam_id: steamId,
-    steam_username: steamId ? (input.steam?.username ?? null) : null,
-    steam_avatar: steamId ? (input.steam?.avatar ?? null) : null,
-    game_user_id: gameUserId,
-    two_factor_enabled: input.twoFactorEnabled ? 1 : 0,
-    last_seen_at: input.lastSeenAt == null ? null : normalizeTimestamp(input.lastSeenAt, 'lastSeenAt'),
-    last_ip: input.lastIp ?? null,
-    referral_code: referralCode,
-    referred_by: referredBy,
-    metadata: serializeMetadata(input.metadata ?? {}),
-    support_tickets_count: supportTickets,
-    created_at: createdAt,
-    updated_at: createdAt,
-  };
-}
-
-/** Serialises customer metadata, refusing anything that is not a small flat-ish JSON object. */
-export function serializeMetadata(metadata: unknown): string {
-  if (!isPlainObject(metadata)) {
-    throw new UserError('metadata_invalid', 'Metadata must be a JSON object of key/value pairs.');
-  }
-  if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
-    throw new UserError('metadata_too_large', `Metadata may hold at most ${METADATA_MAX_KEYS} keys.`);
-  }
-  let text: string;
-  try {
-    text = JSON.stringify(metadata);
-  } catch {
-    throw new UserError('metadata_invalid', 'Metadata must be serialisable as JSON.');
-  }
-  if (Buffer.byteLength(text, 'utf8') > METADATA_MAX_BYTES) {
-    throw new UserError('metadata_too_large', `Metadata may take at most ${METADATA_MAX_BYTES / 1024} KiB as JSON.`);
-  }
-  return text;
-}
+/** A new customer's row as validation leaves it: every field checked and in its stored form. */
+export type ValidCustomerRow = NewCustomerRow & { email_lower: string };
 
 /**
  * Timestamps are compared as text everywhere, so every one is stored in the single form
@@ -317,20 +183,15 @@ export function normalizeTimestamp(value: string, field: string): string {
     if (mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo) && h <= 23 && mi <= 59 && se <= 59) return value;
   }
   const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new UserError('bad_timestamp', `${field} "${truncate(value, 40)}" is not a date and time.`);
+  if (Number.isNaN(time)) throw new UserError('bad_timestamp', `${field} "${truncateText(value, 40)}" is not a date and time.`);
   return new Date(time).toISOString();
-}
-
-function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 type UniqueColumn = 'email_lower' | 'discord_id' | 'steam_id' | 'referral_code';
 
 async function refuseTakenValues(
   db: Db,
-  rows: readonly ValidatedRow[],
+  rows: readonly ValidCustomerRow[],
   column: UniqueColumn,
   code: UserErrorCode,
   message: (value: string) => string,
@@ -355,7 +216,7 @@ async function refuseTakenValues(
   }
 }
 
-async function refuseUnknownReferrers(db: Db, rows: readonly ValidatedRow[]): Promise<void> {
+async function refuseUnknownReferrers(db: Db, rows: readonly ValidCustomerRow[]): Promise<void> {
   const ids = [...new Set(rows.flatMap((row) => (row.referred_by == null ? [] : [row.referred_by])))];
   const missing = await firstUnknownCustomerId(db, ids);
   if (missing !== undefined) {
@@ -391,7 +252,7 @@ export function generateReferralCode(): string {
   return code;
 }
 
-async function assignReferralCodes(db: Db, rows: ValidatedRow[]): Promise<void> {
+async function assignReferralCodes(db: Db, rows: ValidCustomerRow[]): Promise<void> {
   const used = new Set(rows.flatMap((row) => (row.referral_code ? [row.referral_code] : [])));
   let pending = rows.filter((row) => !row.referral_code);
   // 32^8 ≈ 10^12 codes: a collision is rare even at a million customers, but a rare collision

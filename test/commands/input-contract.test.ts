@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../src/shared/input-fields.js';
 import { codePointLength } from '../../src/shared/text.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { LocalMessage, LocalModal } from '../../src/sandbox/local-discord/index.js';
 import { STAFF_ID, buttonByLabel, startHarness, type Harness } from '../support/bot-harness.js';
 import { seedSmallStore } from '../support/fixtures.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { disableGoneEndpoint, enqueueCustomerCreated } from '../../src/domain/webhooks/outbound-webhooks.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import { startApiTestApp, type ApiTestApp } from '../support/api-app.js';
 
 const BASE = '/api/external/v1';

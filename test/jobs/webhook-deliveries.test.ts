@@ -15,7 +15,7 @@ import {
 } from '../../src/domain/webhooks/outbound-webhooks.js';
 import { deliverDueWebhooks, startWebhookDeliveryWorker, type DeliverWebhooksOptions } from '../../src/jobs/webhook-deliveries.js';
 import { createLogger } from '../../src/logger.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { openTestDatabase } from '../support/database.js';
 

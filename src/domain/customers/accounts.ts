@@ -1,12 +1,5 @@
-import {
-  findCustomerById,
-  findCustomerIdByEmailLower,
-  findCustomerIdByReferralCode,
-  insertCustomer,
-  normalizeEmail,
-  serializeMetadata,
-  updateCustomer,
-} from '../../store/customer.repository.js';
+import { findCustomerById, findCustomerIdByEmailLower, findCustomerIdByReferralCode, normalizeEmail, updateCustomer } from '../../store/customer.repository.js';
+import { insertCustomer, serializeMetadata } from './registration.js';
 import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../../shared/input-fields.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { recordActivity } from './activity-log.js';

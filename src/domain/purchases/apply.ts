@@ -1,15 +1,6 @@
 import { ensureProduct, findOrderByNumber, findProductName, getOrderWithItems, lowestOrderIdFrom, setOrderStatus, upsertOrder } from '../../store/order.repository.js';
-import {
-  countSupportTicket,
-  findCustomerByDiscordId,
-  findCustomerByEmail,
-  findCustomerById,
-  findCustomerErasedAt,
-  insertCustomer,
-  linkDiscordIfUnlinked,
-  NAME_MAX_LENGTH,
-  noteCustomerIp,
-} from '../../store/customer.repository.js';
+import { countSupportTicket, findCustomerByDiscordId, findCustomerByEmail, findCustomerById, findCustomerErasedAt, linkDiscordIfUnlinked, NAME_MAX_LENGTH, noteCustomerIp } from '../../store/customer.repository.js';
+import { insertCustomer } from '../customers/registration.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { isCompletedStatus, type SubscriptionStatus } from '../../shared/vocabulary.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';

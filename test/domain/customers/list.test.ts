@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { iterateCustomers, listCustomers, searchCustomersByText } from '../../../src/domain/customers/list.js';
 import type { Customer, CustomerFilter, CustomerListQuery, CustomerSort, SortOrder } from '../../../src/domain/customers/types.js';
-import { insertCustomer, insertCustomers } from '../../../src/store/customer.repository.js';
+import { insertCustomer, insertCustomers } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { onPostgres, openTestDatabase } from '../../support/database.js';
 

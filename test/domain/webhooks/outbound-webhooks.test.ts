@@ -16,7 +16,7 @@ import {
   WEBHOOK_RETRY_SCHEDULE_MS,
   type HostLookup,
 } from '../../../src/domain/webhooks/outbound-webhooks.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { openTestDatabase } from '../../support/database.js';
 

@@ -10,7 +10,8 @@ import { UserError } from '../../../src/shared/errors.js';
 import { addNote, NOTE_MAX_LENGTH } from '../../../src/domain/customers/notes.js';
 import { BODY_LIMIT_BYTES } from '../../../src/http/app.js';
 import type { InteractionHandle } from '../../../src/sandbox/local-discord/index.js';
-import { insertCustomers, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../../src/store/customer.repository.js';
+import { METADATA_MAX_BYTES, METADATA_MAX_KEYS } from '../../../src/store/customer.repository.js';
+import { insertCustomers } from '../../../src/domain/customers/registration.js';
 import { startApiTestApp, type ApiTestApp } from '../../support/api-app.js';
 import { ADMIN_ID, CHANNEL_ID, GUILD_ID, startHarness, STAFF_ID } from '../../support/bot-harness.js';
 

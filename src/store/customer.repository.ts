@@ -5,7 +5,7 @@ import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { isPostgres, type Db } from './database.js';
-import { sql, type Updateable } from 'kysely';
+import { sql, type Expression, type SqlBool, type Updateable } from 'kysely';
 import type { CustomerRow, CustomersTable, NewCustomerRow } from './schema/index.js';
 
 export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, METADATA_MAX_BYTES, METADATA_MAX_KEYS, NAME_MAX_LENGTH } from '../shared/input-fields.js';
@@ -484,4 +484,144 @@ export async function listDiscordLinkedCustomers(db: Db, limit: number): Promise
 /** The last `limit` customers registered with Discord linked, newest first: id and email. */
 export async function listLatestDiscordLinkedCustomers(db: Db, limit: number): Promise<Array<{ id: number; email: string }>> {
   return db.selectFrom('customers').select(['id', 'email']).where('discord_id', 'is not', null).orderBy('id', 'desc').limit(limit).execute();
+}
+
+// Customer look-ups that only bans need, in the shape ban matching wants; last_ip never leaves
+// the store and the domain except as input to ban matching.
+
+/** What a customer's bans are matched on. */
+export interface CustomerBanIdentity {
+  id: number;
+  name: string;
+  email: string;
+  emailLower: string;
+  discordId: string | null;
+  steamId: string | null;
+  gameUserId: string | null;
+  lastIp: string | null;
+}
+
+function toIdentity(row: {
+  id: number;
+  name: string;
+  email: string;
+  email_lower: string;
+  discord_id: string | null;
+  steam_id: string | null;
+  game_user_id: string | null;
+  last_ip: string | null;
+}): CustomerBanIdentity {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    emailLower: row.email_lower,
+    discordId: row.discord_id,
+    steamId: row.steam_id,
+    gameUserId: row.game_user_id,
+    lastIp: row.last_ip,
+  };
+}
+
+const IDENTITY_COLUMNS = ['id', 'name', 'email', 'email_lower', 'discord_id', 'steam_id', 'game_user_id', 'last_ip'] as const;
+
+export async function findCustomerBanIdentity(db: Db, customerId: number): Promise<CustomerBanIdentity | undefined> {
+  const row = await db.selectFrom('customers').select(IDENTITY_COLUMNS).where('id', '=', customerId).executeTakeFirst();
+  return row && toIdentity(row);
+}
+
+export interface CustomerIdentifierQuery {
+  customerIds?: readonly number[];
+  emailsLower?: readonly string[];
+  discordIds?: readonly string[];
+  /** Matched against both steam_id and game_user_id. */
+  gameIds?: readonly string[];
+}
+
+// In-game names are not unique, so one name can belong to many accounts; the cap keeps a common
+// name from turning a check into a scan while still catching any realistic set of owners.
+const MAX_OWNERS = 100;
+
+/** Customers owning any of the identifiers, lowest id first (at most 100). */
+export async function findBanIdentitiesByIdentifiers(db: Db, query: CustomerIdentifierQuery): Promise<CustomerBanIdentity[]> {
+  const customerIds = query.customerIds ?? [];
+  const emails = query.emailsLower ?? [];
+  const discordIds = query.discordIds ?? [];
+  const gameIds = query.gameIds ?? [];
+  if (customerIds.length + emails.length + discordIds.length + gameIds.length === 0) return [];
+
+  const rows = await db
+    .selectFrom('customers')
+    .select(IDENTITY_COLUMNS)
+    .where((eb) => {
+      const matches: Array<Expression<SqlBool>> = [];
+      if (customerIds.length) matches.push(eb('id', 'in', [...customerIds]));
+      if (emails.length) matches.push(eb('email_lower', 'in', [...emails]));
+      if (discordIds.length) matches.push(eb('discord_id', 'in', [...discordIds]));
+      if (gameIds.length) {
+        matches.push(eb('steam_id', 'in', [...gameIds]));
+        matches.push(eb('game_user_id', 'in', [...gameIds]));
+      }
+      return eb.or(matches);
+    })
+    .orderBy('id')
+    .limit(MAX_OWNERS)
+    .execute();
+  return rows.map(toIdentity);
+}
+
+/** Up to `limit` customers with a last IP, by id after `afterId`: for scanning them in batches. */
+export async function listCustomerLastIps(db: Db, afterId: number, limit: number): Promise<Array<{ id: number; last_ip: string | null }>> {
+  return db
+    .selectFrom('customers')
+    .select(['id', 'last_ip'])
+    .where('last_ip', 'is not', null)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** The customer's erased mark, read under a row lock on PostgreSQL so an erasure in progress orders before or after the caller. */
+export async function lockCustomerErasedAt(db: Db, customerId: number): Promise<{ id: number; erased_at: string | null } | undefined> {
+  return db
+    .selectFrom('customers')
+    .select(['id', 'erased_at'])
+    .where('id', '=', customerId)
+    .$if(isPostgres(db), (query) => query.forUpdate())
+    .executeTakeFirst();
+}
+
+/** How many customers name this one as their referrer. */
+export async function countReferrals(db: Db, customerId: number): Promise<number> {
+  const referrals = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('referred_by', '=', customerId)
+    .executeTakeFirstOrThrow();
+  return Number(referrals.count);
+}
+
+/** The `limit` customers registered last, newest first. */
+export async function listNewestCustomers(db: Db, limit: number): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return rows.map(toCustomer);
+}
+
+/** The customers with these ids, in no particular order; ids that name no one are skipped. */
+export async function findCustomersByIds(db: Db, ids: readonly number[]): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().where('id', 'in', ids).execute();
+  return rows.map(toCustomer);
+}
+
+/** Up to `limit` customers whose name sorts in [from, to), by name then id. */
+export async function listCustomersByNameRange(db: Db, from: string, to: string, limit: number): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().where('name', '>=', from).where('name', '<', to).orderBy('name').orderBy('id').limit(limit).execute();
+  return rows.map(toCustomer);
+}
+
+/** Up to `limit` customers whose lower-cased email sorts in [from, to), by that email. */
+export async function listCustomersByEmailRange(db: Db, from: string, to: string, limit: number): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().where('email_lower', '>=', from).where('email_lower', '<', to).orderBy('email_lower').limit(limit).execute();
+  return rows.map(toCustomer);
 }

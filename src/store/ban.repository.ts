@@ -168,3 +168,17 @@ export async function markBanLifted(db: Db, id: number, lift: LiftBanRow): Promi
     .returningAll()
     .executeTakeFirst();
 }
+
+/** Bans that expired or were lifted in (from, to]: the roles they withheld are free again. */
+export async function listBansEndedBetween(db: Db, from: string, to: string): Promise<Array<{ customer_id: number | null; type: BanType; value: string }>> {
+  return db
+    .selectFrom('bans')
+    .select(['customer_id', 'type', 'value'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('lifted_at', 'is', null), eb('expires_at', '>', from), eb('expires_at', '<=', to)]),
+        eb.and([eb('lifted_at', '>', from), eb('lifted_at', '<=', to)]),
+      ]),
+    )
+    .execute();
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UserError, type UserErrorCode } from '../shared/errors.js';
 import { truncateText } from '../shared/text.js';
+import type { BanType } from '../shared/vocabulary.js';
 import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
@@ -624,4 +625,39 @@ export async function listCustomersByNameRange(db: Db, from: string, to: string,
 export async function listCustomersByEmailRange(db: Db, from: string, to: string, limit: number): Promise<Customer[]> {
   const rows = await db.selectFrom('customers').selectAll().where('email_lower', '>=', from).where('email_lower', '<', to).orderBy('email_lower').limit(limit).execute();
   return rows.map(toCustomer);
+}
+
+/** The customer's name, linked Discord id and erased mark: what role planning needs of them. */
+export async function findCustomerRoleIdentity(
+  db: Db,
+  customerId: number,
+): Promise<{ id: number; name: string; discord_id: string | null; erased_at: string | null } | undefined> {
+  return db.selectFrom('customers').select(['id', 'name', 'discord_id', 'erased_at']).where('id', '=', customerId).executeTakeFirst();
+}
+
+/** The id of the customer who has this Discord account linked. */
+export async function findCustomerIdByDiscordId(db: Db, discordId: string): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where('discord_id', '=', discordId).executeTakeFirst();
+  return row?.id;
+}
+
+/** Customers an email, Discord or game-id ban names by their current identifiers (IP bans name nobody). */
+export async function findCustomerIdsHoldingBanValue(db: Db, type: BanType, value: string): Promise<number[]> {
+  const query = db.selectFrom('customers').select('id');
+  let rows: { id: number }[];
+  switch (type) {
+    case 'email':
+      rows = await query.where('email_lower', '=', value).execute();
+      break;
+    case 'discord':
+      rows = await query.where('discord_id', '=', value).execute();
+      break;
+    case 'game_id':
+      rows = await query.where((eb) => eb.or([eb('steam_id', '=', value), eb('game_user_id', '=', value)])).execute();
+      break;
+    case 'customer':
+    case 'ip':
+      return [];
+  }
+  return rows.map((r) => r.id);
 }

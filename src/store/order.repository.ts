@@ -528,3 +528,39 @@ export async function lowestOrderIdFrom(db: Db, floor: number): Promise<number |
 export async function hasAnyOrder(db: Db): Promise<boolean> {
   return (await db.selectFrom('orders').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
+
+/** A customer's orders holding any of the products, one row per matching item. */
+export async function listCustomerOrderLinesOfProducts(
+  db: Db,
+  customerId: number,
+  productIds: readonly number[],
+): Promise<Array<{ id: number; order_number: string; status: OrderStatus; product_id: number | null }>> {
+  return db
+    .selectFrom('orders')
+    .innerJoin('order_items', 'order_items.order_id', 'orders.id')
+    .select(['orders.id', 'orders.order_number', 'orders.status', 'order_items.product_id'])
+    .where('orders.customer_id', '=', customerId)
+    .where('order_items.product_id', 'in', productIds)
+    .execute();
+}
+
+export async function findOrderHeader(
+  db: Db,
+  orderId: number,
+): Promise<{ id: number; order_number: string; status: OrderStatus; customer_id: number | null } | undefined> {
+  return db.selectFrom('orders').select(['id', 'order_number', 'status', 'customer_id']).where('id', '=', orderId).executeTakeFirst();
+}
+
+/** Customers with an order holding the product, by id after `afterCustomerId`, at most `limit`. */
+export async function listBuyersOfProductAfter(db: Db, productId: number, afterCustomerId: number, limit: number): Promise<Array<{ customer_id: number | null }>> {
+  return db
+    .selectFrom('orders')
+    .innerJoin('order_items', 'order_items.order_id', 'orders.id')
+    .select('orders.customer_id')
+    .distinct()
+    .where('order_items.product_id', '=', productId)
+    .where('orders.customer_id', '>', afterCustomerId)
+    .orderBy('orders.customer_id')
+    .limit(limit)
+    .execute();
+}

@@ -55,7 +55,7 @@ const NOT_YET_MOVED: ReadonlyArray<{ file: string; tables: readonly string[] }> 
   { file: 'src/domain/privacy/export.ts', tables: ['orders', 'order_items', 'order_disputes', 'subscriptions', 'products', 'support_tickets', 'customers', 'role_assignments', 'bans'] },
   { file: 'src/domain/privacy/subject.ts', tables: ['customers', 'activity_log', 'role_assignments', 'role_jobs', 'platform_customers', 'orders', 'subscriptions', 'support_tickets', 'inbound_events'] },
   { file: 'src/domain/roles/rules.ts', tables: ['products'] },
-  { file: 'src/domain/roles/sync.ts', tables: ['customers', 'orders', 'order_items', 'subscriptions', 'bans'] },
+  { file: 'src/domain/roles/sync.ts', tables: ['subscriptions'] },
   { file: 'src/store/customer-counts.repository.ts', tables: ['customers', 'customer_grams', 'customer_search'] },
   { file: 'src/store/customer.repository.ts', tables: ['orders'] },
 ];

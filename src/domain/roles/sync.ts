@@ -5,6 +5,7 @@ import { findCustomerIdByDiscordId, findCustomerIdsHoldingBanValue, findCustomer
 import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../../store/schema/index.js';
 import { findActiveBansForCustomer } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';
+import { isCompletedStatus } from '../../shared/vocabulary.js';
 import { planRoleChanges, type PlanAssignment, type PlanInput, type PlanOrder, type PlanRule, type PlanSubscription, type RoleChange, type RolePlan } from './plan.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { UserError } from '../../shared/errors.js';
@@ -276,7 +277,7 @@ async function enqueue(db: Db, now: string, change: RoleChange, customerId: numb
 async function alertBannedOrder(db: Db, clock: Clock, facts: CustomerRoleFacts, orderId: number, withheld: readonly string[]): Promise<void> {
   const order = await findOrderHeader(db, orderId);
   // Only money that moved is worth telling staff about; a refund of that order is not a new purchase.
-  if (!order || order.customer_id !== facts.customer.id || (order.status !== 'paid' && order.status !== 'completed')) return;
+  if (!order || order.customer_id !== facts.customer.id || !isCompletedStatus(order.status)) return;
   const roles = withheld.length > 0 ? ` Withheld: ${withheld.map((id) => `<@&${id}>`).join(', ')}.` : '';
   await raiseStaffAlert(db, clock, {
     kind: 'banned_purchase',

@@ -15,7 +15,7 @@ import { ManualClock } from '../src/shared/clock.js';
 import { addNote } from '../src/domain/customers/notes.js';
 import { hashPassword } from '../src/domain/customers/passwords.js';
 import type { PurchaseEvent } from '../src/domain/purchases/parse.js';
-import { insertCustomers, type NewCustomerInput } from '../src/store/customer.repository.js';
+import { insertCustomers, type NewCustomerInput } from '../src/domain/customers/registration.js';
 import { openMigratedDatabase, type Db } from '../src/store/database.js';
 import { insertOrders, type OrderInput } from '../src/store/order.repository.js';
 import { BENCH_NOW, generateCustomer, type GeneratedCustomer, generateOrders, orderCounts, SUBSCRIPTION_PRODUCTS } from './lib/fixture.js';

@@ -1,4 +1,4 @@
-import type { NewCustomerInput } from '../../src/store/customer.repository.js';
+import type { NewCustomerInput } from '../../src/domain/customers/registration.js';
 import type { OrderInput } from '../../src/store/order.repository.js';
 import type { OrderStatus } from '../../src/domain/customers/types.js';
 import { Rng } from './rng.js';

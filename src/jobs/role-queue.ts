@@ -1,12 +1,12 @@
 import { exponentialDelayMs, withJitter, type ExponentialBackoff, type Jitter } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
 import { purgeErasedRoleTraces } from '../domain/privacy/erasure.js';
-import { backfillRoleRules, OPEN_JOB_STATUSES, sweepTimedRoleChanges } from '../domain/roles/sync.js';
+import { assignmentState, backfillRoleRules, OPEN_JOB_STATUSES, setAssignment, sweepTimedRoleChanges } from '../domain/roles/sync.js';
 import { raiseStaffAlert, releaseStaffAlertKeys } from '../domain/alerts/staff-alerts.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { claimRow, listDue, releaseLeasesOf, settleClaim, type LeaseQueue } from '../store/lease-queue.js';
-import type { RoleJobRow, RoleJobStatus } from '../store/tables-roles.js';
+import type { RoleJobRow, RoleJobStatus } from '../store/schema/index.js';
 import { startWorker, type Worker } from './worker.js';
 import type { RoleCallResult, RoleGateway, RoleProblemKind } from '../domain/roles/ports.js';
 
@@ -61,11 +61,7 @@ export const ROLE_JOB_QUEUE: LeaseQueue<'role_jobs'> = {
 };
 
 async function recordAssignment(db: Db, now: string, job: RoleJobRow, state: 'granted' | 'revoked'): Promise<void> {
-  await db
-    .insertInto('role_assignments')
-    .values({ guild_id: job.guild_id, discord_user_id: job.discord_user_id, role_id: job.role_id, customer_id: job.customer_id, state, updated_at: now })
-    .onConflict((oc) => oc.columns(['guild_id', 'discord_user_id', 'role_id']).doUpdateSet({ customer_id: job.customer_id, state, updated_at: now }))
-    .execute();
+  await setAssignment(db, now, { guildId: job.guild_id, discordUserId: job.discord_user_id, roleId: job.role_id }, job.customer_id, state);
 }
 
 /** Updates the job only while this worker still holds it and it is still open (not superseded). */
@@ -117,14 +113,7 @@ async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRo
       return;
     }
   }
-  const assignment = await db
-    .selectFrom('role_assignments')
-    .select('state')
-    .where('guild_id', '=', job.guild_id)
-    .where('discord_user_id', '=', job.discord_user_id)
-    .where('role_id', '=', job.role_id)
-    .executeTakeFirst();
-  if (assignment?.state === wanted) {
+  if ((await assignmentState(db, job)) === wanted) {
     await settle(db, job, lease, { status: 'done', last_error: null }, clock.now().toISOString());
     return;
   }

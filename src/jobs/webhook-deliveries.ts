@@ -14,7 +14,7 @@ import { signWebhookRequest } from '../domain/webhooks/signing.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { claimDue, releaseLeasesOf, settleClaim, type LeaseQueue } from '../store/lease-queue.js';
-import type { WebhookDeliveryRow } from '../store/tables-api.js';
+import type { WebhookDeliveryRow } from '../store/schema/index.js';
 import { startWorker, type Worker } from './worker.js';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;

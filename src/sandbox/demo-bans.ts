@@ -1,11 +1,12 @@
 import type { Clock } from '../shared/clock.js';
 import { createBan } from '../domain/bans/bans.js';
+import { listLatestDiscordLinkedCustomers } from '../store/customer.repository.js';
 import type { Db } from '../store/database.js';
 import { DEMO_STAFF } from './demo-data.js';
 
 /** A few bans of every kind for the sandbox, made through the same code staff use. */
 export async function seedDemoBans(db: Db, clock: Clock): Promise<number> {
-  const someone = await db.selectFrom('customers').select(['id', 'email']).where('discord_id', 'is not', null).orderBy('id', 'desc').limit(2).execute();
+  const someone = await listLatestDiscordLinkedCustomers(db, 2);
   const bans: Parameters<typeof createBan>[2][] = [
     { type: 'email', target: 'chargeback.king@example.net', duration: 'permanent', reason: 'Three chargebacks in a month', actor: DEMO_STAFF },
     { type: 'ip', target: '203.0.113.0/24', duration: '30d', reason: 'Card testing from this range', actor: DEMO_STAFF },

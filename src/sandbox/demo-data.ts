@@ -1,9 +1,10 @@
 import type { Clock } from '../shared/clock.js';
 import { addNote } from '../domain/customers/notes.js';
 import type { Actor, OrderStatus } from '../domain/customers/types.js';
-import { insertCustomers, type NewCustomerInput } from '../store/customer.repository.js';
+import { hasAnyCustomer, updateCustomer } from '../store/customer.repository.js';
+import { insertCustomers, type NewCustomerInput } from '../domain/customers/registration.js';
 import { inTransaction, type Db } from '../store/database.js';
-import { upsertOrder, type OrderInput } from '../store/order.repository.js';
+import { hasAnyOrder, upsertOrder, type OrderInput } from '../store/order.repository.js';
 
 /** The staff member the demo notes are written by. */
 export const DEMO_STAFF: Actor = { id: '100000000000000042', name: 'Demo Staff' };
@@ -76,8 +77,8 @@ export async function seedDemoData(
   const count = Math.max(0, Math.min(100_000, Math.trunc(options.customers ?? 300)));
   const random = mulberry32(options.seed ?? 1);
   const work = async (trx: Db) => {
-    const existing = await trx.selectFrom('customers').select('id').limit(1).executeTakeFirst();
-    const existingOrder = await trx.selectFrom('orders').select('id').limit(1).executeTakeFirst();
+    const existing = await hasAnyCustomer(trx);
+    const existingOrder = await hasAnyOrder(trx);
     if (existing || existingOrder || count === 0) return { customers: 0, orders: 0 };
     return seed(trx, clock.now().getTime(), count, random);
   };
@@ -208,7 +209,7 @@ async function addReferrals(db: Db, customers: Array<{ id: number }>, random: ()
     if (random() >= 0.12) continue;
     const referrer = customers[Math.floor(random() * i)];
     const customer = customers[i];
-    if (referrer && customer) await db.updateTable('customers').set({ referred_by: referrer.id }).where('id', '=', customer.id).execute();
+    if (referrer && customer) await updateCustomer(db, customer.id, { referred_by: referrer.id });
   }
 }
 

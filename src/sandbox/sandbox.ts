@@ -6,6 +6,7 @@ import { dataDirectoryFor } from '../domain/exports/download-links.js';
 import type { Logger } from '../logger.js';
 import { startServices } from '../services.js';
 import { shownStoreLocation, type Db } from '../store/database.js';
+import { countAllCustomers, listDiscordLinkedCustomers } from '../store/customer.repository.js';
 import { seedDemoBans } from './demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from './demo-data.js';
 import { addRoleRule } from '../domain/roles/rules.js';
@@ -68,13 +69,7 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     await addRoleRule(deps.db, deps.clock, { productId: 2, roleId: SANDBOX_MVP_ROLE_ID, guildId: SANDBOX_GUILD_ID, actor: DEMO_STAFF });
   }
 
-  const linked = await deps.db
-    .selectFrom('customers')
-    .select(['discord_id', 'discord_username'])
-    .where('discord_id', 'is not', null)
-    .orderBy('id')
-    .limit(50)
-    .execute();
+  const linked = await listDiscordLinkedCustomers(deps.db, 50);
   const discord = await startLocalDiscord({
     guilds: [sandboxGuild(linked.map((r) => ({ id: r.discord_id ?? '', username: r.discord_username ?? 'member' })))],
   });
@@ -89,10 +84,10 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     listen: run.listen === false ? false : { host: deps.config.httpHost, port: deps.config.httpPort },
   });
 
-  const customers = await deps.db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const customerCount = await countAllCustomers(deps.db);
   output.write(
     `Sandbox: the bot is connected to a local Discord at ${discord.apiUrl} (no Discord token set).\n` +
-      `Database: ${shownStoreLocation(deps.config.databasePath)} with ${customers.n} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
+      `Database: ${shownStoreLocation(deps.config.databasePath)} with ${customerCount} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
       `You are a store admin in "Sandbox Store". Logs: ${join(dataDirectoryFor(deps.config.databasePath), 'bot.log')}\n` +
       (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
   );

@@ -15,6 +15,9 @@ export const PRODUCT_NAME_MAX_LENGTH = 200;
 export const BAN_REASON_MAX_LENGTH = 500;
 /** A staff note: the slash command option and the note form allow as much. */
 export const NOTE_MAX_LENGTH = 1000;
+/** A customer's metadata: a JSON object of at most this many keys and bytes. */
+export const METADATA_MAX_BYTES = 16 * 1024;
+export const METADATA_MAX_KEYS = 50;
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;

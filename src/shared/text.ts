@@ -55,3 +55,9 @@ export function clipText(text: string, max: number, mark = '…'): string {
   }
   return out + mark;
 }
+
+/** The first `max` code points of `text`, the last of them replaced by `…` when it was longer. */
+export function truncateText(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}

@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
 import type { BanType } from '../shared/vocabulary.js';
 import type { Ban } from './records.js';
 import type { Db } from './database.js';
-import type { BanRow, Database, NewBanRow } from './tables.js';
+import type { BanRow, Database, NewBanRow } from './schema/index.js';
 import { containsIgnoringCase } from './text-match.js';
 
 /** Whether a ban row is in force at `nowIso`: not lifted, and permanent or not yet expired. */
@@ -169,87 +169,16 @@ export async function markBanLifted(db: Db, id: number, lift: LiftBanRow): Promi
     .executeTakeFirst();
 }
 
-// Customer look-ups that only bans need. They read the customers table directly so bans do not
-// depend on the customer repository's shape; last_ip never leaves this layer except as input to
-// ban matching.
-
-/** What a customer's bans are matched on. */
-export interface CustomerBanIdentity {
-  id: number;
-  name: string;
-  email: string;
-  emailLower: string;
-  discordId: string | null;
-  steamId: string | null;
-  gameUserId: string | null;
-  lastIp: string | null;
-}
-
-function toIdentity(row: {
-  id: number;
-  name: string;
-  email: string;
-  email_lower: string;
-  discord_id: string | null;
-  steam_id: string | null;
-  game_user_id: string | null;
-  last_ip: string | null;
-}): CustomerBanIdentity {
-  return {
-    id: row.id,
-    name: row.name,
-    email: row.email,
-    emailLower: row.email_lower,
-    discordId: row.discord_id,
-    steamId: row.steam_id,
-    gameUserId: row.game_user_id,
-    lastIp: row.last_ip,
-  };
-}
-
-const IDENTITY_COLUMNS = ['id', 'name', 'email', 'email_lower', 'discord_id', 'steam_id', 'game_user_id', 'last_ip'] as const;
-
-export async function findCustomerBanIdentity(db: Db, customerId: number): Promise<CustomerBanIdentity | undefined> {
-  const row = await db.selectFrom('customers').select(IDENTITY_COLUMNS).where('id', '=', customerId).executeTakeFirst();
-  return row && toIdentity(row);
-}
-
-export interface CustomerIdentifierQuery {
-  customerIds?: readonly number[];
-  emailsLower?: readonly string[];
-  discordIds?: readonly string[];
-  /** Matched against both steam_id and game_user_id. */
-  gameIds?: readonly string[];
-}
-
-// In-game names are not unique, so one name can belong to many accounts; the cap keeps a common
-// name from turning a check into a scan while still catching any realistic set of owners.
-const MAX_OWNERS = 100;
-
-/** Customers owning any of the identifiers, lowest id first (at most 100). */
-export async function findCustomersByIdentifiers(db: Db, query: CustomerIdentifierQuery): Promise<CustomerBanIdentity[]> {
-  const customerIds = query.customerIds ?? [];
-  const emails = query.emailsLower ?? [];
-  const discordIds = query.discordIds ?? [];
-  const gameIds = query.gameIds ?? [];
-  if (customerIds.length + emails.length + discordIds.length + gameIds.length === 0) return [];
-
-  const rows = await db
-    .selectFrom('customers')
-    .select(IDENTITY_COLUMNS)
-    .where((eb) => {
-      const matches: Array<Expression<SqlBool>> = [];
-      if (customerIds.length) matches.push(eb('id', 'in', [...customerIds]));
-      if (emails.length) matches.push(eb('email_lower', 'in', [...emails]));
-      if (discordIds.length) matches.push(eb('discord_id', 'in', [...discordIds]));
-      if (gameIds.length) {
-        matches.push(eb('steam_id', 'in', [...gameIds]));
-        matches.push(eb('game_user_id', 'in', [...gameIds]));
-      }
-      return eb.or(matches);
-    })
-    .orderBy('id')
-    .limit(MAX_OWNERS)
+/** Bans that expired or were lifted in (from, to]: the roles they withheld are free again. */
+export async function listBansEndedBetween(db: Db, from: string, to: string): Promise<Array<{ customer_id: number | null; type: BanType; value: string }>> {
+  return db
+    .selectFrom('bans')
+    .select(['customer_id', 'type', 'value'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('lifted_at', 'is', null), eb('expires_at', '>', from), eb('expires_at', '<=', to)]),
+        eb.and([eb('lifted_at', '>', from), eb('lifted_at', '<=', to)]),
+      ]),
+    )
     .execute();
-  return rows.map(toIdentity);
 }

@@ -1,6 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { isPostgres, type Db } from './database.js';
-import type { CustomerDayKind } from './tables-performance.js';
+import type { CustomerDayKind } from './schema/index.js';
 import { escapeLike } from './text-match.js';
 
 /**
@@ -263,4 +263,13 @@ export async function watchTerm(trx: Db, folded: string, count: number, today: s
 /** Marks a watched term as used today (at most one write per term and day). */
 export async function touchWatchedTerm(db: Db, folded: string, today: string): Promise<void> {
   await db.updateTable('search_term_counts').set({ used_on: today }).where('term', '=', folded).where('used_on', '<', today).execute();
+}
+
+/** Every watched term, for a recount after the customers were copied in without their triggers. */
+export async function listWatchedTerms(db: Db): Promise<string[]> {
+  return (await db.selectFrom('search_term_counts').select('term').execute()).map((r) => r.term);
+}
+
+export async function setWatchedTermCount(db: Db, term: string, customers: number): Promise<void> {
+  await db.updateTable('search_term_counts').set({ customers }).where('term', '=', term).execute();
 }

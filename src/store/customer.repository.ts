@@ -1,37 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../shared/clock.js';
 import { UserError, type UserErrorCode } from '../shared/errors.js';
-import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../shared/input-fields.js';
+import { truncateText } from '../shared/text.js';
+import type { BanType } from '../shared/vocabulary.js';
 import type { Customer } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
 import { isPostgres, type Db } from './database.js';
-import type { CustomerRow, NewCustomerRow } from './tables.js';
+import { sql, type Expression, type SqlBool, type Updateable } from 'kysely';
+import type { CustomerRow, CustomersTable, NewCustomerRow } from './schema/index.js';
 
-export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../shared/input-fields.js';
-export const METADATA_MAX_BYTES = 16 * 1024;
-export const METADATA_MAX_KEYS = 50;
-
-export interface NewCustomerInput {
-  name: string;
-  email: string;
-  /** ISO 3166-1 alpha-2, any case. */
-  country?: string | null;
-  discord?: { id: string; username?: string | null; avatar?: string | null } | null;
-  steam?: { id: string; username?: string | null; avatar?: string | null } | null;
-  gameUserId?: string | null;
-  passwordHash?: string | null;
-  lastIp?: string | null;
-  lastSeenAt?: string | null;
-  twoFactorEnabled?: boolean;
-  /** Generated (8 characters of Crockford base32) when absent. */
-  referralCode?: string | null;
-  referredBy?: number | null;
-  metadata?: Record<string, unknown>;
-  supportTicketsCount?: number;
-  /** Registration time, for imports and seeding; defaults to now. */
-  createdAt?: string;
-}
+export { EMAIL_MAX_LENGTH, EMAIL_SHAPE, GAME_USER_ID_MAX_LENGTH, METADATA_MAX_BYTES, METADATA_MAX_KEYS, NAME_MAX_LENGTH } from '../shared/input-fields.js';
 
 /** A customer row as staff may see it: the password hash and last IP never leave the store. */
 export function toCustomer(row: CustomerRow): Customer {
@@ -138,17 +116,6 @@ export function orderNumberSpellings(orderNumber: string): string[] {
   return [...new Set([trimmed, trimmed.toUpperCase(), trimmed.toLowerCase()])];
 }
 
-/**
- * Registers one customer. Refuses (UserError) a malformed email or name, an email, Discord
- * account, Steam account or referral code already in use, an unknown referrer and oversized
- * metadata. Bans are not checked here: that is the caller's decision.
- */
-export async function insertCustomer(db: Db, clock: Clock, input: NewCustomerInput): Promise<Customer> {
-  const [customer] = await insertCustomers(db, clock, [input]);
-  if (!customer) throw new Error('insertCustomers returned no row for one input');
-  return customer;
-}
-
 // Rows per INSERT: 27 columns × 400 stays well under SQLite's 32,766 and PostgreSQL's 65,535
 // bound parameters.
 const INSERT_CHUNK = 400;
@@ -156,21 +123,13 @@ const INSERT_CHUNK = 400;
 const PROBE_CHUNK = 500;
 
 /**
- * Registers many customers with the same validation as {@link insertCustomer}, in input order.
- * All-or-nothing only if the caller passes a transaction; for very large imports call it in
- * batches (every returned customer is held in memory).
+ * Stores customers whose fields the domain has validated ({@link ValidCustomerRow}), in input
+ * order. Refuses (UserError) an email, Discord account, Steam account or referral code already in
+ * use and an unknown referrer, and generates the referral codes not given. All-or-nothing only if
+ * the caller passes a transaction.
  */
-export async function insertCustomers(db: Db, clock: Clock, inputs: readonly NewCustomerInput[]): Promise<Customer[]> {
-  if (inputs.length === 0) return [];
-  const now = clock.now().toISOString();
-  const rows = inputs.map((input, index) => {
-    try {
-      return validateNewCustomer(input, now);
-    } catch (error) {
-      throw inputs.length > 1 ? withRowNumber(error, index) : error;
-    }
-  });
-
+export async function insertCustomerRows(db: Db, rows: ValidCustomerRow[]): Promise<Customer[]> {
+  if (rows.length === 0) return [];
   await refuseTakenValues(db, rows, 'email_lower', 'email_taken', (v) => `${v} is already registered to another customer.`);
   await refuseTakenValues(db, rows, 'discord_id', 'discord_taken', (v) => `Discord account ${v} is already linked to another customer.`);
   await refuseTakenValues(db, rows, 'steam_id', 'steam_taken', (v) => `Steam account ${v} is already linked to another customer.`);
@@ -182,7 +141,7 @@ export async function insertCustomers(db: Db, clock: Clock, inputs: readonly New
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
     try {
-      inserted.push(...(await insertRowsCompiled(db, 'customers', chunk, (d, rows) => d.insertInto('customers').values(rows as ValidatedRow[]).returningAll())));
+      inserted.push(...(await insertRowsCompiled(db, 'customers', chunk, (d, rows) => d.insertInto('customers').values(rows as ValidCustomerRow[]).returningAll())));
     } catch (error) {
       // A concurrent writer can take an email between the probe and the insert.
       if (/UNIQUE constraint failed: customers\.email_lower|customers_email_lower/i.test(String(error))) {
@@ -200,99 +159,8 @@ export async function insertCustomers(db: Db, clock: Clock, inputs: readonly New
   });
 }
 
-function withRowNumber(error: unknown, index: number): unknown {
-  return error instanceof UserError ? new UserError(error.code, `Customer #${index + 1}: ${error.message}`) : error;
-}
-
-type ValidatedRow = NewCustomerRow & { email_lower: string };
-
-const DISCORD_ID = /^\d{17,20}$/;
-const STEAM_ID64 = /^7656119\d{10}$/;
-const COUNTRY = /^[A-Z]{2}$/;
-const REFERRAL_CODE = /^[A-Za-z0-9_-]{4,32}$/;
-
-function validateNewCustomer(input: NewCustomerInput, now: string): ValidatedRow {
-  const name = input.name.trim();
-  if (!isCustomerName(name)) {
-    throw new UserError('name_length', `A customer name must be 1 to ${NAME_MAX_LENGTH} characters.`);
-  }
-  const email = input.email.trim();
-  if (!isEmailAddress(email)) {
-    throw new UserError('email_invalid', `"${truncate(email, 60)}" is not an email address.`);
-  }
-  const country = input.country?.trim().toUpperCase() || null;
-  if (country !== null && !COUNTRY.test(country)) {
-    throw new UserError('country_invalid', 'A country must be an ISO 3166-1 alpha-2 code such as "US" or "DE".');
-  }
-  const discordId = input.discord?.id.trim() || null;
-  if (discordId !== null && !DISCORD_ID.test(discordId)) {
-    throw new UserError('discord_id_invalid', 'A Discord id is a snowflake of 17 to 20 digits.');
-  }
-  const steamId = input.steam?.id.trim() || null;
-  if (steamId !== null && !STEAM_ID64.test(steamId)) {
-    throw new UserError('steam_id_invalid', 'A Steam id must be a SteamID64 (17 digits starting 7656119).');
-  }
-  const gameUserId = input.gameUserId?.trim() || null;
-  if (gameUserId !== null && !isGameUserId(gameUserId)) {
-    throw new UserError('game_user_id_length', `A game user id must be at most ${GAME_USER_ID_MAX_LENGTH} characters.`);
-  }
-  const referralCode = input.referralCode?.trim() || null;
-  if (referralCode !== null && !REFERRAL_CODE.test(referralCode)) {
-    throw new UserError('referral_code_invalid', 'A referral code is 4 to 32 letters, digits, "-" or "_".');
-  }
-  const referredBy = input.referredBy ?? null;
-  if (referredBy !== null && !(Number.isSafeInteger(referredBy) && referredBy > 0)) {
-    throw new UserError('referrer_not_found', `No customer with id ${String(referredBy)} can be the referrer.`);
-  }
-  const supportTickets = input.supportTicketsCount ?? 0;
-  if (!Number.isSafeInteger(supportTickets) || supportTickets < 0) {
-    throw new UserError('support_tickets_invalid', 'The support tickets count must be a whole number, 0 or more.');
-  }
-  const createdAt = input.createdAt === undefined ? now : normalizeTimestamp(input.createdAt, 'createdAt');
-  return {
-    name,
-    email,
-    email_lower: normalizeEmail(email),
-    password_hash: input.passwordHash ?? null,
-    country,
-    discord_id: discordId,
-    discord_username: discordId ? (input.discord?.username ?? null) : null,
-    discord_avatar: discordId ? (input.discord?.avatar ?? null) : null,
-    steam_id: steamId,
-    steam_username: steamId ? (input.steam?.username ?? null) : null,
-    steam_avatar: steamId ? (input.steam?.avatar ?? null) : null,
-    game_user_id: gameUserId,
-    two_factor_enabled: input.twoFactorEnabled ? 1 : 0,
-    last_seen_at: input.lastSeenAt == null ? null : normalizeTimestamp(input.lastSeenAt, 'lastSeenAt'),
-    last_ip: input.lastIp ?? null,
-    referral_code: referralCode,
-    referred_by: referredBy,
-    metadata: serializeMetadata(input.metadata ?? {}),
-    support_tickets_count: supportTickets,
-    created_at: createdAt,
-    updated_at: createdAt,
-  };
-}
-
-/** Serialises customer metadata, refusing anything that is not a small flat-ish JSON object. */
-export function serializeMetadata(metadata: unknown): string {
-  if (!isPlainObject(metadata)) {
-    throw new UserError('metadata_invalid', 'Metadata must be a JSON object of key/value pairs.');
-  }
-  if (Object.keys(metadata).length > METADATA_MAX_KEYS) {
-    throw new UserError('metadata_too_large', `Metadata may hold at most ${METADATA_MAX_KEYS} keys.`);
-  }
-  let text: string;
-  try {
-    text = JSON.stringify(metadata);
-  } catch {
-    throw new UserError('metadata_invalid', 'Metadata must be serialisable as JSON.');
-  }
-  if (Buffer.byteLength(text, 'utf8') > METADATA_MAX_BYTES) {
-    throw new UserError('metadata_too_large', `Metadata may take at most ${METADATA_MAX_BYTES / 1024} KiB as JSON.`);
-  }
-  return text;
-}
+/** A new customer's row as validation leaves it: every field checked and in its stored form. */
+export type ValidCustomerRow = NewCustomerRow & { email_lower: string };
 
 /**
  * Timestamps are compared as text everywhere, so every one is stored in the single form
@@ -316,20 +184,15 @@ export function normalizeTimestamp(value: string, field: string): string {
     if (mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo) && h <= 23 && mi <= 59 && se <= 59) return value;
   }
   const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new UserError('bad_timestamp', `${field} "${truncate(value, 40)}" is not a date and time.`);
+  if (Number.isNaN(time)) throw new UserError('bad_timestamp', `${field} "${truncateText(value, 40)}" is not a date and time.`);
   return new Date(time).toISOString();
-}
-
-function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 type UniqueColumn = 'email_lower' | 'discord_id' | 'steam_id' | 'referral_code';
 
 async function refuseTakenValues(
   db: Db,
-  rows: readonly ValidatedRow[],
+  rows: readonly ValidCustomerRow[],
   column: UniqueColumn,
   code: UserErrorCode,
   message: (value: string) => string,
@@ -354,17 +217,28 @@ async function refuseTakenValues(
   }
 }
 
-async function refuseUnknownReferrers(db: Db, rows: readonly ValidatedRow[]): Promise<void> {
+async function refuseUnknownReferrers(db: Db, rows: readonly ValidCustomerRow[]): Promise<void> {
   const ids = [...new Set(rows.flatMap((row) => (row.referred_by == null ? [] : [row.referred_by])))];
+  const missing = await firstUnknownCustomerId(db, ids);
+  if (missing !== undefined) {
+    throw new UserError('referrer_not_found', `No customer with id ${missing} can be the referrer.`);
+  }
+}
+
+export async function customerExists(db: Db, customerId: number): Promise<boolean> {
+  return (await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst()) !== undefined;
+}
+
+/** The first of the ids (in their order) that names no customer, probed in chunks. */
+export async function firstUnknownCustomerId(db: Db, ids: readonly number[]): Promise<number | undefined> {
   for (let start = 0; start < ids.length; start += PROBE_CHUNK) {
     const chunk = ids.slice(start, start + PROBE_CHUNK);
     const found = await db.selectFrom('customers').select('id').where('id', 'in', chunk).execute();
     const known = new Set(found.map((r) => r.id));
     const missing = chunk.find((id) => !known.has(id));
-    if (missing !== undefined) {
-      throw new UserError('referrer_not_found', `No customer with id ${missing} can be the referrer.`);
-    }
+    if (missing !== undefined) return missing;
   }
+  return undefined;
 }
 
 // Crockford base32: no I, L, O or U, so a code read aloud or typed from a screenshot survives.
@@ -379,7 +253,7 @@ export function generateReferralCode(): string {
   return code;
 }
 
-async function assignReferralCodes(db: Db, rows: ValidatedRow[]): Promise<void> {
+async function assignReferralCodes(db: Db, rows: ValidCustomerRow[]): Promise<void> {
   const used = new Set(rows.flatMap((row) => (row.referral_code ? [row.referral_code] : [])));
   let pending = rows.filter((row) => !row.referral_code);
   // 32^8 ≈ 10^12 codes: a collision is rare even at a million customers, but a rare collision
@@ -441,4 +315,349 @@ export async function findCustomersByIdentifiers(db: Db, probe: IdentifierProbe,
   const distinct = new Map<number, Customer>();
   for (const customer of found.flat()) if (customer && !distinct.has(customer.id)) distinct.set(customer.id, customer);
   return [...distinct.values()];
+}
+
+/** Columns to change on one customer, as stored; the caller sets `updated_at` when it should move. */
+export type CustomerPatch = Updateable<CustomersTable>;
+
+export async function updateCustomer(db: Db, customerId: number, patch: CustomerPatch): Promise<void> {
+  await db.updateTable('customers').set(patch).where('id', '=', customerId).execute();
+}
+
+/** The first customer (lowest id) whose referral code is one of the spellings given. */
+export async function findCustomerIdByReferralCode(db: Db, spellings: readonly string[]): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where('referral_code', 'in', spellings).orderBy('id').executeTakeFirst();
+  return row?.id;
+}
+
+/** The customer registered with this email, given already normalised ({@link normalizeEmail}). */
+export async function findCustomerIdByEmailLower(db: Db, emailLower: string): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where('email_lower', '=', emailLower).executeTakeFirst();
+  return row?.id;
+}
+
+/** Another customer than `customerId` who has this Discord or Steam account linked. */
+export async function findOtherCustomerWithAccount(db: Db, column: 'discord_id' | 'steam_id', accountId: string, customerId: number): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where(column, '=', accountId).where('id', '!=', customerId).executeTakeFirst();
+  return row?.id;
+}
+
+/** When the customer was erased: null while they are not, undefined when there is no such customer. */
+export async function findCustomerErasedAt(db: Db, customerId: number): Promise<string | null | undefined> {
+  const row = await db.selectFrom('customers').select('erased_at').where('id', '=', customerId).executeTakeFirst();
+  return row?.erased_at;
+}
+
+export async function countSupportTicket(db: Db, customerId: number, now: string): Promise<void> {
+  await db
+    .updateTable('customers')
+    .set((eb) => ({ support_tickets_count: eb('support_tickets_count', '+', 1), updated_at: now }))
+    .where('id', '=', customerId)
+    .execute();
+}
+
+/** Stores the IP a customer was seen from, and the country when one is given; writes only what changed. */
+export async function noteCustomerIp(db: Db, customerId: number, ip: string, country: string | null): Promise<void> {
+  await db
+    .updateTable('customers')
+    .set(country === null ? { last_ip: ip } : { last_ip: ip, country })
+    .where('id', '=', customerId)
+    .where((eb) =>
+      eb.or([
+        eb('last_ip', 'is', null),
+        eb('last_ip', '!=', ip),
+        ...(country === null ? [] : [eb('country', 'is', null), eb('country', '!=', country)]),
+      ]),
+    )
+    .execute();
+}
+
+/** Links a Discord id to a customer who has none linked; false when they already had one. */
+export async function linkDiscordIfUnlinked(db: Db, customerId: number, discordId: string, now: string): Promise<boolean> {
+  const linked = await db
+    .updateTable('customers')
+    .set({ discord_id: discordId, discord_username: null, discord_avatar: null, updated_at: now })
+    .where('id', '=', customerId)
+    .where('discord_id', 'is', null)
+    .executeTakeFirst();
+  return Number(linked.numUpdatedRows) > 0;
+}
+
+/** A customer's order figures, kept on the customer row so that lists and statistics never scan orders. */
+export interface CustomerAggregates {
+  ordersCount: number;
+  totalSpentCents: number;
+  firstOrderAt: string | null;
+  lastOrderAt: string | null;
+  lastOrderNumber: string | null;
+}
+
+/** The figures as stored, with what {@link storeAggregates} needs to write them. */
+export interface StoredAggregates {
+  id: number;
+  orders_count: number;
+  total_spent_cents: number;
+  first_order_at: string | null;
+  last_order_at: string | null;
+  last_order_number: string | null;
+  updated_at: string;
+}
+
+const STORED_AGGREGATE_COLUMNS = ['id', 'orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'] as const;
+
+export async function storedAggregatesOfCustomer(db: Db, customerId: number): Promise<StoredAggregates | undefined> {
+  return db.selectFrom('customers').select(STORED_AGGREGATE_COLUMNS).where('id', '=', customerId).executeTakeFirst();
+}
+
+/** Of up to a probe's worth of customers; the caller chunks. */
+export async function storedAggregatesOf(db: Db, customerIds: readonly number[]): Promise<StoredAggregates[]> {
+  return db.selectFrom('customers').select(STORED_AGGREGATE_COLUMNS).where('id', 'in', customerIds).execute();
+}
+
+/** Writes new figures over stored ones; `updated_at` moves forward to `touchedAt` when that is later. */
+export async function storeAggregates(db: Db, current: StoredAggregates, aggregates: CustomerAggregates, touchedAt: string | undefined): Promise<void> {
+  await db
+    .updateTable('customers')
+    .set({
+      orders_count: aggregates.ordersCount,
+      total_spent_cents: aggregates.totalSpentCents,
+      first_order_at: aggregates.firstOrderAt,
+      last_order_at: aggregates.lastOrderAt,
+      last_order_number: aggregates.lastOrderNumber,
+      ...(touchedAt !== undefined && touchedAt > current.updated_at ? { updated_at: touchedAt } : {}),
+    })
+    .where('id', '=', current.id)
+    .execute();
+}
+
+/**
+ * {@link storeAggregates} for many customers in one UPDATE … FROM (VALUES …): a statement per
+ * customer cost more to prepare than to run.
+ */
+export async function storeAggregatesOfMany(
+  db: Db,
+  changed: ReadonlyArray<{ row: StoredAggregates; aggregates: CustomerAggregates }>,
+  touchedAt: string | undefined,
+): Promise<void> {
+  // VALUES columns are named column1… on SQLite and PostgreSQL alike.
+  const values = sql.join(
+    changed.map(
+      ({ row, aggregates }) =>
+        sql`(${row.id}, ${aggregates.ordersCount}, ${aggregates.totalSpentCents}, ${aggregates.firstOrderAt}, ${aggregates.lastOrderAt}, ${aggregates.lastOrderNumber}, ${
+          touchedAt !== undefined && touchedAt > row.updated_at ? touchedAt : row.updated_at
+        })`,
+    ),
+  );
+  // PostgreSQL types bound VALUES as text; the integer columns say what they hold.
+  const postgres = isPostgres(db);
+  const v = (column: number) => sql.ref<number>(`v.column${column}`);
+  const vInt = (column: number) => (postgres ? sql<number>`${v(column)}::bigint` : v(column));
+  await db
+    .updateTable('customers')
+    .from(sql`(VALUES ${values})`.as('v'))
+    .set({
+      orders_count: sql<number>`${vInt(2)}`,
+      total_spent_cents: sql<number>`${vInt(3)}`,
+      first_order_at: sql<string | null>`${v(4)}`,
+      last_order_at: sql<string | null>`${v(5)}`,
+      last_order_number: sql<string | null>`${v(6)}`,
+      updated_at: sql<string>`${v(7)}`,
+    })
+    .where('customers.id', '=', vInt(1))
+    .execute();
+}
+
+export async function hasAnyCustomer(db: Db): Promise<boolean> {
+  return (await db.selectFrom('customers').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** Every customer row, erased ones included, counted now (not the trigger-kept figure). */
+export async function countAllCustomers(db: Db): Promise<number> {
+  const row = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+/** The first `limit` customers with Discord linked, by id: their Discord id and username. */
+export async function listDiscordLinkedCustomers(db: Db, limit: number): Promise<Array<{ discord_id: string | null; discord_username: string | null }>> {
+  return db.selectFrom('customers').select(['discord_id', 'discord_username']).where('discord_id', 'is not', null).orderBy('id').limit(limit).execute();
+}
+
+/** The last `limit` customers registered with Discord linked, newest first: id and email. */
+export async function listLatestDiscordLinkedCustomers(db: Db, limit: number): Promise<Array<{ id: number; email: string }>> {
+  return db.selectFrom('customers').select(['id', 'email']).where('discord_id', 'is not', null).orderBy('id', 'desc').limit(limit).execute();
+}
+
+// Customer look-ups that only bans need, in the shape ban matching wants; last_ip never leaves
+// the store and the domain except as input to ban matching.
+
+/** What a customer's bans are matched on. */
+export interface CustomerBanIdentity {
+  id: number;
+  name: string;
+  email: string;
+  emailLower: string;
+  discordId: string | null;
+  steamId: string | null;
+  gameUserId: string | null;
+  lastIp: string | null;
+}
+
+function toIdentity(row: {
+  id: number;
+  name: string;
+  email: string;
+  email_lower: string;
+  discord_id: string | null;
+  steam_id: string | null;
+  game_user_id: string | null;
+  last_ip: string | null;
+}): CustomerBanIdentity {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    emailLower: row.email_lower,
+    discordId: row.discord_id,
+    steamId: row.steam_id,
+    gameUserId: row.game_user_id,
+    lastIp: row.last_ip,
+  };
+}
+
+const IDENTITY_COLUMNS = ['id', 'name', 'email', 'email_lower', 'discord_id', 'steam_id', 'game_user_id', 'last_ip'] as const;
+
+export async function findCustomerBanIdentity(db: Db, customerId: number): Promise<CustomerBanIdentity | undefined> {
+  const row = await db.selectFrom('customers').select(IDENTITY_COLUMNS).where('id', '=', customerId).executeTakeFirst();
+  return row && toIdentity(row);
+}
+
+export interface CustomerIdentifierQuery {
+  customerIds?: readonly number[];
+  emailsLower?: readonly string[];
+  discordIds?: readonly string[];
+  /** Matched against both steam_id and game_user_id. */
+  gameIds?: readonly string[];
+}
+
+// In-game names are not unique, so one name can belong to many accounts; the cap keeps a common
+// name from turning a check into a scan while still catching any realistic set of owners.
+const MAX_OWNERS = 100;
+
+/** Customers owning any of the identifiers, lowest id first (at most 100). */
+export async function findBanIdentitiesByIdentifiers(db: Db, query: CustomerIdentifierQuery): Promise<CustomerBanIdentity[]> {
+  const customerIds = query.customerIds ?? [];
+  const emails = query.emailsLower ?? [];
+  const discordIds = query.discordIds ?? [];
+  const gameIds = query.gameIds ?? [];
+  if (customerIds.length + emails.length + discordIds.length + gameIds.length === 0) return [];
+
+  const rows = await db
+    .selectFrom('customers')
+    .select(IDENTITY_COLUMNS)
+    .where((eb) => {
+      const matches: Array<Expression<SqlBool>> = [];
+      if (customerIds.length) matches.push(eb('id', 'in', [...customerIds]));
+      if (emails.length) matches.push(eb('email_lower', 'in', [...emails]));
+      if (discordIds.length) matches.push(eb('discord_id', 'in', [...discordIds]));
+      if (gameIds.length) {
+        matches.push(eb('steam_id', 'in', [...gameIds]));
+        matches.push(eb('game_user_id', 'in', [...gameIds]));
+      }
+      return eb.or(matches);
+    })
+    .orderBy('id')
+    .limit(MAX_OWNERS)
+    .execute();
+  return rows.map(toIdentity);
+}
+
+/** Up to `limit` customers with a last IP, by id after `afterId`: for scanning them in batches. */
+export async function listCustomerLastIps(db: Db, afterId: number, limit: number): Promise<Array<{ id: number; last_ip: string | null }>> {
+  return db
+    .selectFrom('customers')
+    .select(['id', 'last_ip'])
+    .where('last_ip', 'is not', null)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** The customer's erased mark, read under a row lock on PostgreSQL so an erasure in progress orders before or after the caller. */
+export async function lockCustomerErasedAt(db: Db, customerId: number): Promise<{ id: number; erased_at: string | null } | undefined> {
+  return db
+    .selectFrom('customers')
+    .select(['id', 'erased_at'])
+    .where('id', '=', customerId)
+    .$if(isPostgres(db), (query) => query.forUpdate())
+    .executeTakeFirst();
+}
+
+/** How many customers name this one as their referrer. */
+export async function countReferrals(db: Db, customerId: number): Promise<number> {
+  const referrals = await db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('referred_by', '=', customerId)
+    .executeTakeFirstOrThrow();
+  return Number(referrals.count);
+}
+
+/** The `limit` customers registered last, newest first. */
+export async function listNewestCustomers(db: Db, limit: number): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return rows.map(toCustomer);
+}
+
+/** The customers with these ids, in no particular order; ids that name no one are skipped. */
+export async function findCustomersByIds(db: Db, ids: readonly number[]): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().where('id', 'in', ids).execute();
+  return rows.map(toCustomer);
+}
+
+/** Up to `limit` customers whose name sorts in [from, to), by name then id. */
+export async function listCustomersByNameRange(db: Db, from: string, to: string, limit: number): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().where('name', '>=', from).where('name', '<', to).orderBy('name').orderBy('id').limit(limit).execute();
+  return rows.map(toCustomer);
+}
+
+/** Up to `limit` customers whose lower-cased email sorts in [from, to), by that email. */
+export async function listCustomersByEmailRange(db: Db, from: string, to: string, limit: number): Promise<Customer[]> {
+  const rows = await db.selectFrom('customers').selectAll().where('email_lower', '>=', from).where('email_lower', '<', to).orderBy('email_lower').limit(limit).execute();
+  return rows.map(toCustomer);
+}
+
+/** The customer's name, linked Discord id and erased mark: what role planning needs of them. */
+export async function findCustomerRoleIdentity(
+  db: Db,
+  customerId: number,
+): Promise<{ id: number; name: string; discord_id: string | null; erased_at: string | null } | undefined> {
+  return db.selectFrom('customers').select(['id', 'name', 'discord_id', 'erased_at']).where('id', '=', customerId).executeTakeFirst();
+}
+
+/** The id of the customer who has this Discord account linked. */
+export async function findCustomerIdByDiscordId(db: Db, discordId: string): Promise<number | undefined> {
+  const row = await db.selectFrom('customers').select('id').where('discord_id', '=', discordId).executeTakeFirst();
+  return row?.id;
+}
+
+/** Customers an email, Discord or game-id ban names by their current identifiers (IP bans name nobody). */
+export async function findCustomerIdsHoldingBanValue(db: Db, type: BanType, value: string): Promise<number[]> {
+  const query = db.selectFrom('customers').select('id');
+  let rows: { id: number }[];
+  switch (type) {
+    case 'email':
+      rows = await query.where('email_lower', '=', value).execute();
+      break;
+    case 'discord':
+      rows = await query.where('discord_id', '=', value).execute();
+      break;
+    case 'game_id':
+      rows = await query.where((eb) => eb.or([eb('steam_id', '=', value), eb('game_user_id', '=', value)])).execute();
+      break;
+    case 'customer':
+    case 'ip':
+      return [];
+  }
+  return rows.map((r) => r.id);
 }

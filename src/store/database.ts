@@ -7,7 +7,7 @@ import { createFolders, databaseFileError, removeFolders } from './database-loca
 import { migrations } from './migrations/index.js';
 import { ImmediateSqliteDialect } from './sqlite-immediate.js';
 import { withStatementCache } from './statement-cache.js';
-import type { Database } from './tables.js';
+import type { Database } from './schema/index.js';
 
 export { createFolders, DatabaseLocationError, FolderError, removeFolders } from './database-location.js';
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock.js';
 import type { Db } from './database.js';
-import type { DigestRunRow, DigestRunStatus, NewDigestRunRow, SegmentSnapshotRow } from './tables-digest.js';
+import type { DigestRunRow, DigestRunStatus, NewDigestRunRow, SegmentSnapshotRow } from './schema/index.js';
 
 export type { DigestRunRow, DigestRunStatus, SegmentSnapshotRow };
 

@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { insertInboundEvents, type EventStore, type NewInboundEvent } from './inbound-event.repository.js';
-import type { SignatureScheme } from './tables-events.js';
+import type { SignatureScheme } from './schema/index.js';
 
 /**
  * The intake file: a small SQLite file beside a SQLite store where acknowledged purchase events

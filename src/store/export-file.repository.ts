@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import type { ExportFileRow, NewExportFileRow } from './tables-downloads.js';
+import type { ExportFileRow, NewExportFileRow } from './schema/index.js';
 
 export async function insertExportFile(db: Db, row: NewExportFileRow): Promise<ExportFileRow> {
   return db.insertInto('export_files').values(row).returningAll().executeTakeFirstOrThrow();

@@ -4,8 +4,7 @@ import { clipText } from '../shared/text.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { claimDue, hasDue, releaseLeasesOf, settleClaim, type LeaseQueue } from './lease-queue.js';
-import type { Database } from './tables.js';
-import type { InboundEventStatus, SignatureScheme } from './tables-events.js';
+import type { Database, InboundEventStatus, SignatureScheme } from './schema/index.js';
 
 export interface NewInboundEvent {
   id: string;

@@ -1,7 +1,7 @@
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from './database.js';
-import type { Database } from './tables.js';
+import type { Database } from './schema/index.js';
 
 // One way to claim, settle and release the rows of a queue table under a lease. Every such table
 // has `status`, `attempts`, `next_attempt_at`, `lease_until` and `lease_holder`; what differs per

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import type { LinkProvider, LinkSessionRow } from './tables-linking.js';
+import type { LinkProvider, LinkSessionRow } from './schema/index.js';
 
 export async function insertLinkSession(
   db: Db,

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { isOrderNumber, isProductName, ORDER_NUMBER_MAX_LENGTH, PRODUCT_NAME_MAX_LENGTH } from '../shared/input-fields.js';
@@ -6,9 +5,20 @@ import { COMPLETED_STATUSES, isCompletedStatus, ORDER_STATUSES, type OrderStatus
 import type { Order, OrderItem, OrderWithItems, Page } from './records.js';
 import { compiledQuery } from './compiled-query.js';
 import { insertRowsCompiled } from './bulk-insert.js';
-import { normalizeTimestamp, orderNumberSpellings } from './customer.repository.js';
-import { inTransaction, isPostgres, type Db } from './database.js';
-import type { OrderRow } from './tables.js';
+import {
+  customerExists,
+  firstUnknownCustomerId,
+  normalizeTimestamp,
+  orderNumberSpellings,
+  storeAggregates,
+  storeAggregatesOfMany,
+  storedAggregatesOf,
+  storedAggregatesOfCustomer,
+  type CustomerAggregates,
+  type StoredAggregates,
+} from './customer.repository.js';
+import { inTransaction, type Db } from './database.js';
+import type { OrderRow } from './schema/index.js';
 import { clampPage } from './paging.js';
 
 export interface OrderInput {
@@ -58,8 +68,7 @@ export async function upsertOrder(db: Db, clock: Clock, input: OrderInput): Prom
       throw new UserError('order_number_taken', `Order number ${order.orderNumber} already belongs to order ${clash.id}.`);
     }
     if (order.customerId !== null) {
-      const customer = await trx.selectFrom('customers').select('id').where('id', '=', order.customerId).executeTakeFirst();
-      if (!customer) throw new UserError('customer_not_found', `No customer with id ${order.customerId}.`);
+      if (!(await customerExists(trx, order.customerId))) throw new UserError('customer_not_found', `No customer with id ${order.customerId}.`);
     }
     const previous = await trx.selectFrom('orders').select('customer_id').where('id', '=', order.id).executeTakeFirst();
 
@@ -159,13 +168,8 @@ export async function insertOrders(db: Db, clock: Clock, inputs: readonly OrderI
   await refuseStoredOrders(db, orders);
 
   const customerIds = [...new Set(orders.flatMap((o) => (o.customerId === null ? [] : [o.customerId])))];
-  for (let start = 0; start < customerIds.length; start += PROBE_CHUNK) {
-    const chunk = customerIds.slice(start, start + PROBE_CHUNK);
-    const found = await db.selectFrom('customers').select('id').where('id', 'in', chunk).execute();
-    const known = new Set(found.map((r) => r.id));
-    const missing = chunk.find((id) => !known.has(id));
-    if (missing !== undefined) throw new UserError('customer_not_found', `No customer with id ${missing}.`);
-  }
+  const missing = await firstUnknownCustomerId(db, customerIds);
+  if (missing !== undefined) throw new UserError('customer_not_found', `No customer with id ${missing}.`);
 
   const products = new Map<number, string>();
   for (const order of orders) for (const item of order.items) if (item.productId !== null) products.set(item.productId, item.productName);
@@ -236,7 +240,6 @@ async function refuseStoredOrders(db: Db, orders: readonly ValidOrder[]): Promis
  * whose figures changed (a statement per customer cost more to prepare than to run).
  */
 export async function recomputeAggregatesOfCustomers(db: Db, customerIds: readonly number[], touchedAt?: string): Promise<void> {
-  const postgres = isPostgres(db);
   for (let start = 0; start < customerIds.length; start += PROBE_CHUNK) {
     const chunk = customerIds.slice(start, start + PROBE_CHUNK);
     const completed = await db
@@ -252,41 +255,12 @@ export async function recomputeAggregatesOfCustomers(db: Db, customerIds: readon
       if (!list) byCustomer.set(row.customer_id, (list = []));
       list.push({ id: row.id, orderNumber: row.order_number, totalCents: row.total_cents, at: row.at });
     }
-    const current = await db
-      .selectFrom('customers')
-      .select(['id', 'orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'])
-      .where('id', 'in', chunk)
-      .execute();
+    const current = await storedAggregatesOf(db, chunk);
     const changed = current.flatMap((row) => {
       const aggregates = aggregatesOf(byCustomer.get(row.id) ?? []);
       return aggregatesChanged(row, aggregates) ? [{ row, aggregates }] : [];
     });
-    if (changed.length === 0) continue;
-    // VALUES columns are named column1… on SQLite and PostgreSQL alike.
-    const values = sql.join(
-      changed.map(
-        ({ row, aggregates }) =>
-          sql`(${row.id}, ${aggregates.ordersCount}, ${aggregates.totalSpentCents}, ${aggregates.firstOrderAt}, ${aggregates.lastOrderAt}, ${aggregates.lastOrderNumber}, ${
-            touchedAt !== undefined && touchedAt > row.updated_at ? touchedAt : row.updated_at
-          })`,
-      ),
-    );
-    // PostgreSQL types bound VALUES as text; the integer columns say what they hold.
-    const v = (column: number) => sql.ref<number>(`v.column${column}`);
-    const vInt = (column: number) => (postgres ? sql<number>`${v(column)}::bigint` : v(column));
-    await db
-      .updateTable('customers')
-      .from(sql`(VALUES ${values})`.as('v'))
-      .set({
-        orders_count: sql<number>`${vInt(2)}`,
-        total_spent_cents: sql<number>`${vInt(3)}`,
-        first_order_at: sql<string | null>`${v(4)}`,
-        last_order_at: sql<string | null>`${v(5)}`,
-        last_order_number: sql<string | null>`${v(6)}`,
-        updated_at: sql<string>`${v(7)}`,
-      })
-      .where('customers.id', '=', vInt(1))
-      .execute();
+    if (changed.length > 0) await storeAggregatesOfMany(db, changed, touchedAt);
   }
 }
 
@@ -317,16 +291,6 @@ function aggregatesOf(orders: readonly CompletedOrderFacts[]): CustomerAggregate
   };
 }
 
-interface StoredAggregates {
-  id: number;
-  orders_count: number;
-  total_spent_cents: number;
-  first_order_at: string | null;
-  last_order_at: string | null;
-  last_order_number: string | null;
-  updated_at: string;
-}
-
 function aggregatesChanged(current: StoredAggregates, aggregates: CustomerAggregates): boolean {
   return !(
     current.orders_count === aggregates.ordersCount &&
@@ -337,29 +301,7 @@ function aggregatesChanged(current: StoredAggregates, aggregates: CustomerAggreg
   );
 }
 
-async function storeAggregatesIfChanged(db: Db, current: StoredAggregates, aggregates: CustomerAggregates, touchedAt: string | undefined): Promise<void> {
-  if (!aggregatesChanged(current, aggregates)) return;
-  await db
-    .updateTable('customers')
-    .set({
-      orders_count: aggregates.ordersCount,
-      total_spent_cents: aggregates.totalSpentCents,
-      first_order_at: aggregates.firstOrderAt,
-      last_order_at: aggregates.lastOrderAt,
-      last_order_number: aggregates.lastOrderNumber,
-      ...(touchedAt !== undefined && touchedAt > current.updated_at ? { updated_at: touchedAt } : {}),
-    })
-    .where('id', '=', current.id)
-    .execute();
-}
-
-export interface CustomerAggregates {
-  ordersCount: number;
-  totalSpentCents: number;
-  firstOrderAt: string | null;
-  lastOrderAt: string | null;
-  lastOrderNumber: string | null;
-}
+export type { CustomerAggregates };
 
 /**
  * Recomputes a customer's order figures from their completed (paid or completed) orders and
@@ -393,12 +335,8 @@ export async function recomputeCustomerAggregates(db: Db, customerId: number, to
     lastOrderNumber: last?.order_number ?? null,
   };
 
-  const current = await db
-    .selectFrom('customers')
-    .select(['id', 'orders_count', 'total_spent_cents', 'first_order_at', 'last_order_at', 'last_order_number', 'updated_at'])
-    .where('id', '=', customerId)
-    .executeTakeFirst();
-  if (current) await storeAggregatesIfChanged(db, current, aggregates, touchedAt);
+  const current = await storedAggregatesOfCustomer(db, customerId);
+  if (current && aggregatesChanged(current, aggregates)) await storeAggregates(db, current, aggregates, touchedAt);
   return aggregates;
 }
 
@@ -560,4 +498,69 @@ function validateOrder(input: OrderInput): ValidOrder {
     refundedAt,
     items,
   };
+}
+
+/** A product's stored name, if the product is known. */
+export async function findProductName(db: Db, productId: number): Promise<string | undefined> {
+  const product = await db.selectFrom('products').select('name').where('id', '=', productId).executeTakeFirst();
+  return product?.name;
+}
+
+/** Stores a product first seen in an event; a name given replaces the stored one, none keeps it. */
+export async function ensureProduct(db: Db, now: string, id: number, name: string | null): Promise<void> {
+  await db
+    .insertInto('products')
+    .values({ id, name: name ?? `Product ${id}`, created_at: now, updated_at: now })
+    .onConflict((oc) => (name === null ? oc.column('id').doNothing() : oc.column('id').doUpdateSet({ name, updated_at: now })))
+    .execute();
+}
+
+/** The lowest order id at or above `floor`, or null when there is none. */
+export async function lowestOrderIdFrom(db: Db, floor: number): Promise<number | null> {
+  const row = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.min<number | null>('id').as('lowest'))
+    .where('id', '>=', floor)
+    .executeTakeFirst();
+  return row?.lowest ?? null;
+}
+
+export async function hasAnyOrder(db: Db): Promise<boolean> {
+  return (await db.selectFrom('orders').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** A customer's orders holding any of the products, one row per matching item. */
+export async function listCustomerOrderLinesOfProducts(
+  db: Db,
+  customerId: number,
+  productIds: readonly number[],
+): Promise<Array<{ id: number; order_number: string; status: OrderStatus; product_id: number | null }>> {
+  return db
+    .selectFrom('orders')
+    .innerJoin('order_items', 'order_items.order_id', 'orders.id')
+    .select(['orders.id', 'orders.order_number', 'orders.status', 'order_items.product_id'])
+    .where('orders.customer_id', '=', customerId)
+    .where('order_items.product_id', 'in', productIds)
+    .execute();
+}
+
+export async function findOrderHeader(
+  db: Db,
+  orderId: number,
+): Promise<{ id: number; order_number: string; status: OrderStatus; customer_id: number | null } | undefined> {
+  return db.selectFrom('orders').select(['id', 'order_number', 'status', 'customer_id']).where('id', '=', orderId).executeTakeFirst();
+}
+
+/** Customers with an order holding the product, by id after `afterCustomerId`, at most `limit`. */
+export async function listBuyersOfProductAfter(db: Db, productId: number, afterCustomerId: number, limit: number): Promise<Array<{ customer_id: number | null }>> {
+  return db
+    .selectFrom('orders')
+    .innerJoin('order_items', 'order_items.order_id', 'orders.id')
+    .select('orders.customer_id')
+    .distinct()
+    .where('order_items.product_id', '=', productId)
+    .where('orders.customer_id', '>', afterCustomerId)
+    .orderBy('orders.customer_id')
+    .limit(limit)
+    .execute();
 }

@@ -2,7 +2,7 @@ import type SQLite from 'better-sqlite3';
 import { sql, type RawBuilder } from 'kysely';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UserError } from '../shared/errors.js';
-import { countTrigramMatches } from './customer-counts.repository.js';
+import { countTrigramMatches, listWatchedTerms, setWatchedTermCount } from './customer-counts.repository.js';
 import { isPostgres, type Db } from './database.js';
 import { migrations } from './migrations/index.js';
 
@@ -380,10 +380,9 @@ async function recomputeDerivedTables(trx: Db): Promise<void> {
     SELECT 'registered', substr(created_at, 1, 10), count(*) FROM customers GROUP BY 2`.execute(trx);
   await sql`INSERT INTO customer_day_counts (kind, day, customers)
     SELECT 'last_order', substr(last_order_at, 1, 10), count(*) FROM customers WHERE last_order_at IS NOT NULL GROUP BY 2`.execute(trx);
-  const terms = await trx.selectFrom('search_term_counts').select('term').execute();
-  for (const { term } of terms) {
+  for (const term of await listWatchedTerms(trx)) {
     const customers = await countTrigramMatches(trx, `"${term.replaceAll('"', '""')}"`);
-    await trx.updateTable('search_term_counts').set({ customers }).where('term', '=', term).execute();
+    await setWatchedTermCount(trx, term, customers);
   }
 }
 

@@ -15,7 +15,7 @@ import { eraseCustomer, purgeErasedRoleTraces } from '../../src/domain/privacy/e
 import { lookupCustomer, type LookupResult } from '../../src/domain/customers/lookup.js';
 import { processRoleJobs } from '../../src/jobs/role-queue.js';
 import { countTrigramMatches, watchTerm } from '../../src/store/customer-counts.repository.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import { insertLinkSession } from '../../src/store/link-session.repository.js';
 import { openDatabase, openMigratedDatabase, type Db } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';

@@ -9,7 +9,7 @@ import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { InteractionHandle, LocalMessage } from '../../src/sandbox/local-discord/index.js';
-import { insertCustomers } from '../../src/store/customer.repository.js';
+import { insertCustomers } from '../../src/domain/customers/registration.js';
 import { ADMIN_ID, embedFields, type Harness } from '../support/bot-harness.js';
 import { openTestContext } from '../support/context.js';
 

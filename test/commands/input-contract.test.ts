@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BAN_REASON_MAX_LENGTH, NOTE_MAX_LENGTH } from '../../src/shared/input-fields.js';
 import { codePointLength } from '../../src/shared/text.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { LocalMessage, LocalModal } from '../../src/sandbox/local-discord/index.js';
 import { STAFF_ID, buttonByLabel, type Harness } from '../support/bot-harness.js';
 import { useTestContext } from '../support/context.js';

@@ -7,7 +7,7 @@ import { reconcileCustomerRoles } from '../../src/domain/roles/sync.js';
 import { processRoleJobs, startRoleQueueWorker } from '../../src/jobs/role-queue.js';
 import type { Worker } from '../../src/jobs/worker.js';
 import type { LocalMessage } from '../../src/sandbox/local-discord/index.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
 import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, MODERATOR_ID, OUTSIDER_ID, STAFF_ID, buttonByLabel, embedFields, type Harness } from '../support/bot-harness.js';
 import { useTestContext } from '../support/context.js';

@@ -8,7 +8,7 @@ import type { Customer } from '../../src/domain/customers/types.js';
 import { processRoleJobs, startRoleQueueWorker } from '../../src/jobs/role-queue.js';
 import type { RoleGateway } from '../../src/domain/roles/ports.js';
 import { missingPermissionsFault, rateLimitFault, serverErrorFault } from '../../src/sandbox/local-discord/index.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
 import { ADMIN_ID, CHANNEL_ID, GUILD_ID, LINKED_MEMBER_ID, STAFF_ID, type Harness } from '../support/bot-harness.js';
 import { useTestContext } from '../support/context.js';

@@ -26,7 +26,7 @@ import { clipText, codePointLength, isWellFormed } from '../../src/shared/text.j
 import type { Customer } from '../../src/domain/customers/types.js';
 import type { LocalMessage, UploadedFile } from '../../src/sandbox/local-discord/index.js';
 import { validateAutocompleteChoices, validateMessageBody, validateModal } from '../../src/sandbox/local-discord/validation.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
 import { GUILD_ID, STAFF_ID, type Harness } from '../support/bot-harness.js';
 import { openTestContext } from '../support/context.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
 import { disableGoneEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { enqueueCustomerCreated } from '../../src/domain/webhooks/outbox.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import { startApiTestApp, type ApiTestApp } from '../support/api-app.js';
 
 const BASE = '/api/external/v1';

@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { nextOccurrence } from '../../src/domain/digest/digest.js';
 import { DIGEST_RETRY_DELAY_MS, runDigestIfDue, startDigestScheduler, type DigestConfig, type DigestScheduler, type RunDigestOptions } from '../../src/jobs/digest.js';
 import { createLogger } from '../../src/logger.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { findDigestRun } from '../../src/store/digest.repository.js';
 import { placeOrder } from '../support/fixtures.js';

@@ -14,7 +14,7 @@ import {
 } from '../../src/jobs/role-queue.js';
 import type { RoleCallResult, RoleGateway } from '../../src/domain/roles/ports.js';
 import { createLogger } from '../../src/logger.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../../src/store/order.repository.js';
 import { openTestDatabase } from '../support/database.js';

@@ -10,7 +10,7 @@ import { createWebhookEndpoint, deleteWebhookEndpoint } from '../../src/domain/w
 import { enqueueCustomerCreated, listDeliveryAttempts, redeliverWebhook } from '../../src/domain/webhooks/outbox.js';
 import { deliverDueWebhooks, startWebhookDeliveryWorker, type DeliverWebhooksOptions } from '../../src/jobs/webhook-deliveries.js';
 import { createLogger } from '../../src/logger.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { openTestDatabase } from '../support/database.js';
 

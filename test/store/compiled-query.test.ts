@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.js';
 import { compiledQuery } from '../../src/store/compiled-query.js';
-import { findCustomerById, insertCustomers } from '../../src/store/customer.repository.js';
+import { findCustomerById } from '../../src/store/customer.repository.js';
+import { insertCustomers } from '../../src/domain/customers/registration.js';
 import { openMigratedDatabase, type Db } from '../../src/store/database.js';
 
 let db: Db;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/shared/clock.js';
 import { UserError } from '../../src/shared/errors.js';
 import type { Customer } from '../../src/domain/customers/types.js';
-import { findCustomerById, insertCustomer } from '../../src/store/customer.repository.js';
+import { findCustomerById } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import {
   findOrderByNumber,

@@ -2,7 +2,7 @@ import { Migrator, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.js';
 import { listCustomers } from '../../src/domain/customers/list.js';
-import { insertCustomers } from '../../src/store/customer.repository.js';
+import { insertCustomers } from '../../src/domain/customers/registration.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { onPostgres } from '../support/database.js';

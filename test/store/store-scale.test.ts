@@ -6,7 +6,7 @@ import { toExportRow } from '../../src/domain/exports/customer-export.js';
 import type { CustomerFilter, CustomerSort, SortOrder } from '../../src/domain/customers/types.js';
 import { getStoreStatistics } from '../../src/domain/customers/statistics.js';
 import { countCustomersInRange, countTrigramMatches, foldForSearch, readStoreCounters } from '../../src/store/customer-counts.repository.js';
-import { insertCustomers, type NewCustomerInput } from '../../src/store/customer.repository.js';
+import { insertCustomers, type NewCustomerInput } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { findInboundEvent, InboundEventWriter } from '../../src/store/inbound-event.repository.js';
 import { insertOrders, recomputeCustomerAggregates, setOrderStatus, upsertOrder, type OrderInput } from '../../src/store/order.repository.js';

@@ -11,7 +11,7 @@ import { PendingActions } from '../../src/commands/pending-actions.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startLocalDiscord, type InteractionHandle, type LocalDiscord, type LocalMessage, type LocalRoleSeed } from '../../src/sandbox/local-discord/index.js';
-import type { Database } from '../../src/store/tables.js';
+import type { Database } from '../../src/store/schema/index.js';
 import type { TestContext } from './context.js';
 
 export const GUILD_ID = '2200000000000000001';

@@ -1,6 +1,6 @@
 import type { ManualClock } from '../../src/shared/clock.js';
 import type { Customer } from '../../src/domain/customers/types.js';
-import { insertCustomer } from '../../src/store/customer.repository.js';
+import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { upsertOrder } from '../../src/store/order.repository.js';
 import { LINKED_MEMBER_ID } from './bot-harness.js';

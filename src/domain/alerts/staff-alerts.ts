@@ -1,5 +1,5 @@
 import type { Db } from '../../store/database.js';
-import type { StaffAlertRow } from '../../store/tables-roles.js';
+import type { StaffAlertRow } from '../../store/schema/index.js';
 import { exponentialDelayMs, type ExponentialBackoff } from '../../shared/backoff.js';
 import type { Clock } from '../../shared/clock.js';
 import { clipText } from '../../shared/text.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { compiledQuery } from '../../store/compiled-query.js';
 import { inTransaction, type Db } from '../../store/database.js';
-import type { ApiTokenRow } from '../../store/tables-api.js';
+import type { ApiTokenRow } from '../../store/schema/index.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';

@@ -2,8 +2,6 @@ import {
   findActiveBanRowsByValue,
   findActiveBanRowsMatching,
   findBanRowById,
-  findCustomerBanIdentity,
-  findCustomersByIdentifiers,
   insertBan,
   isBanRowActive,
   listBanRows,
@@ -11,10 +9,15 @@ import {
   toBan,
   type BanMatchTargets,
   type BanStatusFilter,
-  type CustomerBanIdentity,
 } from '../../store/ban.repository.js';
+import {
+  findBanIdentitiesByIdentifiers,
+  findCustomerBanIdentity,
+  listCustomerLastIps,
+  type CustomerBanIdentity,
+} from '../../store/customer.repository.js';
 import { inTransaction, type Db } from '../../store/database.js';
-import type { BanRow } from '../../store/tables.js';
+import type { BanRow } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { formatAddressCount, formatDurationMs, measureIpRange, normaliseBanTarget, parseBanDuration, parseIp, parseIpOrCidr } from './targets.js';
 import type { Clock } from '../../shared/clock.js';
@@ -167,16 +170,16 @@ async function findTargetOwner(db: Db, type: BanType, value: string): Promise<Cu
       return customer;
     }
     case 'email': {
-      const [owner] = await findCustomersByIdentifiers(db, { emailsLower: [value] });
+      const [owner] = await findBanIdentitiesByIdentifiers(db, { emailsLower: [value] });
       return owner;
     }
     case 'discord': {
-      const [owner] = await findCustomersByIdentifiers(db, { discordIds: [value] });
+      const [owner] = await findBanIdentitiesByIdentifiers(db, { discordIds: [value] });
       return owner;
     }
     case 'game_id': {
       // A Steam ID is unique to one account; an in-game name may not be, so a Steam match wins.
-      const owners = await findCustomersByIdentifiers(db, { gameIds: [value] });
+      const owners = await findBanIdentitiesByIdentifiers(db, { gameIds: [value] });
       return owners.find((c) => c.steamId === value) ?? owners[0];
     }
     case 'ip':
@@ -239,14 +242,7 @@ async function countCustomersSeenInRange(db: Db, range: { start: string; end: st
   let count = 0;
   let after = 0;
   for (;;) {
-    const rows = await db
-      .selectFrom('customers')
-      .select(['id', 'last_ip'])
-      .where('last_ip', 'is not', null)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(IP_SCAN_BATCH)
-      .execute();
+    const rows = await listCustomerLastIps(db, after, IP_SCAN_BATCH);
     for (const row of rows) {
       if (row.last_ip === null) continue;
       let hex: string;
@@ -432,7 +428,7 @@ export async function checkIdentifiers(db: Db, clock: Clock, ids: BanCheckIdenti
   const gameIds = unique([lenientTarget('game_id', ids.gameId), lenientTarget('game_id', ids.steamId)]);
   const customerId = ids.customerId !== undefined && Number.isSafeInteger(ids.customerId) && ids.customerId > 0 ? ids.customerId : null;
 
-  const owners = await findCustomersByIdentifiers(db, {
+  const owners = await findBanIdentitiesByIdentifiers(db, {
     customerIds: customerId === null ? [] : [customerId],
     emailsLower: email ? [email] : [],
     discordIds: discordId ? [discordId] : [],

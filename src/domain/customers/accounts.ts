@@ -1,4 +1,5 @@
-import { findCustomerById, insertCustomer, normalizeEmail, serializeMetadata } from '../../store/customer.repository.js';
+import { findCustomerById, findCustomerIdByEmailLower, findCustomerIdByReferralCode, normalizeEmail, updateCustomer } from '../../store/customer.repository.js';
+import { insertCustomer, serializeMetadata } from './registration.js';
 import { GAME_USER_ID_MAX_LENGTH, isCustomerName, isEmailAddress, isGameUserId, NAME_MAX_LENGTH } from '../../shared/input-fields.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { recordActivity } from './activity-log.js';
@@ -49,14 +50,9 @@ export function canonicalIp(text: string): string {
 async function findReferrerByCode(db: Db, code: string): Promise<number> {
   const trimmed = code.trim();
   // Generated codes are upper case; a customer may well type them in lower case.
-  const row = await db
-    .selectFrom('customers')
-    .select('id')
-    .where('referral_code', 'in', [...new Set([trimmed, trimmed.toUpperCase()])])
-    .orderBy('id')
-    .executeTakeFirst();
-  if (!row) throw new UserError('referral_code_not_found', 'No customer has this referral code.');
-  return row.id;
+  const id = await findCustomerIdByReferralCode(db, [...new Set([trimmed, trimmed.toUpperCase()])]);
+  if (id === undefined) throw new UserError('referral_code_not_found', 'No customer has this referral code.');
+  return id;
 }
 
 /**
@@ -158,8 +154,8 @@ export async function rectifyCustomer(db: Db, clock: Clock, customerId: number, 
       if (!isEmailAddress(email)) throw new UserError('email_invalid', 'That is not an email address.');
       if (email !== current.email) {
         const lower = normalizeEmail(email);
-        const owner = await trx.selectFrom('customers').select('id').where('email_lower', '=', lower).executeTakeFirst();
-        if (owner && owner.id !== customerId) throw new UserError('email_taken', 'That email is already registered to another customer.');
+        const owner = await findCustomerIdByEmailLower(trx, lower);
+        if (owner !== undefined && owner !== customerId) throw new UserError('email_taken', 'That email is already registered to another customer.');
         set.email = email;
         set.email_lower = lower;
       }
@@ -189,11 +185,7 @@ export async function rectifyCustomer(db: Db, clock: Clock, customerId: number, 
     const fields = Object.keys(set).filter((f) => f !== 'email_lower');
     if (fields.length === 0) return current;
     try {
-      await trx
-        .updateTable('customers')
-        .set({ ...set, updated_at: clock.now().toISOString() })
-        .where('id', '=', customerId)
-        .execute();
+      await updateCustomer(trx, customerId, { ...set, updated_at: clock.now().toISOString() });
     } catch (error) {
       // A concurrent writer can take the email between the probe and the update.
       if (/UNIQUE constraint failed: customers\.email_lower|customers_email_lower/i.test(String(error))) {

@@ -14,7 +14,7 @@ import {
 } from '../../store/customer-counts.repository.js';
 import { normalizeEmail, normalizeTimestamp, toCustomer } from '../../store/customer.repository.js';
 import { inTransaction, isPostgres, selectRowsAsArrays, type Db } from '../../store/database.js';
-import type { Database } from '../../store/tables.js';
+import type { Database } from '../../store/schema/index.js';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { atRiskCutoff } from './profile.js';
 import type { ExportableCustomer } from '../exports/customer-export.js';

@@ -4,13 +4,15 @@ import {
   findCustomerByEmail,
   findCustomerById,
   findCustomersByIdentifiers,
+  findCustomersByIds,
   findCustomerBySteamId,
-  toCustomer,
+  listCustomersByEmailRange,
+  listCustomersByNameRange,
+  listNewestCustomers,
   type IdentifierProbe,
 } from '../../store/customer.repository.js';
 import { findPostgresTextMatchIds } from '../../store/customer-counts.repository.js';
 import { isPostgres, type Db } from '../../store/database.js';
-import type { CustomerRow } from '../../store/tables.js';
 import { ftsPhrase, searchCustomersByText, SEARCH_MAX_LENGTH } from './list.js';
 import { UserError } from '../../shared/errors.js';
 import { EMAIL_MAX_LENGTH, looksLikeEmail } from '../../shared/input-fields.js';
@@ -126,8 +128,7 @@ export async function autocompleteCustomers(
   };
 
   if (text === '') {
-    const rows = await db.selectFrom('customers').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(max).execute();
-    add(rows.map(toCustomer));
+    add(await listNewestCustomers(db, max));
   } else {
     add([(await findByExplicitForm(db, text)) ?? undefined]);
     if (/^\d{1,16}$/.test(text)) add([await findCustomerById(db, Number(text))]);
@@ -155,43 +156,21 @@ async function trigramMatches(db: Db, text: string, limit: number): Promise<Cust
           .execute()
       ).map((r) => r.rowid);
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom('customers').selectAll().where('id', 'in', ids).execute();
-  const byId = new Map(rows.map((row) => [row.id, row]));
+  const byId = new Map((await findCustomersByIds(db, ids)).map((customer) => [customer.id, customer]));
   return ids.flatMap((id) => {
-    const row = byId.get(id);
-    return row ? [toCustomer(row)] : [];
+    const customer = byId.get(id);
+    return customer ? [customer] : [];
   });
 }
 
 /** Names and emails starting with a 1–2 character prefix, each case spelling an index range. */
 async function prefixMatches(db: Db, prefix: string, limit: number): Promise<Customer[]> {
-  const rows: CustomerRow[] = [];
-  for (const spelling of caseSpellings(prefix)) {
-    rows.push(
-      ...(await db
-        .selectFrom('customers')
-        .selectAll()
-        .where('name', '>=', spelling)
-        .where('name', '<', prefixSuccessor(spelling))
-        .orderBy('name')
-        .orderBy('id')
-        .limit(limit)
-        .execute()),
-    );
-  }
+  const found: Customer[] = [];
+  for (const spelling of caseSpellings(prefix)) found.push(...(await listCustomersByNameRange(db, spelling, prefixSuccessor(spelling), limit)));
   const lower = prefix.toLowerCase();
-  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
-  rows.push(
-    ...(await db
-      .selectFrom('customers')
-      .selectAll()
-      .where('email_lower', '>=', lower)
-      .where('email_lower', '<', prefixSuccessor(lower))
-      .orderBy('email_lower')
-      .limit(limit)
-      .execute()),
-  );
-  return rows.map(toCustomer);
+  found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
+  found.push(...(await listCustomersByEmailRange(db, lower, prefixSuccessor(lower), limit)));
+  return found;
 }
 
 /** Every upper/lower spelling of a short prefix: "al" → al, aL, Al, AL. */

@@ -1,5 +1,6 @@
-import { inTransaction, isPostgres, type Db } from '../../store/database.js';
-import type { NoteRow } from '../../store/tables.js';
+import { lockCustomerErasedAt } from '../../store/customer.repository.js';
+import { inTransaction, type Db } from '../../store/database.js';
+import type { NoteRow } from '../../store/schema/index.js';
 import { recordActivity } from './activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
@@ -36,12 +37,7 @@ export async function addNote(db: Db, clock: Clock, input: { customerId: number;
   const work = async (trx: Db): Promise<Note> => {
     // On PostgreSQL the row lock orders this note after an erasure in progress (which marks the
     // row first), or the erasure after this note, which it then deletes; SQLite has one writer.
-    const customer = await trx
-      .selectFrom('customers')
-      .select(['id', 'erased_at'])
-      .where('id', '=', input.customerId)
-      .$if(isPostgres(trx), (query) => query.forUpdate())
-      .executeTakeFirst();
+    const customer = await lockCustomerErasedAt(trx, input.customerId);
     if (!customer) throw new UserError('customer_not_found', `No customer with id ${input.customerId}.`);
     // Erasure deleted this customer's notes; a new one would put personal data back on the row.
     if (customer.erased_at !== null) {

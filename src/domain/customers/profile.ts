@@ -1,4 +1,4 @@
-import { findCustomerById } from '../../store/customer.repository.js';
+import { countReferrals, findCustomerById } from '../../store/customer.repository.js';
 import type { Db } from '../../store/database.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
@@ -75,17 +75,13 @@ export async function getCustomerProfile(
 ): Promise<CustomerProfile> {
   const customer = await findCustomerById(db, customerId);
   if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
-  const referrals = await db
-    .selectFrom('customers')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('referred_by', '=', customer.id)
-    .executeTakeFirstOrThrow();
+  const referralsCount = await countReferrals(db, customer.id);
   return {
     customer,
     statistics: computeStatistics(customer),
     segment: segmentFor(customer.ordersCount),
     atRisk: isAtRisk(customer, clock.now(), options.atRiskDays),
     badges: badgesFor(customer.ordersCount),
-    referralsCount: Number(referrals.count),
+    referralsCount,
   };
 }

@@ -12,7 +12,7 @@ import {
   markExportFileDeleted,
 } from '../../store/export-file.repository.js';
 import { inTransaction, isPostgresUrl, type Db } from '../../store/database.js';
-import type { ExportFileRow } from '../../store/tables-downloads.js';
+import type { ExportFileRow } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Actor } from '../customers/types.js';

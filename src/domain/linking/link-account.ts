@@ -1,7 +1,7 @@
-import { findCustomerById } from '../../store/customer.repository.js';
+import { findCustomerById, findOtherCustomerWithAccount, updateCustomer } from '../../store/customer.repository.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { markLinkSessionUsed } from '../../store/link-session.repository.js';
-import type { LinkProvider } from '../../store/tables-linking.js';
+import type { LinkProvider } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { checkIdentifiers } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';
@@ -83,26 +83,21 @@ export async function completeLink(db: Db, clock: Clock, input: CompleteLinkInpu
     if (!check.allowed) throw new UserError('link_banned', GENERIC_REFUSAL);
 
     const column = provider === 'discord' ? 'discord_id' : 'steam_id';
-    const holder = await trx.selectFrom('customers').select('id').where(column, '=', account.id).where('id', '!=', customerId).executeTakeFirst();
-    if (holder) throw takenError(provider);
+    if ((await findOtherCustomerWithAccount(trx, column, account.id, customerId)) !== undefined) throw takenError(provider);
 
     const previousId = provider === 'discord' ? (before.discord?.id ?? null) : (before.steam?.id ?? null);
     const username = clean(account.username, USERNAME_MAX_LENGTH);
     const country = input.ip ? countryForIp(input.ip) : null;
     try {
-      await trx
-        .updateTable('customers')
-        .set({
-          ...(provider === 'discord'
-            ? { discord_id: account.id, discord_username: username, discord_avatar: account.avatar }
-            : { steam_id: account.id, steam_username: username, steam_avatar: account.avatar }),
-          ...(country ? { country } : {}),
-          ...(input.ip ? { last_ip: input.ip } : {}),
-          last_seen_at: nowIso,
-          updated_at: nowIso,
-        })
-        .where('id', '=', customerId)
-        .execute();
+      await updateCustomer(trx, customerId, {
+        ...(provider === 'discord'
+          ? { discord_id: account.id, discord_username: username, discord_avatar: account.avatar }
+          : { steam_id: account.id, steam_username: username, steam_avatar: account.avatar }),
+        ...(country ? { country } : {}),
+        ...(input.ip ? { last_ip: input.ip } : {}),
+        last_seen_at: nowIso,
+        updated_at: nowIso,
+      });
     } catch (error) {
       // Another customer linked the same account between our probe and our write.
       if (/unique/i.test(String(error)) && String(error).includes(column)) throw takenError(provider);

@@ -8,7 +8,7 @@ import {
   setLinkAttempt,
   takeLinkAttempt,
 } from '../../store/link-session.repository.js';
-import type { LinkProvider, LinkSessionRow } from '../../store/tables-linking.js';
+import type { LinkProvider, LinkSessionRow } from '../../store/schema/index.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import type { Customer } from '../customers/types.js';

@@ -1,5 +1,5 @@
 import { inTransaction, truncateWriteAheadLog, type Db } from '../../store/database.js';
-import type { BanRow } from '../../store/tables.js';
+import type { BanRow } from '../../store/schema/index.js';
 import { containsIgnoringCase } from '../../store/text-match.js';
 import type { BanType } from '../../shared/vocabulary.js';
 import { recordActivity } from '../customers/activity-log.js';

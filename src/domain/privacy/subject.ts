@@ -1,6 +1,5 @@
 import type { Db } from '../../store/database.js';
-import type { CustomerRow } from '../../store/tables.js';
-import type { InboundEventRow } from '../../store/tables-events.js';
+import type { CustomerRow, InboundEventRow } from '../../store/schema/index.js';
 import { containsIgnoringCase, containsJsonEscaped, foldTerm } from '../../store/text-match.js';
 import { parseStoredEvent, type EventCustomer } from '../purchases/parse.js';
 

@@ -1,5 +1,6 @@
-import { getOrderWithItems, findOrderByNumber, setOrderStatus, upsertOrder } from '../../store/order.repository.js';
-import { findCustomerByEmail, findCustomerByDiscordId, findCustomerById, insertCustomer, NAME_MAX_LENGTH } from '../../store/customer.repository.js';
+import { ensureProduct, findOrderByNumber, findProductName, getOrderWithItems, lowestOrderIdFrom, setOrderStatus, upsertOrder } from '../../store/order.repository.js';
+import { countSupportTicket, findCustomerByDiscordId, findCustomerByEmail, findCustomerById, findCustomerErasedAt, linkDiscordIfUnlinked, NAME_MAX_LENGTH, noteCustomerIp } from '../../store/customer.repository.js';
+import { insertCustomer } from '../customers/registration.js';
 import { inTransaction, type Db } from '../../store/database.js';
 import { isCompletedStatus, type SubscriptionStatus } from '../../shared/vocabulary.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';
@@ -243,11 +244,7 @@ async function applyTicketEvent(trx: Db, clock: Clock, event: EventOf<'ticket'>,
     .execute();
   // Counted up on first sight rather than recounted from support_tickets: counts imported with
   // the customer predate this table and must not be lost. The ticket id makes this idempotent.
-  await trx
-    .updateTable('customers')
-    .set((eb) => ({ support_tickets_count: eb('support_tickets_count', '+', 1), updated_at: now }))
-    .where('id', '=', customer.id)
-    .execute();
+  await countSupportTicket(trx, customer.id, now);
   return { outcome: 'applied', customerId: customer.id, changed: true };
 }
 
@@ -271,12 +268,7 @@ async function findStoredOrder(trx: Db, id: number | null, orderNumber: string |
 const SYNTHETIC_ORDER_ID_FLOOR = 2 ** 52;
 
 async function syntheticOrderId(trx: Db): Promise<number> {
-  const row = await trx
-    .selectFrom('orders')
-    .select((eb) => eb.fn.min<number | null>('id').as('lowest'))
-    .where('id', '>=', SYNTHETIC_ORDER_ID_FLOOR)
-    .executeTakeFirst();
-  return (row?.lowest ?? Number.MAX_SAFE_INTEGER + 1) - 1;
+  return ((await lowestOrderIdFrom(trx, SYNTHETIC_ORDER_ID_FLOOR)) ?? Number.MAX_SAFE_INTEGER + 1) - 1;
 }
 
 async function itemsFrom(trx: Db, items: readonly EventOrderItem[], totalCents: number | null) {
@@ -284,22 +276,13 @@ async function itemsFrom(trx: Db, items: readonly EventOrderItem[], totalCents: 
   for (const item of items) {
     let productName = item.productName;
     if (productName === null && item.productId !== null) {
-      const product = await trx.selectFrom('products').select('name').where('id', '=', item.productId).executeTakeFirst();
-      productName = product?.name ?? `Product ${item.productId}`;
+      productName = (await findProductName(trx, item.productId)) ?? `Product ${item.productId}`;
     }
     // A lone item without a price is the whole order.
     const priceCents = item.priceCents ?? (items.length === 1 && totalCents !== null ? Math.floor(totalCents / item.quantity) : 0);
     out.push({ productId: item.productId, productName: productName ?? 'Product', quantity: item.quantity, priceCents });
   }
   return out;
-}
-
-async function ensureProduct(trx: Db, now: string, id: number, name: string | null): Promise<void> {
-  await trx
-    .insertInto('products')
-    .values({ id, name: name ?? `Product ${id}`, created_at: now, updated_at: now })
-    .onConflict((oc) => (name === null ? oc.column('id').doNothing() : oc.column('id').doUpdateSet({ name, updated_at: now })))
-    .execute();
 }
 
 /**
@@ -358,35 +341,16 @@ async function noteCustomerDetails(
   context: { eventId: string; orderId?: number },
 ): Promise<boolean> {
   // A late event about an erased customer's order must not write their details back.
-  const erased = await trx.selectFrom('customers').select('erased_at').where('id', '=', customerId).executeTakeFirst();
-  if (erased?.erased_at != null) return false;
+  if ((await findCustomerErasedAt(trx, customerId)) != null) return false;
   if (who.ip !== null) {
     // The country follows the address the customer is seen from, as when they link an account;
     // an address that places nobody (private, unknown) leaves the country as it was.
-    const country = countryForIp(who.ip);
-    await trx
-      .updateTable('customers')
-      .set(country === null ? { last_ip: who.ip } : { last_ip: who.ip, country })
-      .where('id', '=', customerId)
-      .where((eb) =>
-        eb.or([
-          eb('last_ip', 'is', null),
-          eb('last_ip', '!=', who.ip),
-          ...(country === null ? [] : [eb('country', 'is', null), eb('country', '!=', country)]),
-        ]),
-      )
-      .execute();
+    await noteCustomerIp(trx, customerId, who.ip, countryForIp(who.ip));
   }
   if (who.discordId === null) return false;
   const holder = await findCustomerByDiscordId(trx, who.discordId);
   if (holder) return false;
-  const linked = await trx
-    .updateTable('customers')
-    .set({ discord_id: who.discordId, discord_username: null, discord_avatar: null, updated_at: clock.now().toISOString() })
-    .where('id', '=', customerId)
-    .where('discord_id', 'is', null)
-    .executeTakeFirst();
-  if (Number(linked.numUpdatedRows) === 0) return false;
+  if (!(await linkDiscordIfUnlinked(trx, customerId, who.discordId, clock.now().toISOString()))) return false;
   await recordActivity(trx, clock, {
     actor: SYSTEM_ACTOR,
     action: 'customer.discord_from_order',

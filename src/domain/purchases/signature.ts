@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import type { SignatureScheme } from '../../store/tables-events.js';
+import type { SignatureScheme } from '../../store/schema/index.js';
 
 export type { SignatureScheme };
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../../store/database.js';
-import type { RoleRuleRow } from '../../store/tables-roles.js';
+import type { RoleRuleRow } from '../../store/schema/index.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';

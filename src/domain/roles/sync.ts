@@ -1,8 +1,11 @@
+import { listBansEndedBetween } from '../../store/ban.repository.js';
 import { inTransaction, type Db } from '../../store/database.js';
-import type { BanType } from '../../shared/vocabulary.js';
-import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../../store/tables-roles.js';
+import { findOrderHeader, listBuyersOfProductAfter, listCustomerOrderLinesOfProducts } from '../../store/order.repository.js';
+import { findCustomerIdByDiscordId, findCustomerIdsHoldingBanValue, findCustomerRoleIdentity } from '../../store/customer.repository.js';
+import type { RoleJobAction, RoleJobRow, RoleJobStatus } from '../../store/schema/index.js';
 import { findActiveBansForCustomer } from '../bans/bans.js';
 import type { Clock } from '../../shared/clock.js';
+import { isCompletedStatus } from '../../shared/vocabulary.js';
 import { planRoleChanges, type PlanAssignment, type PlanInput, type PlanOrder, type PlanRule, type PlanSubscription, type RoleChange, type RolePlan } from './plan.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { UserError } from '../../shared/errors.js';
@@ -69,7 +72,7 @@ function failedAtOf(row: { updated_at: string }): string | null {
 }
 
 async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<CustomerRoleFacts | undefined> {
-  const customer = await db.selectFrom('customers').select(['id', 'name', 'discord_id', 'erased_at']).where('id', '=', customerId).executeTakeFirst();
+  const customer = await findCustomerRoleIdentity(db, customerId);
   if (!customer) return undefined;
   const rules = await listRoleRules(db);
   // An erased customer's purchases still count for the accounts, but entitle nobody to a role:
@@ -79,13 +82,7 @@ async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<Cust
   const orders = new Map<number, PlanOrder & { productIds: number[] }>();
   const subscriptions: PlanSubscription[] = [];
   if (productIds.length > 0) {
-    const rows = await db
-      .selectFrom('orders')
-      .innerJoin('order_items', 'order_items.order_id', 'orders.id')
-      .select(['orders.id', 'orders.order_number', 'orders.status', 'order_items.product_id'])
-      .where('orders.customer_id', '=', customerId)
-      .where('order_items.product_id', 'in', productIds)
-      .execute();
+    const rows = await listCustomerOrderLinesOfProducts(db, customerId, productIds);
     for (const row of rows) {
       const order = orders.get(row.id) ?? { id: row.id, orderNumber: row.order_number, status: row.status, productIds: [] };
       if (row.product_id !== null) order.productIds.push(row.product_id);
@@ -134,12 +131,25 @@ async function loadFacts(db: Db, clock: Clock, customerId: number): Promise<Cust
   };
 }
 
-async function setAssignment(db: Db, now: string, key: { guildId: string; discordUserId: string; roleId: string }, customerId: number | null, state: 'granted' | 'revoked'): Promise<void> {
+/** Records what the bot believes a member holds: the one writer of `role_assignments` rows. */
+export async function setAssignment(db: Db, now: string, key: { guildId: string; discordUserId: string; roleId: string }, customerId: number | null, state: 'granted' | 'revoked'): Promise<void> {
   await db
     .insertInto('role_assignments')
     .values({ guild_id: key.guildId, discord_user_id: key.discordUserId, role_id: key.roleId, customer_id: customerId, state, updated_at: now })
     .onConflict((oc) => oc.columns(['guild_id', 'discord_user_id', 'role_id']).doUpdateSet({ customer_id: customerId, state, updated_at: now }))
     .execute();
+}
+
+/** What the bot last recorded for the job's member and role, if anything. */
+export async function assignmentState(db: Db, job: Pick<RoleJobRow, 'guild_id' | 'discord_user_id' | 'role_id'>): Promise<'granted' | 'revoked' | undefined> {
+  const row = await db
+    .selectFrom('role_assignments')
+    .select('state')
+    .where('guild_id', '=', job.guild_id)
+    .where('discord_user_id', '=', job.discord_user_id)
+    .where('role_id', '=', job.role_id)
+    .executeTakeFirst();
+  return row?.state;
 }
 
 /**
@@ -232,14 +242,7 @@ async function supersede(db: Db, now: string, job: RoleJobRow): Promise<void> {
  * caller queues a removal as usual. The worker's claim checks the status, so the two cannot cross.
  */
 async function withdrawUnstartedGrant(db: Db, now: string, job: RoleJobRow): Promise<boolean> {
-  const applied = await db
-    .selectFrom('role_assignments')
-    .select('state')
-    .where('guild_id', '=', job.guild_id)
-    .where('discord_user_id', '=', job.discord_user_id)
-    .where('role_id', '=', job.role_id)
-    .executeTakeFirst();
-  if (applied?.state === 'granted') return false;
+  if ((await assignmentState(db, job)) === 'granted') return false;
   const result = await db
     .updateTable('role_jobs')
     .set({ status: 'superseded', updated_at: now })
@@ -272,9 +275,9 @@ async function enqueue(db: Db, now: string, change: RoleChange, customerId: numb
 }
 
 async function alertBannedOrder(db: Db, clock: Clock, facts: CustomerRoleFacts, orderId: number, withheld: readonly string[]): Promise<void> {
-  const order = await db.selectFrom('orders').select(['id', 'order_number', 'status', 'customer_id']).where('id', '=', orderId).executeTakeFirst();
+  const order = await findOrderHeader(db, orderId);
   // Only money that moved is worth telling staff about; a refund of that order is not a new purchase.
-  if (!order || order.customer_id !== facts.customer.id || (order.status !== 'paid' && order.status !== 'completed')) return;
+  if (!order || order.customer_id !== facts.customer.id || !isCompletedStatus(order.status)) return;
   const roles = withheld.length > 0 ? ` Withheld: ${withheld.map((id) => `<@&${id}>`).join(', ')}.` : '';
   await raiseStaffAlert(db, clock, {
     kind: 'banned_purchase',
@@ -517,13 +520,13 @@ export async function reconcileDiscordMember(
       .where('discord_user_id', '=', discordUserId)
       .where('status', '=', 'waiting_member')
       .executeTakeFirst();
-    const customer = await trx.selectFrom('customers').select('id').where('discord_id', '=', discordUserId).executeTakeFirst();
+    const customerId = await findCustomerIdByDiscordId(trx, discordUserId);
     let enqueued = 0;
-    if (customer) {
+    if (customerId !== undefined) {
       const result = await reconcileCustomerRoles(
         trx,
         clock,
-        customer.id,
+        customerId,
         { eventType: 'member.joined' },
         memberRoleIds === undefined ? {} : { memberRoles: { guildId, roleIds: memberRoleIds } },
       );
@@ -593,21 +596,12 @@ export async function sweepTimedRoleChanges(db: Db, clock: Clock): Promise<{ rec
   }
 
   // A ban that expired or was lifted frees the roles it withheld.
-  const expiredBans = await db
-    .selectFrom('bans')
-    .select(['customer_id', 'type', 'value'])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('lifted_at', 'is', null), eb('expires_at', '>', from), eb('expires_at', '<=', nowIso)]),
-        eb.and([eb('lifted_at', '>', from), eb('lifted_at', '<=', nowIso)]),
-      ]),
-    )
-    .execute();
+  const expiredBans = await listBansEndedBetween(db, from, nowIso);
   for (const row of expiredBans) {
     if (row.customer_id !== null) candidates.add(row.customer_id);
     // customer_id is whoever held the identifier when the ban was made (often nobody): the ban
     // also withheld roles from whoever holds it now, e.g. a Discord id a later order linked.
-    for (const id of await customersHoldingBanValue(db, row.type, row.value)) candidates.add(id);
+    for (const id of await findCustomerIdsHoldingBanValue(db, row.type, row.value)) candidates.add(id);
   }
 
   for (const customerId of [...candidates].sort((a, b) => a - b)) {
@@ -619,27 +613,6 @@ export async function sweepTimedRoleChanges(db: Db, clock: Clock): Promise<{ rec
     .onConflict((oc) => oc.column('name').doUpdateSet({ swept_until: nowIso }))
     .execute();
   return { reconciled: candidates.size };
-}
-
-/** Customers an email, Discord or game-id ban names by their current identifiers (IP bans name nobody). */
-async function customersHoldingBanValue(db: Db, type: BanType, value: string): Promise<number[]> {
-  const query = db.selectFrom('customers').select('id');
-  let rows: { id: number }[];
-  switch (type) {
-    case 'email':
-      rows = await query.where('email_lower', '=', value).execute();
-      break;
-    case 'discord':
-      rows = await query.where('discord_id', '=', value).execute();
-      break;
-    case 'game_id':
-      rows = await query.where((eb) => eb.or([eb('steam_id', '=', value), eb('game_user_id', '=', value)])).execute();
-      break;
-    case 'customer':
-    case 'ip':
-      return [];
-  }
-  return rows.map((r) => r.id);
 }
 
 /**
@@ -658,16 +631,7 @@ export async function backfillRoleRules(db: Db, clock: Clock, options: { batchSi
     .execute();
   let reconciled = 0;
   for (const rule of rules) {
-    const buyers = await db
-      .selectFrom('orders')
-      .innerJoin('order_items', 'order_items.order_id', 'orders.id')
-      .select('orders.customer_id')
-      .distinct()
-      .where('order_items.product_id', '=', rule.product_id)
-      .where('orders.customer_id', '>', rule.backfill_cursor)
-      .orderBy('orders.customer_id')
-      .limit(batchSize)
-      .execute();
+    const buyers = await listBuyersOfProductAfter(db, rule.product_id, rule.backfill_cursor, batchSize);
     const subscribers = await db
       .selectFrom('subscriptions')
       .select('customer_id')

@@ -1,5 +1,5 @@
 import { inTransaction, type Db } from '../../store/database.js';
-import type { WebhookEndpointRow } from '../../store/tables-api.js';
+import type { WebhookEndpointRow } from '../../store/schema/index.js';
 import { recordActivity, SYSTEM_ACTOR } from '../customers/activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inTransaction, type Db } from '../../store/database.js';
 import { clampPage } from '../../store/paging.js';
-import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus } from '../../store/tables-api.js';
+import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { withJitter } from '../../shared/backoff.js';
 import type { Clock } from '../../shared/clock.js';

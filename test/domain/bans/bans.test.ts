@@ -16,7 +16,7 @@ import type { ManualClock } from '../../../src/shared/clock.js';
 import { GENERIC_REFUSAL, UserError } from '../../../src/shared/errors.js';
 import type { Actor } from '../../../src/domain/customers/types.js';
 import type { Db } from '../../../src/store/database.js';
-import type { NewCustomerRow } from '../../../src/store/tables.js';
+import type { NewCustomerRow } from '../../../src/store/schema/index.js';
 import { useTestContext } from '../../support/context.js';
 
 const MOD: Actor = { id: '111111111111111111', name: 'Mod' };

@@ -3,17 +3,8 @@ import type { ManualClock } from '../../../src/shared/clock.js';
 import { badgesFor, computeStatistics, getCustomerProfile, isAtRisk, segmentFor } from '../../../src/domain/customers/profile.js';
 import { UserError } from '../../../src/shared/errors.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
-import {
-  findCustomerByDiscordId,
-  findCustomerByEmail,
-  findCustomersByGameUserId,
-  findCustomerById,
-  findCustomerByOrderNumber,
-  findCustomerBySteamId,
-  insertCustomer,
-  insertCustomers,
-  toCustomer,
-} from '../../../src/store/customer.repository.js';
+import { findCustomerByDiscordId, findCustomerByEmail, findCustomersByGameUserId, findCustomerById, findCustomerByOrderNumber, findCustomerBySteamId, toCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer, insertCustomers } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { upsertOrder } from '../../../src/store/order.repository.js';
 import { useTestContext } from '../../support/context.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../../src/shared/clock.js';
 import { iterateCustomers, listCustomers, searchCustomersByText } from '../../../src/domain/customers/list.js';
 import type { Customer, CustomerFilter, CustomerListQuery, CustomerSort, SortOrder } from '../../../src/domain/customers/types.js';
-import { insertCustomer, insertCustomers } from '../../../src/store/customer.repository.js';
+import { insertCustomer, insertCustomers } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { onPostgres } from '../../support/database.js';
 import type { ModelCustomer } from '../../support/api-customer-fixture.js';

@@ -3,7 +3,7 @@ import type { ManualClock } from '../../../src/shared/clock.js';
 import { autocompleteCustomers, lookupCustomer, type LookupResult } from '../../../src/domain/customers/lookup.js';
 import { UserError } from '../../../src/shared/errors.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { upsertOrder } from '../../../src/store/order.repository.js';
 import { useTestContext } from '../../support/context.js';

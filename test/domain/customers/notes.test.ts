@@ -4,7 +4,7 @@ import type { ManualClock } from '../../../src/shared/clock.js';
 import { eraseCustomer } from '../../../src/domain/privacy/erasure.js';
 import { addNote, listNotes } from '../../../src/domain/customers/notes.js';
 import type { Actor, Customer } from '../../../src/domain/customers/types.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { useTestContext } from '../../support/context.js';
 

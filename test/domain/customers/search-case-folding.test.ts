@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { lookupCustomer } from '../../../src/domain/customers/lookup.js';
 import { listCustomers } from '../../../src/domain/customers/list.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { useTestContext } from '../../support/context.js';
 

@@ -6,7 +6,7 @@ import { buildWeeklyDigest } from '../../../src/domain/digest/digest.js';
 import { eraseCustomer, previewErasure } from '../../../src/domain/privacy/erasure.js';
 import { getStoreStatistics, startOfMonthInZone } from '../../../src/domain/customers/statistics.js';
 import type { OrderStatus } from '../../../src/domain/customers/types.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { countOrdersByStatus, setOrderStatus, upsertOrder } from '../../../src/store/order.repository.js';
 import { openTestDatabase } from '../../support/database.js';

@@ -8,7 +8,7 @@ import { renderDigestMessage } from '../../../src/discord/render/digest-message.
 import type { ManualClock } from '../../../src/shared/clock.js';
 import { buildWeeklyDigest, previousDigestInputs, writeAtRiskList, type WeeklyDigest } from '../../../src/domain/digest/digest.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { insertDigestRun, insertSegmentSnapshot } from '../../../src/store/digest.repository.js';
 import { placeOrder } from '../../support/fixtures.js';

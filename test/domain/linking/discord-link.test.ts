@@ -3,7 +3,7 @@ import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { createBan } from '../../../src/domain/bans/bans.js';
 import { GENERIC_REFUSAL } from '../../../src/shared/errors.js';
 import { discordOAuthEndpoints } from '../../../src/domain/linking/discord-oauth.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import { ALICE_DISCORD, MALLORY_DISCORD, pageText, pathOf, startLinkHarness, type LinkHarness } from '../../support/link-harness.js';
 
 const STAFF = { id: '2200000000000000100', name: 'Mod' };

@@ -13,7 +13,7 @@ import { createApiAuth } from '../../../src/http/auth.js';
 import type { HttpDeps } from '../../../src/http/deps.js';
 import { apiLinkRoutes } from '../../../src/http/routes/api-link.js';
 import { createLogger } from '../../../src/logger.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { checkEveryInjectedAnswer, openApiCheckerOf } from '../../support/api-app.js';
 import { APP_SECRET, pageText, startLinkHarness } from '../../support/link-harness.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listActivity } from '../../../src/domain/customers/activity-log.js';
 import { createBan } from '../../../src/domain/bans/bans.js';
 import { GENERIC_REFUSAL } from '../../../src/shared/errors.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import { encodeQuery, OPENID_NS, STEAM_SIGNED_FIELDS, type AssertionOptions } from '../../support/fake-steam.js';
 import { ALICE_STEAM_ID, pageText, pathOf, startLinkHarness, type LinkHarness } from '../../support/link-harness.js';
 

@@ -3,7 +3,8 @@ import { ManualClock } from '../../../src/shared/clock.js';
 import { rectifyCustomer } from '../../../src/domain/customers/accounts.js';
 import { eraseCustomer } from '../../../src/domain/privacy/erasure.js';
 import { createLinkUrl } from '../../../src/domain/linking/link-sessions.js';
-import { findCustomerById, insertCustomer } from '../../../src/store/customer.repository.js';
+import { findCustomerById } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import { openTestDatabase } from '../../support/database.js';
 
 describe('an erased customer', () => {

@@ -5,7 +5,7 @@ import type { ManualClock } from '../../../src/shared/clock.js';
 import { eraseCustomer } from '../../../src/domain/privacy/erasure.js';
 import { buildCustomerDataFile, exportCustomerData, toCsvDocument, toCsvFiles } from '../../../src/domain/privacy/export.js';
 import { hashPassword } from '../../../src/domain/customers/passwords.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
 import { ADMIN, buildSubject, PERSON, STAFF, VIP_ROLE, type SubjectFixture } from '../../support/gdpr-fixture.js';

@@ -12,7 +12,7 @@ import {
 } from '../../../src/domain/roles/sync.js';
 import { listStaffAlerts } from '../../../src/domain/alerts/staff-alerts.js';
 import type { Customer } from '../../../src/domain/customers/types.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../../../src/store/order.repository.js';
 import type { SubscriptionStatus } from '../../../src/shared/vocabulary.js';

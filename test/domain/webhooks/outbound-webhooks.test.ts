@@ -6,7 +6,7 @@ import { checkWebhookUrl, classifyAddress, parseWebhookUrl, type HostLookup } fr
 import { createWebhookEndpoint, deleteWebhookEndpoint, updateWebhookEndpoint } from '../../../src/domain/webhooks/endpoints.js';
 import { decideRetry, enqueueCustomerCreated, WEBHOOK_RETRY_SCHEDULE_MS } from '../../../src/domain/webhooks/outbox.js';
 import { signWebhookRequest } from '../../../src/domain/webhooks/signing.js';
-import { insertCustomer } from '../../../src/store/customer.repository.js';
+import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
 import { useTestContext } from '../../support/context.js';
 import { refusal } from '../../support/refusal.js';

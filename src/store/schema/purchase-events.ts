@@ -1,8 +1,9 @@
 import type { Selectable } from 'kysely';
 
-// Tables added by the inbound-events migration; merged into `Database` in tables.ts.
+// What the store platform sends: the inbound events and the records only they fill.
 
 export type InboundEventStatus = 'pending' | 'processed' | 'ignored' | 'failed';
+
 export type SignatureScheme = 'hmac-hex' | 'standard-webhooks';
 
 export interface InboundEventsTable {
@@ -38,22 +39,10 @@ export interface PlatformCustomersTable {
   created_at: string;
 }
 
-export type DisputeStatus = 'open' | 'won' | 'lost';
+export type InboundEventRow = Selectable<InboundEventsTable>;
 
-export interface OrderDisputesTable {
-  order_id: number;
-  dispute_id: string | null;
-  status: DisputeStatus;
-  opened_at: string | null;
-  resolved_at: string | null;
-  updated_at: string;
-}
-
-export interface EventTables {
+export interface PurchaseEventTables {
   inbound_events: InboundEventsTable;
   support_tickets: SupportTicketsTable;
   platform_customers: PlatformCustomersTable;
-  order_disputes: OrderDisputesTable;
 }
-
-export type InboundEventRow = Selectable<InboundEventsTable>;

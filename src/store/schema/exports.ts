@@ -1,8 +1,5 @@
 import type { Generated, Insertable, Selectable } from 'kysely';
 
-// Tables added by this area's migration (2026-11-22T06-00-downloads); merged into `Database` in
-// tables.ts.
-
 /** An export too large for a Discord upload, kept on disk behind a signed, expiring link. */
 export interface ExportFilesTable {
   /** Random (128 bits, hex); the download URL names it. */
@@ -24,9 +21,10 @@ export interface ExportFilesTable {
   deleted_at: string | null;
 }
 
-export interface DownloadTables {
+export type ExportFileRow = Selectable<ExportFilesTable>;
+
+export type NewExportFileRow = Insertable<ExportFilesTable>;
+
+export interface ExportTables {
   export_files: ExportFilesTable;
 }
-
-export type ExportFileRow = Selectable<ExportFilesTable>;
-export type NewExportFileRow = Insertable<ExportFilesTable>;

@@ -31,12 +31,13 @@ export interface SegmentSnapshotsTable {
   customers_total: number;
 }
 
-// Tables added by this area's migration; merged into `Database` in tables.ts.
+export type DigestRunRow = Selectable<DigestRunsTable>;
+
+export type NewDigestRunRow = Insertable<DigestRunsTable>;
+
+export type SegmentSnapshotRow = Selectable<SegmentSnapshotsTable>;
+
 export interface DigestTables {
   digest_runs: DigestRunsTable;
   segment_snapshots: SegmentSnapshotsTable;
 }
-
-export type DigestRunRow = Selectable<DigestRunsTable>;
-export type NewDigestRunRow = Insertable<DigestRunsTable>;
-export type SegmentSnapshotRow = Selectable<SegmentSnapshotsTable>;

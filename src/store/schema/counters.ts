@@ -1,3 +1,5 @@
+// Counts kept by triggers so the store's figures and searches need not scan the customers.
+
 /** Running totals over the customer aggregates, kept by triggers; one row, id 1. */
 export interface StoreCountersTable {
   id: number;
@@ -34,7 +36,7 @@ export interface SearchTermCountsTable {
   used_on: string;
 }
 
-export interface PerformanceTables {
+export interface CounterTables {
   store_counters: StoreCountersTable;
   customer_day_counts: CustomerDayCountsTable;
   customer_grams: CustomerGramsTable;

@@ -25,10 +25,9 @@ export interface UsedOpenIdNoncesTable {
   seen_at: string;
 }
 
-// Tables added by this area's migration; merged into `Database` in tables.ts.
+export type LinkSessionRow = Selectable<LinkSessionsTable>;
+
 export interface LinkingTables {
   link_sessions: LinkSessionsTable;
   used_openid_nonces: UsedOpenIdNoncesTable;
 }
-
-export type LinkSessionRow = Selectable<LinkSessionsTable>;

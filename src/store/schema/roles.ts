@@ -32,6 +32,7 @@ export interface RoleAssignmentsTable {
 }
 
 export type RoleJobAction = 'add' | 'remove';
+
 export type RoleJobStatus = 'pending' | 'waiting_member' | 'done' | 'needs_attention' | 'failed' | 'superseded';
 
 export interface RoleJobsTable {
@@ -53,35 +54,18 @@ export interface RoleJobsTable {
   updated_at: string;
 }
 
-export type StaffAlertStatus = 'pending' | 'sent' | 'failed';
-
-export interface StaffAlertsTable {
-  id: Generated<number>;
-  kind: string;
-  message: string;
-  dedupe_key: string | null;
-  status: StaffAlertStatus;
-  attempts: Generated<number>;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  sent_at: string | null;
-}
-
 export interface RoleSweepsTable {
   name: string;
   swept_until: string;
 }
 
-// Tables added by this area's migration; merged into `Database` in tables.ts.
+export type RoleRuleRow = Selectable<RoleRulesTable>;
+
+export type RoleJobRow = Selectable<RoleJobsTable>;
+
 export interface RoleTables {
   role_rules: RoleRulesTable;
   role_assignments: RoleAssignmentsTable;
   role_jobs: RoleJobsTable;
-  staff_alerts: StaffAlertsTable;
   role_sweeps: RoleSweepsTable;
 }
-
-export type RoleRuleRow = Selectable<RoleRulesTable>;
-export type RoleJobRow = Selectable<RoleJobsTable>;
-export type StaffAlertRow = Selectable<StaffAlertsTable>;

@@ -1,24 +1,5 @@
 import type { Generated, Selectable } from 'kysely';
 
-// Tables added by this area's migration (2026-11-22T03-00-api-tokens-webhooks); merged into
-// `Database` in tables.ts.
-
-export interface ApiTokensTable {
-  id: Generated<number>;
-  name: string;
-  /** SHA-256 (hex) of the whole plaintext token; the plaintext is never stored. */
-  token_hash: string;
-  /** The first characters of the token, so staff can tell tokens apart in a list. */
-  token_prefix: string;
-  /** JSON array of scopes. */
-  scopes: string;
-  rate_limit_per_minute: Generated<number>;
-  expires_at: string | null;
-  revoked_at: string | null;
-  created_at: string;
-  last_used_at: string | null;
-}
-
 export interface WebhookEndpointsTable {
   id: Generated<number>;
   url: string;
@@ -70,14 +51,14 @@ export interface WebhookDeliveryAttemptsTable {
   duration_ms: number;
 }
 
-export interface ApiTables {
-  api_tokens: ApiTokensTable;
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+export type WebhookDeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;
+
+export interface WebhookTables {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
 }
-
-export type ApiTokenRow = Selectable<ApiTokensTable>;
-export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
-export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
-export type WebhookDeliveryAttemptRow = Selectable<WebhookDeliveryAttemptsTable>;

@@ -18,8 +18,8 @@ import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
 import { startInboundEventWorker, storeEventHooks } from './jobs/inbound-events.js';
 import { startInboundEventThread } from './jobs/inbound-thread.js';
-import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence } from './jobs/bot-processes.js';
-import { startLeadership, type StopLeading } from './jobs/leadership.js';
+import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence, type ProcessPresence } from './jobs/bot-processes.js';
+import { startLeadership, type Leadership, type StopLeading } from './jobs/leadership.js';
 import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
 import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
 import type { Worker } from './jobs/worker.js';
@@ -167,16 +167,25 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     botDeps,
     digest,
     workers,
-    async stop() {
-      // New work stops first (HTTP), then the workers finish their pass, then Discord and the database.
-      await http.close();
-      for (const worker of [workers.inbound, workers.webhooks, workers.exportCleanup]) await worker.stop();
-      // Gives the gateway lease up, so another process logs in without waiting for it to expire.
-      await gateway.stop();
-      await presence.stop();
-      await checkpointer.stop();
-    },
+    stop: () => stopInOrder({ http, workers, gateway, presence, checkpointer }),
   };
+}
+
+/** New work stops first (HTTP), then the workers finish their pass, then Discord and the database. */
+async function stopInOrder(running: {
+  http: HttpApp;
+  workers: Workers;
+  gateway: Leadership;
+  presence: ProcessPresence;
+  checkpointer: WalCheckpointer;
+}): Promise<void> {
+  const { http, workers, gateway, presence, checkpointer } = running;
+  await http.close();
+  for (const worker of [workers.inbound, workers.webhooks, workers.exportCleanup]) await worker.stop();
+  // Gives the gateway lease up, so another process logs in without waiting for it to expire.
+  await gateway.stop();
+  await presence.stop();
+  await checkpointer.stop();
 }
 
 async function loadRoleRulesIfPresent({ db, clock, config, logger, discord }: ServicesOptions): Promise<void> {

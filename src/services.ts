@@ -18,8 +18,8 @@ import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
 import { startInboundEventWorker, storeEventHooks } from './jobs/inbound-events.js';
 import { startInboundEventThread } from './jobs/inbound-thread.js';
-import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence } from './jobs/bot-processes.js';
-import { startLeadership } from './jobs/leadership.js';
+import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence, type ProcessPresence } from './jobs/bot-processes.js';
+import { startLeadership, type Leadership, type StopLeading } from './jobs/leadership.js';
 import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
 import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
 import type { Worker } from './jobs/worker.js';
@@ -84,156 +84,252 @@ export interface RunningServices {
   stop(): Promise<void>;
 }
 
+type Intervals = NonNullable<ServicesOptions['intervals']>;
+type Workers = RunningServices['workers'];
+
+/** What only the holder of the gateway lease runs, while it holds it. */
+interface GatewayWork {
+  client: Client<true>;
+  roles: Worker;
+  alerts: Worker;
+  sweep: Worker;
+  digest: DigestScheduler;
+}
+type GatewayWorkSlot = { current: GatewayWork | undefined };
+
 /**
  * Starts everything the bot is: the Discord client, the HTTP listener and the background
  * workers, wired together. The one place that knows how the pieces connect; index.ts, the
  * sandbox and the end-to-end tests all start the bot through it.
  */
 export async function startServices(options: ServicesOptions): Promise<RunningServices> {
-  const { db, clock, config, logger } = options;
-  const { guildId } = options.discord;
-
+  const { db, config, logger } = options;
   const intervals = options.intervals ?? {};
 
-  if (existsSync(config.roleRulesFile)) {
-    const loaded = await loadRoleRulesFile(db, clock, config.roleRulesFile, guildId);
-    logger.info({ file: config.roleRulesFile, ...loaded }, 'role rules file loaded');
-  }
-
-  // Checkpoints of the write-ahead log run on their own thread, never inside a request. SQLite's
-  // log only: PostgreSQL checkpoints by itself.
-  const checkpointer: WalCheckpointer = isPostgres(db)
-    ? { stop: () => Promise.resolve() }
-    : await startWalCheckpointer(db, { onError: (error) => logger.warn({ err: error }, 'WAL checkpoint failed') });
+  await loadRoleRulesIfPresent(options);
+  const checkpointer = await startCheckpointer(db, logger);
 
   // Workers reference each other through wake(); they are created below, before anything runs.
-  const workers = {} as RunningServices['workers'];
-  const wakeQueues = () => {
-    for (const worker of Object.values(workers)) worker.wake();
-  };
+  const workers = {} as Workers;
   // Several bot processes may share the database: each claims queue rows under its own id and
   // keeps a heartbeat; what a dead process had claimed is due again at once (checked now and
   // every few seconds), what a live one holds is left alone.
-  const presence = await startProcessPresence({ db, clock, logger, intervalMs: intervals.leases, onRecovered: () => wakeQueues() });
+  const presence = await startProcessPresence({
+    db,
+    clock: options.clock,
+    logger,
+    intervalMs: intervals.leases,
+    onRecovered: () => {
+      for (const worker of Object.values(workers)) worker.wake();
+    },
+  });
   await presence.check();
-  const wakeAfterEvents = () => {
-    workers.roles.wake();
-    workers.webhooks.wake();
-    workers.alerts.wake();
-  };
 
   const exportsDir = exportsDirectoryFor(config.databasePath);
-  const botDeps: BotDeps = {
-    db,
-    clock,
-    config: { ...config, guildId },
-    logger,
-    tempDir: options.tempDir,
-    exportsDir,
-    pending: new PendingActions(() => Date.now()),
-    wakeRoleWorker: () => workers.roles.wake(),
-  };
-
-  // Only the holder of the 'gateway' lease logs in to Discord, so one process answers
-  // interactions and does the Discord-bound work (role changes, staff alerts, the time-based role
-  // sweep, the digest); the others serve HTTP and the queues, and take over when it dies.
-  let gatewayWork: { client: Client<true>; roles: Worker; alerts: Worker; sweep: Worker; digest: DigestScheduler } | undefined;
-  const leadGateway = async () => {
-    const client = createBot(botDeps, options.discord.apiUrl);
-    const ready = once(client, Events.ClientReady) as Promise<[Client<true>]>;
-    try {
-      await client.login(options.discord.token);
-    } catch (error) {
-      await client.destroy();
-      if (isTokenRefused(error)) {
-        options.onFatal?.(new ConfigError('DISCORD_TOKEN was refused by Discord; copy the bot token again from the Developer Portal (Bot → Reset Token) into DISCORD_TOKEN'));
-      }
-      throw error;
-    }
-    const [readyClient] = await ready;
-    const roles = startRoleQueueWorker({ db, clock, gateway: createDiscordRoleGateway(readyClient), logger, intervalMs: intervals.roles, holder: presence.id });
-    const work = {
-      client: readyClient,
-      roles,
-      alerts: startStaffAlertWorker({ db, clock, client: readyClient, channelId: config.alertChannelId, logger, intervalMs: intervals.alerts }),
-      sweep: startRoleSweepWorker({ db, clock, logger, intervalMs: intervals.sweep, onEnqueued: () => roles.wake() }),
-      digest: await startDigestScheduler({
-        db,
-        clock,
-        config,
-        logger,
-        tempDir: options.tempDir,
-        // Without DIGEST_CHANNEL_ID the scheduler only logs one warning.
-        sender: createDigestSender(readyClient, config.digestChannelId ?? ''),
-        safetyIntervalMs: intervals.digest,
-      }),
-    };
-    gatewayWork = work;
-    return async () => {
-      gatewayWork = undefined;
-      for (const worker of [work.sweep, work.roles, work.alerts]) await worker.stop();
-      await work.digest.stop();
-      await client.destroy();
-    };
-  };
-  const whileLeading = (pick: 'roles' | 'alerts' | 'sweep'): Worker => ({ wake: () => gatewayWork?.[pick].wake(), stop: () => Promise.resolve() });
+  const botDeps = createBotDeps(options, exportsDir, () => workers.roles.wake());
+  // The gateway work while this process leads; undefined otherwise.
+  const gatewayWork: GatewayWorkSlot = { current: undefined };
+  const whileLeading = (pick: 'roles' | 'alerts' | 'sweep'): Worker => ({ wake: () => gatewayWork.current?.[pick].wake(), stop: () => Promise.resolve() });
   workers.roles = whileLeading('roles');
   workers.alerts = whileLeading('alerts');
   workers.sweep = whileLeading('sweep');
-  workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks, holder: presence.id });
-  workers.exportCleanup = startExportCleanupWorker({ db, clock, directory: exportsDir, logger, intervalMs: intervals.exportCleanup });
-  // On a SQLite file the events are applied on a thread of their own (see inbound-thread.ts);
-  // in memory (tests with a hand-moved clock) and on PostgreSQL, whose calls never block the
-  // event loop, right here.
-  const inboundMode = options.inboundEvents ?? (clock === systemClock && isSqliteFile(config.databasePath) ? 'thread' : 'inline');
-  let eventStore: EventStore | undefined;
-  if (inboundMode === 'thread') {
-    const started = startInboundEventThread({
-      databasePath: config.databasePath,
-      db,
-      clock,
-      logger,
-      holder: presence.id,
-      storeCurrency: config.storeCurrency,
-      intervalMs: intervals.inbound ?? 5_000,
-      ...(intervals.inboundIdle === undefined ? {} : { idleExitMs: intervals.inboundIdle }),
-      onHandled: wakeAfterEvents,
-    });
-    workers.inbound = started.worker;
-    eventStore = started.events;
-  } else {
-    workers.inbound = startInboundEventWorker({
-      db,
-      clock,
-      hooks: storeEventHooks(clock),
-      logger,
-      storeCurrency: config.storeCurrency,
-      intervalMs: intervals.inbound ?? 5_000,
-      holder: presence.id,
-      onHandled: wakeAfterEvents,
-    });
-  }
+  const eventStore = startQueueWorkers(options, workers, presence.id, exportsDir);
 
   const digest: DigestScheduler = {
-    wake: () => gatewayWork?.digest.wake(),
-    nextInvocation: () => gatewayWork?.digest.nextInvocation() ?? null,
+    wake: () => gatewayWork.current?.digest.wake(),
+    nextInvocation: () => gatewayWork.current?.digest.nextInvocation() ?? null,
     stop: () => Promise.resolve(),
   };
   const gateway = startLeadership({
     db,
-    clock,
+    clock: options.clock,
     logger,
     name: 'gateway',
     holder: presence.id,
     ttlMs: PROCESS_LEASE_TTL_MS,
     intervalMs: intervals.leases ?? PROCESS_HEARTBEAT_MS,
     isHolderGone: isLocalProcessGone,
-    lead: leadGateway,
+    lead: () => leadGateway(options, botDeps, presence.id, gatewayWork),
   });
   // A lone process (or the first) is logged in before it serves HTTP: a refused token ends
   // start-up before the listener has acknowledged anything (docs/startup.md).
   await gateway.ready;
 
+  const { http, httpUrl } = await startHttp(options, workers, eventStore);
+
+  return {
+    get client() {
+      return gatewayWork.current?.client;
+    },
+    isGatewayHolder: () => gateway.isLeading(),
+    http,
+    httpUrl,
+    botDeps,
+    digest,
+    workers,
+    stop: () => stopInOrder({ http, workers, gateway, presence, checkpointer }),
+  };
+}
+
+/** New work stops first (HTTP), then the workers finish their pass, then Discord and the database. */
+async function stopInOrder(running: {
+  http: HttpApp;
+  workers: Workers;
+  gateway: Leadership;
+  presence: ProcessPresence;
+  checkpointer: WalCheckpointer;
+}): Promise<void> {
+  const { http, workers, gateway, presence, checkpointer } = running;
+  await http.close();
+  for (const worker of [workers.inbound, workers.webhooks, workers.exportCleanup]) await worker.stop();
+  // Gives the gateway lease up, so another process logs in without waiting for it to expire.
+  await gateway.stop();
+  await presence.stop();
+  await checkpointer.stop();
+}
+
+async function loadRoleRulesIfPresent({ db, clock, config, logger, discord }: ServicesOptions): Promise<void> {
+  if (!existsSync(config.roleRulesFile)) return;
+  const loaded = await loadRoleRulesFile(db, clock, config.roleRulesFile, discord.guildId);
+  logger.info({ file: config.roleRulesFile, ...loaded }, 'role rules file loaded');
+}
+
+/**
+ * Checkpoints of the write-ahead log run on their own thread, never inside a request. SQLite's
+ * log only: PostgreSQL checkpoints by itself.
+ */
+async function startCheckpointer(db: Db, logger: Logger): Promise<WalCheckpointer> {
+  if (isPostgres(db)) return { stop: () => Promise.resolve() };
+  return startWalCheckpointer(db, { onError: (error) => logger.warn({ err: error }, 'WAL checkpoint failed') });
+}
+
+function createBotDeps(options: ServicesOptions, exportsDir: string, wakeRoleWorker: () => void): BotDeps {
+  const { db, clock, config, logger } = options;
+  return {
+    db,
+    clock,
+    config: { ...config, guildId: options.discord.guildId },
+    logger,
+    tempDir: options.tempDir,
+    exportsDir,
+    pending: new PendingActions(() => Date.now()),
+    wakeRoleWorker,
+  };
+}
+
+/**
+ * Only the holder of the 'gateway' lease logs in to Discord, so one process answers
+ * interactions and does the Discord-bound work (role changes, staff alerts, the time-based role
+ * sweep, the digest); the others serve HTTP and the queues, and take over when it dies.
+ */
+async function leadGateway(options: ServicesOptions, botDeps: BotDeps, holder: string, slot: GatewayWorkSlot): Promise<StopLeading> {
+  const client = await logIn(options, botDeps);
+  const work = await startGatewayWork(options, client, holder);
+  slot.current = work;
+  return async () => {
+    slot.current = undefined;
+    for (const worker of [work.sweep, work.roles, work.alerts]) await worker.stop();
+    await work.digest.stop();
+    await work.client.destroy();
+  };
+}
+
+/** The logged-in client once it is ready; a refused token is also reported to onFatal. */
+async function logIn(options: ServicesOptions, botDeps: BotDeps): Promise<Client<true>> {
+  const client = createBot(botDeps, options.discord.apiUrl);
+  const ready = once(client, Events.ClientReady) as Promise<[Client<true>]>;
+  try {
+    await client.login(options.discord.token);
+  } catch (error) {
+    await client.destroy();
+    if (isTokenRefused(error)) {
+      options.onFatal?.(new ConfigError('DISCORD_TOKEN was refused by Discord; copy the bot token again from the Developer Portal (Bot → Reset Token) into DISCORD_TOKEN'));
+    }
+    throw error;
+  }
+  const [readyClient] = await ready;
+  return readyClient;
+}
+
+async function startGatewayWork(options: ServicesOptions, client: Client<true>, holder: string): Promise<GatewayWork> {
+  const { db, clock, config, logger } = options;
+  const intervals: Intervals = options.intervals ?? {};
+  const roles = startRoleQueueWorker({ db, clock, gateway: createDiscordRoleGateway(client), logger, intervalMs: intervals.roles, holder });
+  return {
+    client,
+    roles,
+    alerts: startStaffAlertWorker({ db, clock, client, channelId: config.alertChannelId, logger, intervalMs: intervals.alerts }),
+    sweep: startRoleSweepWorker({ db, clock, logger, intervalMs: intervals.sweep, onEnqueued: () => roles.wake() }),
+    digest: await startDigestScheduler({
+      db,
+      clock,
+      config,
+      logger,
+      tempDir: options.tempDir,
+      // Without DIGEST_CHANNEL_ID the scheduler only logs one warning.
+      sender: createDigestSender(client, config.digestChannelId ?? ''),
+      safetyIntervalMs: intervals.digest,
+    }),
+  };
+}
+
+/**
+ * The queues every process works on: webhook deliveries, export clean-up and purchase events.
+ * Returns the event store of the inbound thread when it runs on one.
+ */
+function startQueueWorkers(options: ServicesOptions, workers: Workers, holder: string, exportsDir: string): EventStore | undefined {
+  const { db, clock, config, logger } = options;
+  const intervals: Intervals = options.intervals ?? {};
+  workers.webhooks = startWebhookDeliveryWorker(db, clock, { allowPrivateGlobally: config.webhookAllowPrivateUrls, logger, intervalMs: intervals.webhooks, holder });
+  workers.exportCleanup = startExportCleanupWorker({ db, clock, directory: exportsDir, logger, intervalMs: intervals.exportCleanup });
+  const wakeAfterEvents = () => {
+    workers.roles.wake();
+    workers.webhooks.wake();
+    workers.alerts.wake();
+  };
+  const inbound = startInboundEvents(options, holder, wakeAfterEvents);
+  workers.inbound = inbound.worker;
+  return inbound.events;
+}
+
+/**
+ * On a SQLite file the events are applied on a thread of their own (see inbound-thread.ts);
+ * in memory (tests with a hand-moved clock) and on PostgreSQL, whose calls never block the
+ * event loop, right here.
+ */
+function startInboundEvents(options: ServicesOptions, holder: string, onHandled: () => void): { worker: Worker; events?: EventStore } {
+  const { db, clock, config, logger } = options;
+  const intervals: Intervals = options.intervals ?? {};
+  const inboundMode = options.inboundEvents ?? (clock === systemClock && isSqliteFile(config.databasePath) ? 'thread' : 'inline');
+  if (inboundMode === 'thread') {
+    return startInboundEventThread({
+      databasePath: config.databasePath,
+      db,
+      clock,
+      logger,
+      holder,
+      storeCurrency: config.storeCurrency,
+      intervalMs: intervals.inbound ?? 5_000,
+      ...(intervals.inboundIdle === undefined ? {} : { idleExitMs: intervals.inboundIdle }),
+      onHandled,
+    });
+  }
+  const worker = startInboundEventWorker({
+    db,
+    clock,
+    hooks: storeEventHooks(clock),
+    logger,
+    storeCurrency: config.storeCurrency,
+    intervalMs: intervals.inbound ?? 5_000,
+    holder,
+    onHandled,
+  });
+  return { worker };
+}
+
+/** The HTTP app, listening when asked to; `httpUrl` is where it listens. */
+async function startHttp(options: ServicesOptions, workers: Workers, eventStore: EventStore | undefined): Promise<{ http: HttpApp; httpUrl: string | undefined }> {
+  const { db, clock, config, logger } = options;
   const http = await createHttpApp({
     db,
     clock,
@@ -243,32 +339,10 @@ export async function startServices(options: ServicesOptions): Promise<RunningSe
     ...(eventStore ? { events: eventStore } : {}),
     onCustomerLinked: applyRolesOnLink(clock, () => workers.roles.wake()),
   });
-  let httpUrl: string | undefined;
-  if (options.listen) {
-    await http.listen({ host: options.listen.host, port: options.listen.port });
-    const address = http.server.address();
-    if (address && typeof address === 'object') httpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-    logger.info({ url: httpUrl }, 'HTTP listener started');
-  }
-
-  return {
-    get client() {
-      return gatewayWork?.client;
-    },
-    isGatewayHolder: () => gateway.isLeading(),
-    http,
-    httpUrl,
-    botDeps,
-    digest,
-    workers,
-    async stop() {
-      // New work stops first (HTTP), then the workers finish their pass, then Discord and the database.
-      await http.close();
-      for (const worker of [workers.inbound, workers.webhooks, workers.exportCleanup]) await worker.stop();
-      // Gives the gateway lease up, so another process logs in without waiting for it to expire.
-      await gateway.stop();
-      await presence.stop();
-      await checkpointer.stop();
-    },
-  };
+  if (!options.listen) return { http, httpUrl: undefined };
+  await http.listen({ host: options.listen.host, port: options.listen.port });
+  const address = http.server.address();
+  const httpUrl = address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined;
+  logger.info({ url: httpUrl }, 'HTTP listener started');
+  return { http, httpUrl };
 }

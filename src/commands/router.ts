@@ -1,4 +1,11 @@
-import type { APIModalInteractionResponseCallbackData, ChatInputCommandInteraction, Interaction } from 'discord.js';
+import type {
+  APIModalInteractionResponseCallbackData,
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  Interaction,
+  ModalSubmitInteraction,
+  StringSelectMenuInteraction,
+} from 'discord.js';
 import type { Actor } from '../domain/customers/types.js';
 import { UserError } from '../shared/errors.js';
 import type { BotDeps } from './context.js';
@@ -62,121 +69,114 @@ function planRoleRule(interaction: ChatInputCommandInteraction, deps: BotDeps, a
   throw new UserError('unknown_subcommand', `/customer role-rule ${sub} is not a command this bot knows; redeploy the commands.`);
 }
 
+type SubcommandPlan = (interaction: ChatInputCommandInteraction, deps: BotDeps, actor: Actor) => Plan;
+type Progress = (text: string) => Promise<void>;
+
+/** A plan that defers a reply and runs with options already parsed, so bad options are refused before the acknowledgement. */
+function replyWith<O>(options: O, run: (options: O, progress: Progress) => Promise<View>, { admin = false } = {}): Plan {
+  return { ack: 'reply', ...(admin ? { admin } : {}), run: (progress) => run(options, progress) };
+}
+
+/** `/customer <sub>`. */
+const CUSTOMER_SUBCOMMANDS: Record<string, SubcommandPlan> = {
+  lookup: (interaction, deps) => replyWith(parseLookupOptions(interaction), (options) => runLookup(deps, options)),
+  ban: (interaction, deps, actor) => replyWith(parseBanOptions(interaction), (options) => runBanPreview(deps, actor, options)),
+  unban: (interaction, deps, actor) => replyWith(parseUnbanOptions(interaction), (options) => runUnban(deps, actor, options)),
+  bans: (interaction, deps, actor) => replyWith(parseBansOptions(interaction), (options) => runBans(deps, actor, options)),
+  note: (interaction, deps, actor) => replyWith(parseNoteOptions(interaction), (options) => runNote(deps, actor, options)),
+  stats: (interaction, deps) => replyWith(parseStatsOptions(interaction), (options) => runStats(deps, options)),
+  export: (interaction, deps, actor) =>
+    replyWith(parseExportOptions(interaction), (options, progress) => runExport(deps, actor, options, progress), { admin: true }),
+  digest: (_interaction, deps) => ({ ack: 'reply', run: () => runDigestPreview(deps) }),
+  'gdpr-export': (interaction, deps, actor) => replyWith(parseGdprExportOptions(interaction), (options) => runGdprExport(deps, actor, options), { admin: true }),
+  delete: (interaction, deps, actor) => replyWith(parseDeleteOptions(interaction), (options) => runDeletePreview(deps, actor, options), { admin: true }),
+  roles: (interaction, deps) => {
+    const options = parseRolesOptions(interaction);
+    const guildId = storeGuildId(interaction, deps);
+    const inspector = createRoleInspector(interaction.client);
+    return { ack: 'reply', run: () => runRoles(deps, inspector, guildId, options) };
+  },
+};
+
+function planCustomerCommand(interaction: ChatInputCommandInteraction, deps: BotDeps, actor: Actor): Plan {
+  if (interaction.options.getSubcommandGroup(false) === 'role-rule') return planRoleRule(interaction, deps, actor);
+  const sub = interaction.options.getSubcommand(true);
+  const plan = Object.hasOwn(CUSTOMER_SUBCOMMANDS, sub) ? CUSTOMER_SUBCOMMANDS[sub] : undefined;
+  if (plan) return plan(interaction, deps, actor);
+  throw new UserError('unknown_subcommand', `/customer ${sub} is not a command this bot knows; redeploy the commands.`);
+}
+
+/** A button or select menu on one of our messages. */
+function planComponent(interaction: ButtonInteraction | StringSelectMenuInteraction, deps: BotDeps, actor: Actor): Plan | undefined {
+  const action = parseComponentId(interaction.customId);
+  if (!action) return undefined;
+  const values = interaction.isStringSelectMenu() ? interaction.values : [];
+  switch (action.kind) {
+    case 'profile':
+      return { ack: 'update', run: () => buildProfileView(deps, action.customerId) };
+    case 'orders':
+      return { ack: 'update', run: () => buildOrdersView(deps, action.customerId, Math.max(0, action.page)) };
+    case 'notes':
+      return { ack: 'update', run: () => buildNotesView(deps, action.customerId, Math.max(0, action.page)) };
+    case 'order': {
+      const orderId = int(values[0], 'order');
+      return { ack: 'update', run: () => buildOrderView(deps, action.customerId, orderId) };
+    }
+    case 'pick-customer': {
+      const customerId = int(values[0], 'customer');
+      return { ack: 'update', run: () => buildProfileView(deps, customerId) };
+    }
+    case 'add-note':
+      return { ack: 'modal', modal: noteModal(action.customerId) };
+    case 'ban-customer':
+      return { ack: 'modal', modal: banModal(action.customerId) };
+    case 'ban-confirm':
+      return { ack: 'update', run: () => runBanConfirm(deps, actor, action.token) };
+    case 'ban-cancel':
+      return { ack: 'update', run: () => Promise.resolve(runBanCancel(deps, actor, action.token)) };
+    case 'bans-page':
+      return { ack: 'update', run: () => runBansPage(deps, actor, action.token, Math.max(0, action.page)) };
+    case 'erase-confirm':
+      return { ack: 'update', admin: true, run: () => runDeleteConfirm(deps, actor, action.token) };
+    case 'erase-cancel':
+      return { ack: 'update', run: () => Promise.resolve(runDeleteCancel(deps, actor, action.token)) };
+    case 'rule-take-back':
+      return { ack: 'update', admin: true, run: () => runRoleRuleTakeBack(deps, createRoleInspector(interaction.client), actor, action.token) };
+    case 'rule-keep':
+      return { ack: 'update', admin: true, run: () => runRoleRuleKeep(deps, createRoleInspector(interaction.client), actor, action.token) };
+    case 'roles-view': {
+      const guildId = storeGuildId(interaction, deps);
+      return { ack: 'update', run: () => buildRolesView(deps, createRoleInspector(interaction.client), guildId, action.customerId) };
+    }
+    case 'role-resync': {
+      const guildId = storeGuildId(interaction, deps);
+      return { ack: 'update', run: () => runRoleResync(deps, createRoleInspector(interaction.client), guildId, actor, action.customerId) };
+    }
+  }
+}
+
+/** The note and ban forms. */
+function planModal(interaction: ModalSubmitInteraction, deps: BotDeps, actor: Actor): Plan | undefined {
+  const action = parseModalId(interaction.customId);
+  if (!action) return undefined;
+  if (action.kind === 'note-modal') {
+    const text = interaction.fields.getTextInputValue(NOTE_FIELD);
+    // From a profile's button the profile itself is refreshed; otherwise a new reply.
+    return { ack: interaction.isFromMessage() ? 'update' : 'reply', run: () => addNoteAndShowProfile(deps, actor, action.customerId, text) };
+  }
+  const duration = interaction.fields.getTextInputValue(DURATION_FIELD);
+  const reason = interaction.fields.getTextInputValue(REASON_FIELD);
+  return { ack: 'reply', run: () => runBanPreview(deps, actor, { type: 'customer', target: String(action.customerId), duration, reason }) };
+}
+
 /** Parses the interaction into a plan, or undefined when it is not one of ours. Throws UserError on bad options. */
 export function planInteraction(interaction: Interaction, deps: BotDeps, actor: Actor): Plan | undefined {
-  if (interaction.isChatInputCommand() && interaction.commandName === 'customer') {
-    if (interaction.options.getSubcommandGroup(false) === 'role-rule') return planRoleRule(interaction, deps, actor);
-    const sub = interaction.options.getSubcommand(true);
-    switch (sub) {
-      case 'lookup': {
-        const options = parseLookupOptions(interaction);
-        return { ack: 'reply', run: () => runLookup(deps, options) };
-      }
-      case 'ban': {
-        const options = parseBanOptions(interaction);
-        return { ack: 'reply', run: () => runBanPreview(deps, actor, options) };
-      }
-      case 'unban': {
-        const options = parseUnbanOptions(interaction);
-        return { ack: 'reply', run: () => runUnban(deps, actor, options) };
-      }
-      case 'bans': {
-        const options = parseBansOptions(interaction);
-        return { ack: 'reply', run: () => runBans(deps, actor, options) };
-      }
-      case 'note': {
-        const options = parseNoteOptions(interaction);
-        return { ack: 'reply', run: () => runNote(deps, actor, options) };
-      }
-      case 'stats': {
-        const options = parseStatsOptions(interaction);
-        return { ack: 'reply', run: () => runStats(deps, options) };
-      }
-      case 'export': {
-        const options = parseExportOptions(interaction);
-        return { ack: 'reply', admin: true, run: (progress) => runExport(deps, actor, options, progress) };
-      }
-      case 'digest':
-        return { ack: 'reply', run: () => runDigestPreview(deps) };
-      case 'gdpr-export': {
-        const options = parseGdprExportOptions(interaction);
-        return { ack: 'reply', admin: true, run: () => runGdprExport(deps, actor, options) };
-      }
-      case 'delete': {
-        const options = parseDeleteOptions(interaction);
-        return { ack: 'reply', admin: true, run: () => runDeletePreview(deps, actor, options) };
-      }
-      case 'roles': {
-        const options = parseRolesOptions(interaction);
-        const guildId = storeGuildId(interaction, deps);
-        const inspector = createRoleInspector(interaction.client);
-        return { ack: 'reply', run: () => runRoles(deps, inspector, guildId, options) };
-      }
-    }
-    throw new UserError('unknown_subcommand', `/customer ${sub} is not a command this bot knows; redeploy the commands.`);
-  }
+  if (interaction.isChatInputCommand() && interaction.commandName === 'customer') return planCustomerCommand(interaction, deps, actor);
   if (interaction.isUserContextMenuCommand() && interaction.commandName === CUSTOMER_PROFILE_MENU) {
     const targetId = interaction.targetId;
     return { ack: 'reply', run: () => runProfileMenu(deps, targetId) };
   }
-  if (interaction.isButton() || interaction.isStringSelectMenu()) {
-    const action = parseComponentId(interaction.customId);
-    if (!action) return undefined;
-    const values = interaction.isStringSelectMenu() ? interaction.values : [];
-    switch (action.kind) {
-      case 'profile':
-        return { ack: 'update', run: () => buildProfileView(deps, action.customerId) };
-      case 'orders':
-        return { ack: 'update', run: () => buildOrdersView(deps, action.customerId, Math.max(0, action.page)) };
-      case 'notes':
-        return { ack: 'update', run: () => buildNotesView(deps, action.customerId, Math.max(0, action.page)) };
-      case 'order': {
-        const orderId = int(values[0], 'order');
-        return { ack: 'update', run: () => buildOrderView(deps, action.customerId, orderId) };
-      }
-      case 'pick-customer': {
-        const customerId = int(values[0], 'customer');
-        return { ack: 'update', run: () => buildProfileView(deps, customerId) };
-      }
-      case 'add-note':
-        return { ack: 'modal', modal: noteModal(action.customerId) };
-      case 'ban-customer':
-        return { ack: 'modal', modal: banModal(action.customerId) };
-      case 'ban-confirm':
-        return { ack: 'update', run: () => runBanConfirm(deps, actor, action.token) };
-      case 'ban-cancel':
-        return { ack: 'update', run: () => Promise.resolve(runBanCancel(deps, actor, action.token)) };
-      case 'bans-page':
-        return { ack: 'update', run: () => runBansPage(deps, actor, action.token, Math.max(0, action.page)) };
-      case 'erase-confirm':
-        return { ack: 'update', admin: true, run: () => runDeleteConfirm(deps, actor, action.token) };
-      case 'erase-cancel':
-        return { ack: 'update', run: () => Promise.resolve(runDeleteCancel(deps, actor, action.token)) };
-      case 'rule-take-back':
-        return { ack: 'update', admin: true, run: () => runRoleRuleTakeBack(deps, createRoleInspector(interaction.client), actor, action.token) };
-      case 'rule-keep':
-        return { ack: 'update', admin: true, run: () => runRoleRuleKeep(deps, createRoleInspector(interaction.client), actor, action.token) };
-      case 'roles-view': {
-        const guildId = storeGuildId(interaction, deps);
-        return { ack: 'update', run: () => buildRolesView(deps, createRoleInspector(interaction.client), guildId, action.customerId) };
-      }
-      case 'role-resync': {
-        const guildId = storeGuildId(interaction, deps);
-        return { ack: 'update', run: () => runRoleResync(deps, createRoleInspector(interaction.client), guildId, actor, action.customerId) };
-      }
-    }
-  }
-  if (interaction.isModalSubmit()) {
-    const action = parseModalId(interaction.customId);
-    if (!action) return undefined;
-    if (action.kind === 'note-modal') {
-      const text = interaction.fields.getTextInputValue(NOTE_FIELD);
-      // From a profile's button the profile itself is refreshed; otherwise a new reply.
-      return { ack: interaction.isFromMessage() ? 'update' : 'reply', run: () => addNoteAndShowProfile(deps, actor, action.customerId, text) };
-    }
-    const duration = interaction.fields.getTextInputValue(DURATION_FIELD);
-    const reason = interaction.fields.getTextInputValue(REASON_FIELD);
-    return { ack: 'reply', run: () => runBanPreview(deps, actor, { type: 'customer', target: String(action.customerId), duration, reason }) };
-  }
+  if (interaction.isButton() || interaction.isStringSelectMenu()) return planComponent(interaction, deps, actor);
+  if (interaction.isModalSubmit()) return planModal(interaction, deps, actor);
   return undefined;
 }

@@ -127,60 +127,77 @@ async function runJob(db: Db, clock: Clock, gateway: RoleGateway, job: RoleJobRo
   } catch (error) {
     result = { ok: false, kind: 'retry', message: error instanceof Error ? error.message : String(error) };
   }
-  const attempts = job.attempts + 1;
+  await inTransaction(db, (trx) => recordCallOutcome(trx, clock, { job, lease, attempts: job.attempts + 1, result }, random, logger));
+}
 
-  await inTransaction(db, async (trx) => {
-    const now = clock.now();
-    const nowIso = now.toISOString();
-    const later = (ms: number) => new Date(now.getTime() + ms).toISOString();
-    // Someone without the member or the role no longer holds it: a removal is then done.
-    const removalMoot = job.action === 'remove' && !result.ok && (result.kind === 'unknown_member' || result.kind === 'unknown_role');
+interface CallOutcome {
+  job: RoleJobRow;
+  lease: string;
+  /** Counting the call just made. */
+  attempts: number;
+  result: RoleCallResult;
+}
 
-    if (result.ok || removalMoot) {
-      // The call happened: what Discord now holds is recorded even if the job was superseded meanwhile.
-      await recordAssignment(trx, nowIso, job, wanted);
-      await settle(trx, job, lease, { status: 'done', attempts, last_error: result.ok ? null : result.message }, nowIso);
-      await releaseStaffAlertKeys(trx, ALERTED_KINDS.map((kind) => roleAlertKey(kind, job.role_id)));
+/** Records what Discord answered: done, waiting for the member, blocked for staff, or retried later. */
+async function recordCallOutcome(trx: Db, clock: Clock, outcome: CallOutcome, random: () => number, logger: Logger | undefined): Promise<void> {
+  const { job, lease, attempts, result } = outcome;
+  const now = clock.now();
+  const nowIso = now.toISOString();
+  const later = (ms: number) => new Date(now.getTime() + ms).toISOString();
+  // Someone without the member or the role no longer holds it: a removal is then done.
+  const removalMoot = job.action === 'remove' && !result.ok && (result.kind === 'unknown_member' || result.kind === 'unknown_role');
+
+  if (result.ok || removalMoot) {
+    // The call happened: what Discord now holds is recorded even if the job was superseded meanwhile.
+    await recordAssignment(trx, nowIso, job, job.action === 'add' ? 'granted' : 'revoked');
+    await settle(trx, job, lease, { status: 'done', attempts, last_error: result.ok ? null : result.message }, nowIso);
+    await releaseStaffAlertKeys(trx, ALERTED_KINDS.map((kind) => roleAlertKey(kind, job.role_id)));
+    return;
+  }
+  switch (result.kind) {
+    case 'unknown_member':
+      await settle(trx, job, lease, { status: 'waiting_member', attempts, next_attempt_at: later(WAITING_MEMBER_RETRY_MS), last_error: result.message }, nowIso);
+      return;
+    case 'missing_permissions':
+    case 'role_above_bot':
+    case 'unknown_role':
+    case 'dangerous_role': {
+      const held = await settle(trx, job, lease, { status: 'needs_attention', attempts, next_attempt_at: later(ATTENTION_RETRY_MS), last_error: result.message }, nowIso);
+      if (!held) return;
+      logger?.warn({ job: job.id, roleId: job.role_id, kind: result.kind }, 'role change needs staff attention');
+      await raiseStaffAlert(trx, clock, {
+        kind: 'role_problem',
+        dedupeKey: roleAlertKey(result.kind, job.role_id),
+        message:
+          `⚠️ The bot could not ${describe(job)}. ${result.message}\n` +
+          'Waiting role changes are retried every hour, or at once with the Re-sync button of `/customer roles`.',
+      });
       return;
     }
-    switch (result.kind) {
-      case 'unknown_member':
-        await settle(trx, job, lease, { status: 'waiting_member', attempts, next_attempt_at: later(WAITING_MEMBER_RETRY_MS), last_error: result.message }, nowIso);
-        return;
-      case 'missing_permissions':
-      case 'role_above_bot':
-      case 'unknown_role':
-      case 'dangerous_role': {
-        const held = await settle(trx, job, lease, { status: 'needs_attention', attempts, next_attempt_at: later(ATTENTION_RETRY_MS), last_error: result.message }, nowIso);
-        if (!held) return;
-        logger?.warn({ job: job.id, roleId: job.role_id, kind: result.kind }, 'role change needs staff attention');
-        await raiseStaffAlert(trx, clock, {
-          kind: 'role_problem',
-          dedupeKey: roleAlertKey(result.kind, job.role_id),
-          message:
-            `⚠️ The bot could not ${describe(job)}. ${result.message}\n` +
-            'Waiting role changes are retried every hour, or at once with the Re-sync button of `/customer roles`.',
-        });
-        return;
-      }
-      case 'retry': {
-        if (attempts >= ROLE_JOB_MAX_ATTEMPTS) {
-          const held = await settle(trx, job, lease, { status: 'failed', attempts, last_error: result.message }, nowIso);
-          if (!held) return;
-          logger?.warn({ job: job.id, roleId: job.role_id, attempts }, 'role change failed for good');
-          await raiseStaffAlert(trx, clock, {
-            kind: 'role_problem',
-            dedupeKey: roleAlertKey('retry_exhausted', job.role_id),
-            message:
-              `⚠️ The bot gave up trying to ${describe(job)} after ${attempts} attempts (last error: ${result.message}).\n` +
-              'Press Re-sync in `/customer roles` for the customer to queue it again.',
-          });
-          return;
-        }
-        await settle(trx, job, lease, { status: 'pending', attempts, next_attempt_at: later(roleRetryDelayMs(attempts, random)), last_error: result.message }, nowIso);
-        return;
-      }
-    }
+    case 'retry':
+      if (attempts >= ROLE_JOB_MAX_ATTEMPTS) await giveUp(trx, clock, outcome, { message: result.message, nowIso }, logger);
+      else await settle(trx, job, lease, { status: 'pending', attempts, next_attempt_at: later(roleRetryDelayMs(attempts, random)), last_error: result.message }, nowIso);
+      return;
+  }
+}
+
+/** The last retry failed: the job fails for good and staff are told how to queue it again. */
+async function giveUp(
+  trx: Db,
+  clock: Clock,
+  { job, lease, attempts }: CallOutcome,
+  { message, nowIso }: { message: string; nowIso: string },
+  logger: Logger | undefined,
+): Promise<void> {
+  const held = await settle(trx, job, lease, { status: 'failed', attempts, last_error: message }, nowIso);
+  if (!held) return;
+  logger?.warn({ job: job.id, roleId: job.role_id, attempts }, 'role change failed for good');
+  await raiseStaffAlert(trx, clock, {
+    kind: 'role_problem',
+    dedupeKey: roleAlertKey('retry_exhausted', job.role_id),
+    message:
+      `⚠️ The bot gave up trying to ${describe(job)} after ${attempts} attempts (last error: ${message}).\n` +
+      'Press Re-sync in `/customer roles` for the customer to queue it again.',
   });
 }
 

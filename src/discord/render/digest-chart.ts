@@ -77,6 +77,21 @@ export interface ChartOptions {
   text?: boolean;
 }
 
+interface Plot {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+
+/** Where a point's index and a value land on the canvas. */
+interface Scale {
+  ticks: number[];
+  step: number;
+  x: (index: number) => number;
+  y: (value: number) => number;
+}
+
 /** A CHART_WIDTH×CHART_HEIGHT PNG of the segments across `snapshots` (oldest first; the last 12 are drawn). */
 export function renderSegmentChart(snapshots: readonly SegmentSnapshot[], options: ChartOptions = {}): Buffer {
   const points = snapshots.slice(-CHART_MAX_POINTS);
@@ -86,31 +101,49 @@ export function renderSegmentChart(snapshots: readonly SegmentSnapshot[], option
   context.fillStyle = '#FFFFFF';
   context.fillRect(0, 0, CHART_WIDTH, CHART_HEIGHT);
 
-  const plot = { left: 72, right: CHART_WIDTH - 24, top: 64, bottom: CHART_HEIGHT - 48 };
-
-  if (font) {
-    context.fillStyle = '#111827';
-    context.font = `16px ${font.bold}`;
-    context.textBaseline = 'alphabetic';
-    context.textAlign = 'left';
-    const weeks = points.length;
-    context.fillText(weeks > 1 ? `Customer segments, last ${weeks} digests` : 'Customer segments', plot.left, 28);
-  }
+  const plot: Plot = { left: 72, right: CHART_WIDTH - 24, top: 64, bottom: CHART_HEIGHT - 48 };
+  if (font) drawTitle(context, font, plot, points.length);
   drawLegend(context, font, plot.right);
 
+  const scale = scaleFor(points, plot);
+  drawValueAxis(context, font, plot, scale);
+  if (points.length === 0) {
+    if (font) drawNoHistory(context, font, plot);
+    return canvas.toBuffer('image/png');
+  }
+  if (font) drawDateAxis(context, font, plot, scale, points, options.timeZone ?? 'UTC');
+  for (const series of CHART_SERIES) drawSeries(context, scale, points, series);
+  return canvas.toBuffer('image/png');
+}
+
+function drawTitle(context: SKRSContext2D, font: ChartFonts, plot: Plot, weeks: number): void {
+  context.fillStyle = '#111827';
+  context.font = `16px ${font.bold}`;
+  context.textBaseline = 'alphabetic';
+  context.textAlign = 'left';
+  context.fillText(weeks > 1 ? `Customer segments, last ${weeks} digests` : 'Customer segments', plot.left, 28);
+}
+
+function scaleFor(points: readonly SegmentSnapshot[], plot: Plot): Scale {
   const max = Math.max(1, ...points.flatMap((point) => CHART_SERIES.map((series) => point[series.key])));
   const ticks = niceTicks(max);
   const top = ticks.at(-1) ?? max;
-  const y = (value: number): number => plot.bottom - (value / top) * (plot.bottom - plot.top);
   const step = points.length > 1 ? (plot.right - plot.left - 32) / (points.length - 1) : 0;
-  const x = (index: number): number => (points.length > 1 ? plot.left + 16 + index * step : (plot.left + plot.right) / 2);
+  return {
+    ticks,
+    step,
+    y: (value) => plot.bottom - (value / top) * (plot.bottom - plot.top),
+    x: (index) => (points.length > 1 ? plot.left + 16 + index * step : (plot.left + plot.right) / 2),
+  };
+}
 
-  // Grid and the value axis.
+/** The grid, one line per tick, with the values and the axis title when there is text. */
+function drawValueAxis(context: SKRSContext2D, font: ChartFonts | null, plot: Plot, scale: Scale): void {
   context.lineWidth = 1;
   context.setLineDash([]);
   const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
-  for (const tick of ticks) {
-    const ty = Math.round(y(tick)) + 0.5;
+  for (const tick of scale.ticks) {
+    const ty = Math.round(scale.y(tick)) + 0.5;
     context.strokeStyle = tick === 0 ? '#9CA3AF' : '#E5E7EB';
     context.beginPath();
     context.moveTo(plot.left, ty);
@@ -124,65 +157,61 @@ export function renderSegmentChart(snapshots: readonly SegmentSnapshot[], option
       context.fillText(compact.format(tick), plot.left - 8, ty);
     }
   }
-  if (font) {
-    context.save();
-    context.translate(18, (plot.top + plot.bottom) / 2);
-    context.rotate(-Math.PI / 2);
-    context.fillStyle = '#4B5563';
-    context.font = `12px ${font.regular}`;
-    context.textAlign = 'center';
-    context.textBaseline = 'middle';
-    context.fillText('Customers', 0, 0);
-    context.restore();
-  }
+  if (!font) return;
+  context.save();
+  context.translate(18, (plot.top + plot.bottom) / 2);
+  context.rotate(-Math.PI / 2);
+  context.fillStyle = '#4B5563';
+  context.font = `12px ${font.regular}`;
+  context.textAlign = 'center';
+  context.textBaseline = 'middle';
+  context.fillText('Customers', 0, 0);
+  context.restore();
+}
 
-  if (points.length === 0) {
-    if (font) {
-      context.fillStyle = '#6B7280';
-      context.font = `14px ${font.regular}`;
-      context.textAlign = 'center';
-      context.textBaseline = 'middle';
-      context.fillText('No history yet', (plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2);
-    }
-    return canvas.toBuffer('image/png');
-  }
+function drawNoHistory(context: SKRSContext2D, font: ChartFonts, plot: Plot): void {
+  context.fillStyle = '#6B7280';
+  context.font = `14px ${font.regular}`;
+  context.textAlign = 'center';
+  context.textBaseline = 'middle';
+  context.fillText('No history yet', (plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2);
+}
 
-  // Date axis: one label per point, thinned so they never overlap.
-  if (font) {
-    const day = new Intl.DateTimeFormat('en-US', { timeZone: options.timeZone ?? 'UTC', month: 'short', day: 'numeric' });
-    context.fillStyle = '#4B5563';
-    context.font = `12px ${font.regular}`;
-    context.textAlign = 'center';
-    context.textBaseline = 'top';
-    const every = Math.max(1, Math.ceil(56 / Math.max(step, 1)));
-    points.forEach((point, index) => {
-      const isLast = index === points.length - 1;
-      if (index % every !== 0 && !isLast) return;
-      if (!isLast && points.length - 1 - index < every && points.length > 1) return;
-      context.fillText(day.format(new Date(point.periodKey)), x(index), plot.bottom + 10);
-    });
-  }
+/** One date label per point, thinned so they never overlap. */
+function drawDateAxis(context: SKRSContext2D, font: ChartFonts, plot: Plot, scale: Scale, points: readonly SegmentSnapshot[], timeZone: string): void {
+  const day = new Intl.DateTimeFormat('en-US', { timeZone, month: 'short', day: 'numeric' });
+  context.fillStyle = '#4B5563';
+  context.font = `12px ${font.regular}`;
+  context.textAlign = 'center';
+  context.textBaseline = 'top';
+  const every = Math.max(1, Math.ceil(56 / Math.max(scale.step, 1)));
+  points.forEach((point, index) => {
+    const isLast = index === points.length - 1;
+    if (index % every !== 0 && !isLast) return;
+    if (!isLast && points.length - 1 - index < every && points.length > 1) return;
+    context.fillText(day.format(new Date(point.periodKey)), scale.x(index), plot.bottom + 10);
+  });
+}
 
-  for (const series of CHART_SERIES) {
-    context.strokeStyle = series.color;
-    context.fillStyle = series.color;
-    context.lineWidth = 2.5;
-    context.lineJoin = 'round';
-    context.setLineDash(series.dash);
+/** One segment's line, with a dot on each point. */
+function drawSeries(context: SKRSContext2D, { x, y }: Scale, points: readonly SegmentSnapshot[], series: Series): void {
+  context.strokeStyle = series.color;
+  context.fillStyle = series.color;
+  context.lineWidth = 2.5;
+  context.lineJoin = 'round';
+  context.setLineDash(series.dash);
+  context.beginPath();
+  points.forEach((point, index) => {
+    if (index === 0) context.moveTo(x(index), y(point[series.key]));
+    else context.lineTo(x(index), y(point[series.key]));
+  });
+  context.stroke();
+  context.setLineDash([]);
+  for (const [index, point] of points.entries()) {
     context.beginPath();
-    points.forEach((point, index) => {
-      if (index === 0) context.moveTo(x(index), y(point[series.key]));
-      else context.lineTo(x(index), y(point[series.key]));
-    });
-    context.stroke();
-    context.setLineDash([]);
-    for (const [index, point] of points.entries()) {
-      context.beginPath();
-      context.arc(x(index), y(point[series.key]), 3.5, 0, Math.PI * 2);
-      context.fill();
-    }
+    context.arc(x(index), y(point[series.key]), 3.5, 0, Math.PI * 2);
+    context.fill();
   }
-  return canvas.toBuffer('image/png');
 }
 
 function drawLegend(context: SKRSContext2D, font: ChartFonts | null, right: number): void {

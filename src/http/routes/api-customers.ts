@@ -17,7 +17,7 @@ import { fieldError, notFound } from '../api-validation.js';
 import { ApiError } from '../http-errors.js';
 import { apiActor, tokenOf, type ApiAuth } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteRegistry } from '../openapi.js';
+import { defineApiRoute, idParam, pageEnvelope, plainText, successEnvelope, timestampSchema, wholeNumberParam, type ApiRouteHandler, type ApiRouteRegistry } from '../openapi.js';
 
 /** How many orders the detail shows, newest first (every status; the figures count completed ones). */
 export const RECENT_ORDERS_LIMIT = 50;
@@ -478,14 +478,23 @@ async function translateRefusals<T>(work: Promise<T>): Promise<T> {
 
 /** Customers and the checkout check: /customers… and /checkout/check under the API prefix. */
 export const apiCustomerRoutes: FastifyPluginAsync<{ deps: HttpDeps; auth: ApiAuth; registry: ApiRouteRegistry }> = (app, { deps, auth, registry }) => {
-  const { db, clock, config } = deps;
   const routes = customerRouteSpecs;
+  registry.mount(app, auth, routes.list, listCustomersHandler(deps));
+  registry.mount(app, auth, routes.get, getCustomerHandler(deps));
+  registry.mount(app, auth, routes.create, createCustomerHandler(deps));
+  registry.mount(app, auth, routes.update, updateCustomerHandler(deps));
+  registry.mount(app, auth, routes.checkoutCheck, checkoutCheckHandler(deps));
+  return Promise.resolve();
+};
 
-  async function detailOf(customer: Customer) {
-    return customerDetailJson(customer, await listRecentOrdersOfCustomer(db, customer.id, RECENT_ORDERS_LIMIT));
-  }
+type Routes = typeof customerRouteSpecs;
 
-  registry.mount(app, auth, routes.list, async ({ query }) => {
+async function detailOf(db: HttpDeps['db'], customer: Customer) {
+  return customerDetailJson(customer, await listRecentOrdersOfCustomer(db, customer.id, RECENT_ORDERS_LIMIT));
+}
+
+function listCustomersHandler({ db, clock, config }: HttpDeps): ApiRouteHandler<Routes['list']> {
+  return async ({ query }) => {
     const before = query.registered_before;
     const page = await listCustomers(
       db,
@@ -508,15 +517,20 @@ export const apiCustomerRoutes: FastifyPluginAsync<{ deps: HttpDeps; auth: ApiAu
       data: page.rows.map(customerSummaryJson),
       meta: { current_page: page.page, last_page: page.lastPage, per_page: page.perPage, total: page.total },
     };
-  });
+  };
+}
 
-  registry.mount(app, auth, routes.get, async ({ params }) => {
+function getCustomerHandler({ db }: HttpDeps): ApiRouteHandler<Routes['get']> {
+  return async ({ params }) => {
     const customer = await findCustomerById(db, params.id);
     if (!customer) throw notFound(`No customer has id ${params.id}.`);
-    return { success: true, data: await detailOf(customer) };
-  });
+    return { success: true, data: await detailOf(db, customer) };
+  };
+}
 
-  registry.mount(app, auth, routes.create, async ({ body, request, reply }) => {
+function createCustomerHandler(deps: HttpDeps): ApiRouteHandler<Routes['create']> {
+  const { db, clock } = deps;
+  return async ({ body, request, reply }) => {
     // Hashed before the transaction: ~100 ms of scrypt must not hold the database's write lock.
     const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
     const result = await translateRefusals(
@@ -538,10 +552,12 @@ export const apiCustomerRoutes: FastifyPluginAsync<{ deps: HttpDeps; auth: ApiAu
     if (!result.ok) throw new ApiError(422, result.message);
     if (result.webhooksQueued > 0) deps.wake.webhookDeliveries();
     void reply.header('location', `${request.url.split('?')[0] ?? ''}/${result.customer.id}`);
-    return { success: true, data: await detailOf(result.customer) };
-  });
+    return { success: true, data: await detailOf(db, result.customer) };
+  };
+}
 
-  registry.mount(app, auth, routes.update, async ({ params, body, request }) => {
+function updateCustomerHandler({ db, clock }: HttpDeps): ApiRouteHandler<Routes['update']> {
+  return async ({ params, body, request }) => {
     const customer = await translateRefusals(
       rectifyCustomer(
         db,
@@ -551,10 +567,12 @@ export const apiCustomerRoutes: FastifyPluginAsync<{ deps: HttpDeps; auth: ApiAu
         apiActor(tokenOf(request)),
       ),
     );
-    return { success: true, data: await detailOf(customer) };
-  });
+    return { success: true, data: await detailOf(db, customer) };
+  };
+}
 
-  registry.mount(app, auth, routes.checkoutCheck, async ({ body }) => {
+function checkoutCheckHandler({ db, clock }: HttpDeps): ApiRouteHandler<Routes['checkoutCheck']> {
+  return async ({ body }) => {
     const result = await checkIdentifiers(db, clock, {
       email: body.email,
       ip: body.ip,
@@ -565,6 +583,5 @@ export const apiCustomerRoutes: FastifyPluginAsync<{ deps: HttpDeps; auth: ApiAu
     });
     const refusal = refusalFor(result);
     return { success: true, data: refusal === null ? { allowed: true as const } : { allowed: false as const, message: GENERIC_REFUSAL } };
-  });
-  return Promise.resolve();
-};
+  };
+}

@@ -63,7 +63,9 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
   const deps = run;
   const output = run.output ?? process.stdout;
   const input = run.input ?? process.stdin;
-  const seeded = await seedDemoData(deps.db, deps.clock);
+  const seeded = await seedDemoData(deps.db, deps.clock, {
+    digest: { cron: deps.config.digestCron, timeZone: deps.config.storeTimeZone, atRiskDays: deps.config.atRiskDays },
+  });
   if (seeded.customers > 0) {
     await seedDemoBans(deps.db, deps.clock);
     // Demo products 1 (VIP Rank) and 2 (MVP Rank) grant roles; past buyers get them in the background.

@@ -86,7 +86,8 @@ export function readSlashCommand(text: string): SlashCommand {
   const entry = SUBCOMMANDS.find((candidate) => candidate.group === group && candidate.name === name);
   if (!entry) {
     const choices = SUBCOMMANDS.filter((candidate) => group === undefined || candidate.group === group).map(label);
-    throw new Error(`/${[COMMAND, group, name].filter(Boolean).join(' ')} is not a command. Commands: ${choices.join(', ')} (type help)`);
+    const typed = `/${[COMMAND, group, name].filter(Boolean).join(' ')}`;
+    throw new Error(`${name ? `${typed} is not a command` : `${typed} needs a subcommand`}. Commands: ${choices.join(', ')} (type help)`);
   }
   const typed = readOptions(group ? afterSecond : afterFirst);
   const usage = `${label(entry)} takes ${entry.options.length === 0 ? 'no options' : entry.options.map((option) => `${option.name}:`).join(' ')}`;

@@ -50,6 +50,8 @@ describe('the sandbox prompt', () => {
     expect(() => readSlashCommand('lookup')).toThrow('lookup needs query:');
     expect(() => readSlashCommand('lookup query:a query:b')).toThrow('query: given twice');
     expect(() => readSlashCommand('look query:a')).toThrow(/is not a command\. Commands: lookup, ban, .*role-rule add/);
+    expect(() => readSlashCommand('')).toThrow('/customer needs a subcommand. Commands: lookup,');
+    expect(() => readSlashCommand('role-rule')).toThrow('/customer role-rule needs a subcommand. Commands: role-rule add, role-rule remove, role-rule list');
     expect(() => readSlashCommand('export format:pdf')).toThrow('format:pdf is not one of its choices: csv, xlsx (Excel (.xlsx))');
     expect(readSlashCommand('export format:excel filter:Loyal customers')).toEqual({ subcommand: 'export', options: { format: 'xlsx', filter: 'loyal' } });
     expect(readSlashCommand('export format:XLSX')).toEqual({ subcommand: 'export', options: { format: 'xlsx' } });

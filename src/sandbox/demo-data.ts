@@ -5,6 +5,7 @@ import { hasAnyCustomer, updateCustomer } from '../store/customer.repository.js'
 import { insertCustomers, type NewCustomerInput } from '../domain/customers/registration.js';
 import { inTransaction, type Db } from '../store/database.js';
 import { hasAnyOrder, upsertOrder, type OrderInput } from '../store/order.repository.js';
+import { addDigestHistory, DEFAULT_DEMO_SCHEDULE, type DemoDigestSchedule } from './demo-digest.js';
 
 /** The staff member the demo notes are written by. */
 export const DEMO_STAFF: Actor = { id: '100000000000000042', name: 'Demo Staff' };
@@ -66,13 +67,13 @@ type Profile = { orders: number; window: 'any' | 'recent' | 'lapsed'; statuses: 
  * of a few products with some refunded or pending, referrals, support tickets and staff notes.
  * Some customers are fixed so demos can rely on them: exactly one Alice Johnson
  * (alice@example.com, a repeat customer), several other Alices, a loyal customer, an at-risk one
- * and a brand-new one. A database that already has customers or orders is left alone
- * (returns zeros).
+ * and a brand-new one. The weekly digest's past segment snapshots (see addDigestHistory) fill
+ * its chart. A database that already has customers or orders is left alone (returns zeros).
  */
 export async function seedDemoData(
   db: Db,
   clock: Clock,
-  options: { customers?: number; seed?: number } = {},
+  options: { customers?: number; seed?: number; digest?: DemoDigestSchedule } = {},
 ): Promise<{ customers: number; orders: number }> {
   const count = Math.max(0, Math.min(100_000, Math.trunc(options.customers ?? 300)));
   const random = mulberry32(options.seed ?? 1);
@@ -80,7 +81,9 @@ export async function seedDemoData(
     const existing = await hasAnyCustomer(trx);
     const existingOrder = await hasAnyOrder(trx);
     if (existing || existingOrder || count === 0) return { customers: 0, orders: 0 };
-    return seed(trx, clock.now().getTime(), count, random);
+    const seeded = await seed(trx, clock.now().getTime(), count, random);
+    await addDigestHistory(trx, clock.now().getTime(), options.digest ?? DEFAULT_DEMO_SCHEDULE);
+    return seeded;
   };
   return inTransaction(db, work);
 }

@@ -6,6 +6,7 @@ interface EmbedLike {
   fields?: { name: string; value: string; inline?: boolean }[];
   footer?: { text: string };
   thumbnail?: { url: string };
+  image?: { url: string };
 }
 
 interface ComponentLike {
@@ -68,23 +69,36 @@ export function listControls(message: MessageLike): Control[] {
   return controls;
 }
 
-export function renderMessage(message: MessageLike): string {
+/** What an embed picture shows: the attached file (and where it was saved), or a Discord-hosted image. */
+function pictureLine(kind: string, url: string, savedAs: ReadonlyMap<string, string>): string {
+  if (!url.startsWith('attachment://')) return `│ [${kind}: ${kind === 'picture' ? 'Discord avatar' : url}]`;
+  const name = url.slice('attachment://'.length);
+  const path = savedAs.get(name);
+  return `│ [${kind}: ${name}${path ? ` → ${path}` : ''}]`;
+}
+
+/** `savedAs` maps an attachment's file name to where the sandbox wrote it, printed beside it. */
+export function renderMessage(message: MessageLike, savedAs: ReadonlyMap<string, string> = new Map()): string {
   const out: string[] = [];
   if (message.flags !== undefined && (message.flags & 64) !== 0) out.push('(only you can see this)');
   if (message.content) out.push(plainText(message.content));
   for (const embed of message.embeds ?? []) {
     out.push('┌' + '─'.repeat(60));
     if (embed.title) out.push(`│ ${plainText(embed.title).toUpperCase()}`);
-    if (embed.thumbnail) out.push(`│ [picture: ${embed.thumbnail.url.startsWith('attachment://') ? embed.thumbnail.url.slice(13) : 'Discord avatar'}]`);
+    if (embed.thumbnail) out.push(pictureLine('picture', embed.thumbnail.url, savedAs));
     if (embed.description) for (const line of plainText(embed.description).split('\n')) out.push(`│ ${line}`);
     for (const f of embed.fields ?? []) {
       out.push(`│ ▸ ${plainText(f.name)}`);
       for (const line of plainText(f.value).split('\n')) out.push(`│     ${line}`);
     }
+    if (embed.image) out.push(pictureLine('image', embed.image.url, savedAs));
     if (embed.footer) out.push(`│ ${plainText(embed.footer.text)}`);
     out.push('└' + '─'.repeat(60));
   }
-  for (const a of message.attachments ?? []) out.push(`📎 ${a.filename} (${a.size.toLocaleString('en-US')} bytes)`);
+  for (const a of message.attachments ?? []) {
+    const path = savedAs.get(a.filename);
+    out.push(`📎 ${a.filename} (${a.size.toLocaleString('en-US')} bytes)${path ? ` saved to ${path}` : ''}`);
+  }
   for (const c of listControls(message)) {
     const state = c.disabled ? ' (disabled)' : '';
     if (c.kind === 'button') out.push(`  [${c.number}] ${c.label}${state}`);

@@ -11,6 +11,7 @@ import { seedDemoBans } from './demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from './demo-data.js';
 import { addRoleRule } from '../domain/roles/rules.js';
 import { startLocalDiscord, type LocalGuildSeed } from './local-discord/index.js';
+import { sandboxFilesDirectoryFor } from './saved-files.js';
 import { Terminal } from './terminal.js';
 
 export const SANDBOX_GUILD_ID = '1100000000000000001';
@@ -51,6 +52,8 @@ export interface SandboxRun {
   output?: NodeJS.WritableStream;
   /** Start the HTTP listener on HTTP_HOST:HTTP_PORT (off in tests, which share one machine). */
   listen?: boolean;
+  /** Where files the bot sends are written; `sandbox` in the data folder by default. */
+  filesDirectory?: string;
 }
 
 /**
@@ -61,7 +64,9 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
   const deps = run;
   const output = run.output ?? process.stdout;
   const input = run.input ?? process.stdin;
-  const seeded = await seedDemoData(deps.db, deps.clock);
+  const seeded = await seedDemoData(deps.db, deps.clock, {
+    digest: { cron: deps.config.digestCron, timeZone: deps.config.storeTimeZone, atRiskDays: deps.config.atRiskDays },
+  });
   if (seeded.customers > 0) {
     await seedDemoBans(deps.db, deps.clock);
     // Demo products 1 (VIP Rank) and 2 (MVP Rank) grant roles; past buyers get them in the background.
@@ -84,11 +89,13 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     listen: run.listen === false ? false : { host: deps.config.httpHost, port: deps.config.httpPort },
   });
 
+  const filesDirectory = run.filesDirectory ?? sandboxFilesDirectoryFor(deps.config.databasePath);
   const customerCount = await countAllCustomers(deps.db);
   output.write(
     `Sandbox: the bot is connected to a local Discord at ${discord.apiUrl} (no Discord token set).\n` +
       `Database: ${shownStoreLocation(deps.config.databasePath)} with ${customerCount} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
       `You are a store admin in "Sandbox Store". Logs: ${join(dataDirectoryFor(deps.config.databasePath), 'bot.log')}\n` +
+      `Files the bot sends (exports, charts, pictures) are saved under ${filesDirectory}\n` +
       (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
   );
   const terminal = new Terminal({
@@ -99,6 +106,7 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     input,
     output,
     echo: !(input as { isTTY?: boolean }).isTTY,
+    filesDirectory,
   });
   try {
     await terminal.run();

@@ -1,7 +1,8 @@
 import { createInterface, type Interface } from 'node:readline/promises';
-import { customerCommand } from '../commands/definitions.js';
+import { commandHelp, readSlashCommand, startHint } from './command-line.js';
 import type { InteractionHandle, LocalDiscord, LocalMessage, LocalModal } from './local-discord/index.js';
 import { listControls, renderMessage } from './render-message.js';
+import { AttachmentSaver } from './saved-files.js';
 
 export interface TerminalOptions {
   discord: LocalDiscord;
@@ -12,45 +13,8 @@ export interface TerminalOptions {
   output: NodeJS.WritableStream;
   /** Repeat typed lines (when input is piped, not typed, the transcript should still read well). */
   echo?: boolean;
-}
-
-const HELP = `Type a slash command as you would in Discord, for example:
-  /customer lookup query:alice
-  /customer lookup query:alice@example.com
-  /customer stats
-  /customer note customer:id:1 text:Asked about a refund
-  /customer ban type:email target:spam@example.com duration:7d reason:chargeback abuse
-  /customer bans
-  /customer unban ban:#1
-  /customer roles customer:alice@example.com
-  /customer role-rule list
-  /customer digest
-  /customer export format:csv filter:loyal
-  /profile <discord user id>          (the "Customer profile" user menu)
-Then act on the last reply:
-  click <n>                           press button n
-  select <n> <option>                 choose option number <option> in menu n
-  help, exit`;
-
-// Every option name of /customer: only these start a new option, so a colon inside a value
-// ("reason:chargeback abuse: twice") stays part of the value.
-type OptionNode = { name: string; type: number; options?: readonly OptionNode[] };
-const topLevel = customerCommand.options as readonly OptionNode[];
-const allOptions = (nodes: readonly OptionNode[]): OptionNode[] => nodes.flatMap((n) => (n.type === 1 || n.type === 2 ? allOptions(n.options ?? []) : [n]));
-const OPTION_NAMES = new Set(allOptions(topLevel).map((o) => o.name));
-const SUBCOMMAND_GROUPS = new Set(topLevel.filter((o) => o.type === 2).map((o) => o.name));
-
-/** `key:value key2:value with spaces` → { key: 'value', key2: 'value with spaces' } */
-export function parseOptions(text: string, names: ReadonlySet<string> = OPTION_NAMES): Record<string, string> {
-  const options: Record<string, string> = {};
-  const marks = [...text.matchAll(/(?:^|\s)([a-z_]+):/g)].filter((m) => names.has(m[1] ?? ''));
-  marks.forEach((mark, i) => {
-    const start = (mark.index ?? 0) + mark[0].length;
-    const end = i + 1 < marks.length ? (marks[i + 1]?.index ?? text.length) : text.length;
-    const name = mark[1];
-    if (name) options[name] = text.slice(start, end).trim().replace(/^"(.*)"$/, '$1');
-  });
-  return options;
+  /** Where the files of printed messages are written. */
+  filesDirectory: string;
 }
 
 /**
@@ -63,8 +27,10 @@ export class Terminal {
   private readonly queued: string[] = [];
   private waiting: ((line: string | undefined) => void) | undefined;
   private closed = false;
+  private readonly files: AttachmentSaver;
 
   constructor(private readonly options: TerminalOptions) {
+    this.files = new AttachmentSaver(options.filesDirectory);
     this.rl = createInterface({ input: options.input, terminal: false });
     // One queue for both the prompt and form fields, so piped input is never lost between them.
     this.rl.on('line', (line) => {
@@ -91,7 +57,7 @@ export class Terminal {
   }
 
   async run(): Promise<void> {
-    this.print(HELP);
+    this.print(startHint());
     for (;;) {
       this.options.output.write('\n> ');
       const raw = await this.nextLine();
@@ -111,15 +77,11 @@ export class Terminal {
 
   async execute(line: string): Promise<void> {
     const { discord, guildId, channelId, staffUserId } = this.options;
-    if (line === 'help') return this.print(HELP);
-    const slash = /^\/customer\s+([a-z-]+)(?:\s+([a-z-]+)(?=\s|$))?\s*(.*)$/.exec(line);
+    if (line === 'help') return this.print(commandHelp());
+    const slash = /^\/customer(?:\s+(.*))?$/s.exec(line);
     if (slash) {
-      const [, first = '', second, rest = ''] = slash;
-      // `/customer role-rule add …`: the first word is a group when the command defines it so.
-      const group = second !== undefined && SUBCOMMAND_GROUPS.has(first) ? first : undefined;
-      const subcommand = group ? (second ?? '') : first;
-      const options = parseOptions(group || second === undefined ? rest : `${second} ${rest}`);
-      const handle = await discord.invokeSlash({ guildId, channelId, userId: staffUserId, name: 'customer', subcommand, ...(group ? { subcommandGroup: group } : {}), options });
+      const command = readSlashCommand(slash[1] ?? '');
+      const handle = await discord.invokeSlash({ guildId, channelId, userId: staffUserId, name: 'customer', ...command });
       return this.show(handle);
     }
     const profile = /^\/profile\s+<?@?!?(\d{17,20})>?$/.exec(line);
@@ -144,15 +106,21 @@ export class Terminal {
       if (!select || !option) return this.print(`Choose an option: select ${control.number} <1-${control.options.length}>`);
       return this.show(await discord.selectMenu({ message, customId: control.customId, values: [option.value], userId: staffUserId }));
     }
-    this.print('Not understood. Type help for examples.');
+    this.print('Not understood. Type help for every command and its options.');
   }
 
   private async show(handle: InteractionHandle): Promise<void> {
     const result = await handle.settled(15_000);
     if ('title' in result && 'customId' in result && !('embeds' in result)) return this.fillModal(result);
     this.last = handle.original() ?? (result as LocalMessage);
-    this.print(renderMessage(this.last));
-    for (const followUp of handle.followUps()) this.print(renderMessage(followUp));
+    this.print(this.render(this.last));
+    for (const followUp of handle.followUps()) this.print(this.render(followUp));
+  }
+
+  /** The message as Discord shows it, each of its files written to disk and its path printed. */
+  private render(message: LocalMessage): string {
+    const savedAs = new Map(message.attachments.map((attachment) => [attachment.filename, this.files.save(message.id, attachment)]));
+    return renderMessage(message, savedAs);
   }
 
   private async fillModal(modal: LocalModal): Promise<void> {

@@ -472,6 +472,11 @@ export async function hasAnyCustomer(db: Db): Promise<boolean> {
 }
 
 /** Every customer row, erased ones included, counted now (not the trigger-kept figure). */
+/** Every customer's id and registration time, for history counted after the fact (the sandbox's digest history). */
+export async function listRegistrationTimes(db: Db): Promise<{ id: number; created_at: string }[]> {
+  return db.selectFrom('customers').select(['id', 'created_at']).execute();
+}
+
 export async function countAllCustomers(db: Db): Promise<number> {
   const row = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return row.n;

@@ -525,6 +525,11 @@ export async function lowestOrderIdFrom(db: Db, floor: number): Promise<number |
   return row?.lowest ?? null;
 }
 
+/** The customer and time of every order in one of `statuses`, for history counted after the fact. */
+export async function listOrderTimes(db: Db, statuses: readonly OrderStatus[]): Promise<{ customer_id: number | null; completed_at: string | null; created_at: string }[]> {
+  return db.selectFrom('orders').select(['customer_id', 'completed_at', 'created_at']).where('status', 'in', statuses).where('customer_id', 'is not', null).execute();
+}
+
 export async function hasAnyOrder(db: Db): Promise<boolean> {
   return (await db.selectFrom('orders').select('id').limit(1).executeTakeFirst()) !== undefined;
 }

@@ -6,7 +6,11 @@ import { lookupCustomer } from '../../src/domain/customers/lookup.js';
 import { isAtRisk, segmentFor } from '../../src/domain/customers/profile.js';
 import { getStoreStatistics } from '../../src/domain/customers/statistics.js';
 import type { Customer } from '../../src/domain/customers/types.js';
+import { listBans } from '../../src/domain/bans/bans.js';
+import { buildWeeklyDigest } from '../../src/domain/digest/digest.js';
+import { seedDemoBans } from '../../src/sandbox/demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from '../../src/sandbox/demo-data.js';
+import { listSegmentSnapshots } from '../../src/store/digest.repository.js';
 import type { Db } from '../../src/store/database.js';
 import { openTestDatabase } from '../support/database.js';
 import { useTestContext } from '../support/context.js';
@@ -23,6 +27,7 @@ async function snapshot(target: Db) {
     orders: await target.selectFrom('orders').selectAll().orderBy('id').execute(),
     items: await target.selectFrom('order_items').selectAll().orderBy('id').execute(),
     notes: await target.selectFrom('notes').selectAll().orderBy('id').execute(),
+    snapshots: await target.selectFrom('segment_snapshots').selectAll().orderBy('period_key').execute(),
   };
 }
 
@@ -116,5 +121,33 @@ describe('demo data', () => {
     await seedDemoData(db, clock, { customers: 20 });
     expect(await seedDemoData(db, clock, { customers: 20 })).toEqual({ customers: 0, orders: 0 });
     expect((await allCustomers()).length).toBe(20);
+  });
+
+  it('has twelve weekly segment snapshots counted from its own orders, so the digest chart has twelve points', async () => {
+    await seedDemoData(db, clock, { digest: { cron: '0 9 * * 1', timeZone: 'Europe/Berlin', atRiskDays: 90 } });
+    const snapshots = await listSegmentSnapshots(db, { limit: 100 });
+    expect(snapshots).toHaveLength(12);
+    // 2026-11-22 is a Sunday: the last Monday 09:00 in Berlin was 2026-11-16 08:00 UTC.
+    expect(snapshots.at(-1)?.period_key).toBe('2026-11-16T08:00:00.000Z');
+    expect(snapshots[0]?.period_key).toBe('2026-08-31T07:00:00.000Z');
+    for (const [i, s] of snapshots.entries()) {
+      expect(s.new_count + s.repeat_count + s.loyal_count).toBe(s.customers_total);
+      if (i > 0) expect(s.customers_total).toBeGreaterThanOrEqual(snapshots[i - 1]!.customers_total);
+    }
+    expect(snapshots.at(-1)!.customers_total).toBeLessThanOrEqual(300);
+    expect(new Set(snapshots.map((s) => s.loyal_count)).size).toBeGreaterThan(1);
+    const digest = await buildWeeklyDigest(db, clock, { atRiskDays: 90, timeZone: 'Europe/Berlin', previousCutoff: '2026-08-01T00:00:00.000Z' });
+    expect(digest.history).toHaveLength(12);
+  });
+
+  it('has bans in every status, active, expired and lifted', async () => {
+    await seedDemoData(db, clock);
+    await seedDemoBans(db, clock);
+    for (const status of ['active', 'expired', 'lifted'] as const) {
+      const page = await listBans(db, clock, { status });
+      expect(page.items.length, status).toBeGreaterThan(0);
+    }
+    const lifted = (await listBans(db, clock, { status: 'lifted' })).items[0];
+    expect(lifted).toMatchObject({ liftedBy: { name: DEMO_STAFF.name } });
   });
 });

@@ -13,7 +13,7 @@ import { ALICE_DISCORD, ALICE_STEAM_ID, startLinkHarness, type LinkHarness } fro
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
-  console.warn(`link-browser.test.ts: ${CHROMIUM} is missing, so the real-browser linking test is skipped (install it with: apt-get install -y chromium).`);
+  console.warn(`link-browser.test.ts: ${CHROMIUM} is missing, so the real-browser linking test is skipped (install it with: bash scripts/install-browser.sh).`);
 }
 
 describe('linking accounts in a real browser', () => {

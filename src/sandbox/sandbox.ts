@@ -9,7 +9,9 @@ import { shownStoreLocation, type Db } from '../store/database.js';
 import { seedDemoBans } from './demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from './demo-data.js';
 import { addRoleRule } from '../domain/roles/rules.js';
+import { generateWebhookSecret } from '../domain/webhooks/signing.js';
 import { startLocalDiscord, type LocalGuildSeed } from './local-discord/index.js';
+import { sandboxStoreCommand } from './store-events.js';
 import { Terminal } from './terminal.js';
 
 export const SANDBOX_GUILD_ID = '1100000000000000001';
@@ -75,14 +77,17 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     .orderBy('id')
     .limit(50)
     .execute();
-  const discord = await startLocalDiscord({
-    guilds: [sandboxGuild(linked.map((r) => ({ id: r.discord_id ?? '', username: r.discord_username ?? 'member' })))],
-  });
+  const guild = sandboxGuild(linked.map((r) => ({ id: r.discord_id ?? '', username: r.discord_username ?? 'member' })));
+  const discord = await startLocalDiscord({ guilds: [guild] });
+  // The prompt's `store …` lines need a listener that accepts signed events; without a configured
+  // secret this session makes one of its own, used nowhere else and forgotten when it ends.
+  const generatedSecret = deps.config.storeWebhookSecret === undefined ? generateWebhookSecret() : undefined;
+  const config: Readonly<Config> = generatedSecret ? { ...deps.config, storeWebhookSecret: generatedSecret } : deps.config;
   await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: SANDBOX_GUILD_ID, applicationId: discord.applicationId });
   const services = await startServices({
     db: deps.db,
     clock: deps.clock,
-    config: deps.config,
+    config,
     logger: deps.logger,
     tempDir: deps.tempDir,
     discord: { token: discord.token, apiUrl: discord.apiUrl, guildId: SANDBOX_GUILD_ID },
@@ -94,7 +99,11 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     `Sandbox: the bot is connected to a local Discord at ${discord.apiUrl} (no Discord token set).\n` +
       `Database: ${shownStoreLocation(deps.config.databasePath)} with ${customers.n} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
       `You are a store admin in "Sandbox Store". Logs: ${join(dataDirectoryFor(deps.config.databasePath), 'bot.log')}\n` +
-      (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
+      (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n` : '') +
+      (generatedSecret
+        ? `STORE_WEBHOOK_SECRET is not set: purchase events are signed for this session only with ${generatedSecret}\n`
+        : '') +
+      'Type store for the store\'s side: purchases, refunds, chargebacks, subscriptions, tickets.\n\n',
   );
   const terminal = new Terminal({
     discord,
@@ -104,6 +113,15 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     input,
     output,
     echo: !(input as { isTTY?: boolean }).isTTY,
+    store: sandboxStoreCommand({
+      db: deps.db,
+      clock: deps.clock,
+      http: services.http,
+      discord,
+      guildId: SANDBOX_GUILD_ID,
+      secret: config.storeWebhookSecret ?? '',
+      roleNames: new Map(guild.roles.map((r) => [r.id, r.name])),
+    }),
   });
   try {
     await terminal.run();

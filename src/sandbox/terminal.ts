@@ -12,6 +12,8 @@ export interface TerminalOptions {
   output: NodeJS.WritableStream;
   /** Repeat typed lines (when input is piped, not typed, the transcript should still read well). */
   echo?: boolean;
+  /** Answers `store …` lines (the store's side: purchase events); what it returns is printed. */
+  store?: (words: string) => Promise<string>;
 }
 
 const HELP = `Type a slash command as you would in Discord, for example:
@@ -122,6 +124,8 @@ export class Terminal {
       const handle = await discord.invokeSlash({ guildId, channelId, userId: staffUserId, name: 'customer', subcommand, ...(group ? { subcommandGroup: group } : {}), options });
       return this.show(handle);
     }
+    const store = /^store(?:\s+(.*))?$/.exec(line);
+    if (store && this.options.store) return this.print(await this.options.store(store[1] ?? ''));
     const profile = /^\/profile\s+<?@?!?(\d{17,20})>?$/.exec(line);
     if (profile?.[1]) {
       const handle = await discord.invokeUserCommand({ guildId, channelId, userId: staffUserId, name: 'Customer profile', targetUserId: profile[1] });

@@ -102,7 +102,11 @@ export function composeStoreEvent(draft: StoreEventDraft, now: Date): ComposedSt
       status: SUBSCRIPTION_STATUS[type as keyof typeof SUBSCRIPTION_STATUS],
       ...customerOf(draft),
       ...product,
-      current_period_end: type === 'subscription.expired' ? at : new Date(now.getTime() + SUBSCRIPTION_PERIOD_MS).toISOString(),
+      // Only a new period moves the period end; the other events leave the stored one as it is
+      // (an expiry dated before it would be read as late news and ignored).
+      ...(type === 'subscription.created' || type === 'subscription.renewed'
+        ? { current_period_end: new Date(now.getTime() + SUBSCRIPTION_PERIOD_MS).toISOString() }
+        : {}),
       created_at: at,
     };
     summary = `subscription ${id}`;

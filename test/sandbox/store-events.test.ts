@@ -1,12 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { findActiveBansForCustomer } from '../../src/domain/bans/bans.js';
-import { createLogger } from '../../src/logger.js';
-import { runSandbox } from '../../src/sandbox/sandbox.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import type { Db } from '../../src/store/database.js';
-import { openTestDatabase } from '../support/database.js';
+import { startSandboxSession } from '../support/sandbox-session.js';
 
 const VIP_PRODUCT_ID = 1;
 /** The sandbox seats this many linked customers in its guild. */
@@ -44,29 +40,20 @@ async function memberWithoutVip(db: Db, clock: ManualClock): Promise<{ email: st
 
 describe("the sandbox's store side", () => {
   it('grants the demo VIP role for a purchase typed at the prompt and takes it back on a refund', async () => {
-    const { db } = await openTestDatabase();
-    const clock = new ManualClock('2026-11-22T12:00:00.000Z');
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: ':memory:' });
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let transcript = '';
-    output.on('data', (chunk: Buffer) => (transcript += chunk.toString('utf8')));
-    const done = runSandbox({ db, clock, config, logger: createLogger('silent'), tempDir: '/tmp', input, output, listen: false });
-    const waitFor = async (text: string) => expect.poll(() => transcript, { timeout: 20_000 }).toContain(text);
-    await waitFor('> ');
-    expect(transcript).toMatch(/STORE_WEBHOOK_SECRET is not set: purchase events are signed for this session only with whsec_\S+/);
+    const sandbox = await startSandboxSession();
+    const { db, clock, waitFor } = sandbox;
+    expect(sandbox.transcript()).toMatch(/STORE_WEBHOOK_SECRET is not set: purchase events are signed for this session only with whsec_\S+/);
 
     const buyer = await memberWithoutVip(db, clock);
-    input.write(`store purchase ${buyer.email} VIP Rank\n`);
+    sandbox.type(`store purchase ${buyer.email} VIP Rank`);
     await waitFor(`Discord: <@${buyer.discordId}> was given VIP.`);
-    expect(transcript).toContain('HTTP 200 {"received":true}');
-    const order = /order\.completed evt_\w+: order (ORD-\d+)/.exec(transcript)?.[1];
+    expect(sandbox.transcript()).toContain('HTTP 200 {"received":true}');
+    const order = /order\.completed evt_\w+: order (ORD-\d+)/.exec(sandbox.transcript())?.[1];
     expect(order).toBeDefined();
 
-    input.write(`store refund ${order}\n`);
+    sandbox.type(`store refund ${order}`);
     await waitFor(`Discord: VIP taken from <@${buyer.discordId}>.`);
-    input.write('exit\n');
-    await done;
+    await sandbox.exit();
     await db.destroy();
   }, 60_000);
 });

@@ -40,19 +40,10 @@ function targetUrl(given: string | undefined, config: Readonly<Config>): URL {
 }
 
 async function main(args: string[]): Promise<void> {
+  const text = { type: 'string' } as const;
   const { values, positionals } = parseCommandArgs(args, {
-    customer: { type: 'string' },
-    name: { type: 'string' },
-    discord: { type: 'string' },
-    product: { type: 'string' },
-    amount: { type: 'string' },
-    currency: { type: 'string' },
-    order: { type: 'string' },
-    subscription: { type: 'string' },
-    outcome: { type: 'string' },
-    subject: { type: 'string' },
-    url: { type: 'string' },
-    secret: { type: 'string' },
+    customer: text, name: text, discord: text, product: text, amount: text, currency: text,
+    order: text, subscription: text, outcome: text, subject: text, url: text, secret: text,
     print: { type: 'boolean' },
   });
   const [type, extra] = positionals;

@@ -57,10 +57,13 @@ export function sandboxStoreCommand(deps: SandboxStoreDeps): (words: string) => 
         if (order === undefined) return `Say which order: store ${verb} ORD-123 (the number a purchase printed)`;
         const owner = await deps.db
           .selectFrom('orders')
-          .innerJoin('customers', 'customers.id', 'orders.customer_id')
+          .leftJoin('customers', 'customers.id', 'orders.customer_id')
           .select('customers.discord_id')
           .where('orders.order_number', '=', order)
           .executeTakeFirst();
+        // The bot would wait for an order it has not seen (the store may send a refund first);
+        // at this prompt that is a typo.
+        if (!owner) return `No order "${order}" in the store: use the number a purchase printed, or one from /customer lookup.`;
         const type = verb === 'refund' ? 'order.refunded' : outcome === undefined ? 'dispute.created' : 'dispute.resolved';
         return send(deps, { type, order, outcome }, owner?.discord_id ?? undefined);
       }
@@ -115,7 +118,7 @@ async function customerFor(db: Db, who: string): Promise<Pick<StoreEventDraft, '
   return { customer: known.email, customerName: known.name, discordId: known.discord?.id };
 }
 
-/** A product by id or by (the start of) its name, priced as it last sold. */
+/** A product of the store by id or by (the start of) its name, priced as it last sold. */
 async function productFor(db: Db, text: string): Promise<Pick<StoreEventDraft, 'product' | 'productId' | 'amount'>> {
   const products = await db.selectFrom('products').select(['id', 'name']).orderBy('id').execute();
   const wanted = text.toLowerCase();
@@ -123,7 +126,7 @@ async function productFor(db: Db, text: string): Promise<Pick<StoreEventDraft, '
     products.find((p) => String(p.id) === text) ??
     products.find((p) => p.name.toLowerCase() === wanted) ??
     products.find((p) => p.name.toLowerCase().startsWith(wanted));
-  if (!product) return { product: text };
+  if (!product) throw new Error(`No product "${text}": the store sells ${products.map((p) => `${p.name} (${p.id})`).join(', ')}`);
   const last = await db.selectFrom('order_items').select('price_cents').where('product_id', '=', product.id).orderBy('id', 'desc').limit(1).executeTakeFirst();
   return { product: product.name, productId: product.id, ...(last ? { amount: formatMoney(last.price_cents) } : {}) };
 }

@@ -10,8 +10,10 @@ import { countAllCustomers, listDiscordLinkedCustomers } from '../store/customer
 import { seedDemoBans } from './demo-bans.js';
 import { DEMO_STAFF, seedDemoData } from './demo-data.js';
 import { addRoleRule } from '../domain/roles/rules.js';
+import { generateWebhookSecret } from '../domain/webhooks/signing.js';
 import { startLocalDiscord, type LocalGuildSeed } from './local-discord/index.js';
 import { sandboxFilesDirectoryFor } from './saved-files.js';
+import { sandboxStoreCommand } from './store-events.js';
 import { Terminal } from './terminal.js';
 
 export const SANDBOX_GUILD_ID = '1100000000000000001';
@@ -75,14 +77,17 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
   }
 
   const linked = await listDiscordLinkedCustomers(deps.db, 50);
-  const discord = await startLocalDiscord({
-    guilds: [sandboxGuild(linked.map((r) => ({ id: r.discord_id ?? '', username: r.discord_username ?? 'member' })))],
-  });
+  const guild = sandboxGuild(linked.map((r) => ({ id: r.discord_id ?? '', username: r.discord_username ?? 'member' })));
+  const discord = await startLocalDiscord({ guilds: [guild] });
+  // The prompt's `store …` lines need a listener that accepts signed events; without a configured
+  // secret this session makes one of its own, used nowhere else and forgotten when it ends.
+  const generatedSecret = deps.config.storeWebhookSecret === undefined ? generateWebhookSecret() : undefined;
+  const config: Readonly<Config> = generatedSecret ? { ...deps.config, storeWebhookSecret: generatedSecret } : deps.config;
   await deployCommands({ token: discord.token, apiUrl: discord.apiUrl, guildId: SANDBOX_GUILD_ID, applicationId: discord.applicationId });
   const services = await startServices({
     db: deps.db,
     clock: deps.clock,
-    config: deps.config,
+    config,
     logger: deps.logger,
     tempDir: deps.tempDir,
     discord: { token: discord.token, apiUrl: discord.apiUrl, guildId: SANDBOX_GUILD_ID },
@@ -96,7 +101,11 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
       `Database: ${shownStoreLocation(deps.config.databasePath)} with ${customerCount} customers${seeded.customers ? ' (demo data just created)' : ''}.\n` +
       `You are a store admin in "Sandbox Store". Logs: ${join(dataDirectoryFor(deps.config.databasePath), 'bot.log')}\n` +
       `Files the bot sends (exports, charts, pictures) are saved under ${filesDirectory}\n` +
-      (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n\n` : '\n'),
+      (services.httpUrl ? `HTTP listener (purchase events, API, link pages): ${services.httpUrl}\n` : '') +
+      (generatedSecret
+        ? `STORE_WEBHOOK_SECRET is not set: purchase events are signed for this session only with ${generatedSecret}\n`
+        : '') +
+      'Type store for the store\'s side: purchases, refunds, chargebacks, subscriptions, tickets.\n\n',
   );
   const terminal = new Terminal({
     discord,
@@ -107,6 +116,15 @@ export async function runSandbox(run: SandboxRun): Promise<void> {
     output,
     echo: !(input as { isTTY?: boolean }).isTTY,
     filesDirectory,
+    store: sandboxStoreCommand({
+      db: deps.db,
+      clock: deps.clock,
+      http: services.http,
+      discord,
+      guildId: SANDBOX_GUILD_ID,
+      secret: config.storeWebhookSecret ?? '',
+      roleNames: new Map(guild.roles.map((r) => [r.id, r.name])),
+    }),
   });
   try {
     await terminal.run();

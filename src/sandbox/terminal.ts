@@ -15,6 +15,8 @@ export interface TerminalOptions {
   echo?: boolean;
   /** Where the files of printed messages are written. */
   filesDirectory: string;
+  /** Answers `store …` lines (the store's side: purchase events); what it returns is printed. */
+  store?: (words: string) => Promise<string>;
 }
 
 /**
@@ -84,6 +86,8 @@ export class Terminal {
       const handle = await discord.invokeSlash({ guildId, channelId, userId: staffUserId, name: 'customer', ...command });
       return this.show(handle);
     }
+    const store = /^store(?:\s+(.*))?$/.exec(line);
+    if (store && this.options.store) return this.print(await this.options.store(store[1] ?? ''));
     const profile = /^\/profile\s+<?@?!?(\d{17,20})>?$/.exec(line);
     if (profile?.[1]) {
       const handle = await discord.invokeUserCommand({ guildId, channelId, userId: staffUserId, name: 'Customer profile', targetUserId: profile[1] });

@@ -501,6 +501,17 @@ function validateOrder(input: OrderInput): ValidOrder {
 }
 
 /** A product's stored name, if the product is known. */
+/** Every product the store has sold, by id. */
+export async function listProducts(db: Db): Promise<{ id: number; name: string }[]> {
+  return db.selectFrom('products').select(['id', 'name']).orderBy('id').execute();
+}
+
+/** What the product last sold for, in cents, if it has sold. */
+export async function lastPriceOfProduct(db: Db, productId: number): Promise<number | undefined> {
+  const last = await db.selectFrom('order_items').select('price_cents').where('product_id', '=', productId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return last?.price_cents;
+}
+
 export async function findProductName(db: Db, productId: number): Promise<string | undefined> {
   const product = await db.selectFrom('products').select('name').where('id', '=', productId).executeTakeFirst();
   return product?.name;

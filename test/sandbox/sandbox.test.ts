@@ -10,6 +10,7 @@ import { plainText, renderMessage } from '../../src/sandbox/render-message.js';
 import { runSandbox } from '../../src/sandbox/sandbox.js';
 import { commandHelp, readOptions, readSlashCommand } from '../../src/sandbox/command-line.js';
 import { openTestContext } from '../support/context.js';
+import { startSandboxSession } from '../support/sandbox-session.js';
 
 describe('the sandbox prompt', () => {
   it('reads options the way a staff member types them', () => {
@@ -93,34 +94,23 @@ describe('the sandbox prompt', () => {
   });
 
   it('runs the real bot on demo data and answers typed commands, buttons and forms', async () => {
-    const context = await openTestContext();
-    const { db, clock, logger } = context;
-    const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: ':memory:' });
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let transcript = '';
-    output.on('data', (chunk: Buffer) => (transcript += chunk.toString('utf8')));
-    const done = runSandbox({ db, clock, config, logger, tempDir: '/tmp', input, output, listen: false });
-    const waitFor = async (text: string) => expect.poll(() => transcript, { timeout: 15_000 }).toContain(text);
-
-    await waitFor('> ');
-    input.write('/customer lookup query:alice@example.com\n');
+    const { db, transcript, type, waitFor, exit, close } = await startSandboxSession();
+    type('/customer lookup query:alice@example.com');
     await waitFor('ALICE JOHNSON');
-    expect(transcript).toContain('▸ Statistics');
-    expect(transcript).toMatch(/\[\d\] Add note/);
-    const addNote = /\[(\d)\] Add note/.exec(transcript)![1]!;
-    input.write(`click ${addNote}\n`);
+    expect(transcript()).toContain('▸ Statistics');
+    expect(transcript()).toMatch(/\[\d\] Add note/);
+    const addNote = /\[(\d)\] Add note/.exec(transcript())![1]!;
+    type(`click ${addNote}`);
     await waitFor('Form: Note on customer');
-    input.write('Called about a missing rank\n');
+    type('Called about a missing rank');
     await waitFor('Note added');
-    expect(transcript).toContain('Called about a missing rank');
-    input.write('/customer stats\n');
+    expect(transcript()).toContain('Called about a missing rank');
+    type('/customer stats');
     await waitFor('STORE STATISTICS');
-    input.write('exit\n');
-    await done;
+    await exit();
     const customers = await db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(customers.n).toBeGreaterThanOrEqual(200);
-    await context.close();
+    await close();
   }, 60_000);
 
   it('saves the file /customer export produces under the sandbox folder and prints its path and size', async () => {

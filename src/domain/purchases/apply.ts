@@ -360,3 +360,9 @@ async function noteCustomerDetails(
   });
   return true;
 }
+
+/** A stored subscription's customer and product, for replaying events about it. */
+export async function findSubscription(db: Db, id: number): Promise<{ customerId: number | null; productId: number | null } | undefined> {
+  const row = await db.selectFrom('subscriptions').select(['customer_id', 'product_id']).where('id', '=', id).executeTakeFirst();
+  return row ? { customerId: row.customer_id, productId: row.product_id } : undefined;
+}

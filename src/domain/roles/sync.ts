@@ -653,3 +653,9 @@ export async function backfillRoleRules(db: Db, clock: Clock, options: { batchSi
   }
   return reconciled;
 }
+
+/** Whether a role change for this Discord user still waits for its call to Discord. */
+export async function hasPendingRoleJobFor(db: Db, discordUserId: string): Promise<boolean> {
+  const open = await db.selectFrom('role_jobs').select('id').where('discord_user_id', '=', discordUserId).where('status', '=', 'pending').limit(1).executeTakeFirst();
+  return open !== undefined;
+}

@@ -33,13 +33,23 @@ export const WEBHOOK_USER_AGENT = 'StoreCustomerDesk-Webhooks/1.0';
  */
 export function signWebhookRequest(secret: string, delivery: SignedDelivery): Record<string, string> {
   return {
+    ...signHexWebhookRequest(secret, delivery),
+    'webhook-id': delivery.eventId,
+    'webhook-timestamp': String(Math.floor(delivery.sentAt.getTime() / 1000)),
+    'webhook-signature': new Webhook(secret).sign(delivery.eventId, delivery.sentAt, delivery.payload),
+  };
+}
+
+/**
+ * The Pixlpay headers alone (`X-Pixlpay-Signature` and its companions): what a secret that is
+ * not a `whsec_` secret can sign, since Standard Webhooks keys are base64 by definition.
+ */
+export function signHexWebhookRequest(secret: string, delivery: SignedDelivery): Record<string, string> {
+  return {
     'content-type': 'application/json',
     'user-agent': WEBHOOK_USER_AGENT,
     'x-pixlpay-signature': createHmac('sha256', secret).update(delivery.payload, 'utf8').digest('hex'),
     'x-pixlpay-event': delivery.eventType,
     'x-pixlpay-delivery-id': delivery.deliveryId,
-    'webhook-id': delivery.eventId,
-    'webhook-timestamp': String(Math.floor(delivery.sentAt.getTime() / 1000)),
-    'webhook-signature': new Webhook(secret).sign(delivery.eventId, delivery.sentAt, delivery.payload),
   };
 }

@@ -16,8 +16,8 @@ import { reconcileCustomerRoles } from './domain/roles/sync.js';
 import { createHttpApp, type HttpApp } from './http/app.js';
 import { startDigestScheduler, type DigestScheduler } from './jobs/digest.js';
 import { startExportCleanupWorker } from './jobs/export-cleanup.js';
-import { startInboundEventWorker, storeEventHooks } from './jobs/inbound-events.js';
-import { startInboundEventThread } from './jobs/inbound-thread.js';
+import { startInboundEventWorker, storeEventHooks } from './jobs/purchase-events.js';
+import { startInboundEventThread } from './jobs/purchase-event-thread.js';
 import { isLocalProcessGone, PROCESS_HEARTBEAT_MS, PROCESS_LEASE_TTL_MS, startProcessPresence, type ProcessPresence } from './jobs/bot-processes.js';
 import { startLeadership, type Leadership, type StopLeading } from './jobs/leadership.js';
 import { startRoleQueueWorker, startRoleSweepWorker } from './jobs/role-queue.js';
@@ -25,7 +25,7 @@ import { startWebhookDeliveryWorker } from './jobs/webhook-deliveries.js';
 import type { Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import { isPostgres, isSqliteFile, type Db } from './store/database.js';
-import type { EventStore } from './store/inbound-event.repository.js';
+import type { EventStore } from './store/purchase-event.repository.js';
 import { startWalCheckpointer, type WalCheckpointer } from './store/wal-checkpointer.js';
 
 export interface ServicesOptions {
@@ -293,7 +293,7 @@ function startQueueWorkers(options: ServicesOptions, workers: Workers, holder: s
 }
 
 /**
- * On a SQLite file the events are applied on a thread of their own (see inbound-thread.ts);
+ * On a SQLite file the events are applied on a thread of their own (see purchase-event-thread.ts);
  * in memory (tests with a hand-moved clock) and on PostgreSQL, whose calls never block the
  * event loop, right here.
  */

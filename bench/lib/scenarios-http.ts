@@ -12,12 +12,12 @@ import { createApiToken, MAX_RATE_LIMIT_PER_MINUTE } from '../../src/domain/api-
 import { systemClock } from '../../src/shared/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';
-import { startInboundEventWorker, storeEventHooks } from '../../src/jobs/inbound-events.js';
-import { startInboundEventThread } from '../../src/jobs/inbound-thread.js';
+import { startInboundEventWorker, storeEventHooks } from '../../src/jobs/purchase-events.js';
+import { startInboundEventThread } from '../../src/jobs/purchase-event-thread.js';
 import type { Worker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/logger.js';
-import { closeIntakeFile, countIntake, intakePathFor, openIntakeFile } from '../../src/store/event-intake.js';
-import type { EventStore } from '../../src/store/inbound-event.repository.js';
+import { closeIntakeFile, countIntake, intakePathFor, openIntakeFile } from '../../src/store/purchase-event-intake.js';
+import type { EventStore } from '../../src/store/purchase-event.repository.js';
 import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';
 import { runChild } from './children.js';
 import { namedStatement } from './postgres.js';

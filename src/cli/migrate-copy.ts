@@ -1,7 +1,7 @@
 import SQLite from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../shared/errors.js';
-import { intakePathFor, readWaitingIntake } from '../store/event-intake.js';
+import { intakePathFor, readWaitingIntake } from '../store/purchase-event-intake.js';
 import { isPostgresUrl, migrateToLatest, openPostgresDatabase, type Db } from '../store/database.js';
 import { checkSourceMigrations, copySqliteStoreToPostgres, type CopyReport } from '../store/sqlite-to-postgres.js';
 import { parseCommandArgs, UsageError } from './cli-support.js';

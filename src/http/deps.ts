@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import type { CustomerLinkedHook } from '../domain/linking/link-account.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
-import type { EventStore } from '../store/inbound-event.repository.js';
+import type { EventStore } from '../store/purchase-event.repository.js';
 
 /** What HTTP routes may use; built by the composition root (or a test) and passed to createHttpApp. */
 export interface HttpDeps {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Db } from '../store/database.js';
-import { INBOUND_EVENT_QUEUE, releaseInboundEventLeases } from '../store/inbound-event.repository.js';
+import { INBOUND_EVENT_QUEUE, releaseInboundEventLeases } from '../store/purchase-event.repository.js';
 import { acquireLease, deleteExpiredLeases, listLiveLeases, releaseLease } from '../store/leader-lease.js';
 import { leaseHolders } from '../store/lease-queue.js';
 import { recoverInterruptedRoleJobs, ROLE_JOB_QUEUE } from './role-queue.js';

@@ -6,7 +6,7 @@ import type { Clock } from '../shared/clock.js';
 import { formatMoney } from '../shared/money.js';
 import { findCustomerByDiscordId, findCustomerByEmail, findCustomerById } from '../store/customer.repository.js';
 import type { Db } from '../store/database.js';
-import { findInboundEvent } from '../store/inbound-event.repository.js';
+import { findInboundEvent } from '../store/purchase-event.repository.js';
 import { findOrderByNumber, lastPriceOfProduct, listProducts } from '../store/order.repository.js';
 import type { LocalDiscord } from './local-discord/index.js';
 

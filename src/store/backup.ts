@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { readWaitingIntake, type IntakeRow } from './event-intake.js';
+import { readWaitingIntake, type IntakeRow } from './purchase-event-intake.js';
 
 export interface BackupOptions {
   /** Pages copied per step while nobody writes; the bot keeps writing between steps. Default 256 (1 MiB). */

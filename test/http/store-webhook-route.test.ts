@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { Db } from '../../src/store/database.js';
-import { countInboundEvents, findInboundEvent } from '../../src/store/inbound-event.repository.js';
+import { countInboundEvents, findInboundEvent } from '../../src/store/purchase-event.repository.js';
 import { openTestDatabase } from '../support/database.js';
 
 const SECRET = 'route-test-secret';

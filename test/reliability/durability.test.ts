@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { inTransaction, openMigratedDatabase, withDurableCommit, type Db } from '../../src/store/database.js';
-import { findInboundEvent, storeInboundEvent } from '../../src/store/inbound-event.repository.js';
+import { findInboundEvent, storeInboundEvent } from '../../src/store/purchase-event.repository.js';
 import { openTestContext } from '../support/context.js';
 
 // What the 200 to a purchase event promises: the event row is fsynced before the answer

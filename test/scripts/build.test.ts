@@ -23,7 +23,7 @@ describe('the build', () => {
     const sources = await filesUnder('src', '.ts');
     const built = await filesUnder(join(BOT_BUILD_DIR, 'src'), '.js');
     expect(built).toEqual(sources);
-    expect(built).toContain('jobs/inbound-thread.entry');
+    expect(built).toContain('jobs/purchase-event-thread.entry');
   });
 
   it('leaves a build of the same sources as it is, and replaces one of other sources whole', async () => {

@@ -4,7 +4,7 @@ import { isLocalProcessGone, newProcessId, releaseLeasesOfDeadProcesses, startPr
 import { startLeadership, type Leadership } from '../../src/jobs/leadership.js';
 import { createLogger } from '../../src/logger.js';
 import type { Db } from '../../src/store/database.js';
-import { claimDueEvents, storeInboundEvent } from '../../src/store/inbound-event.repository.js';
+import { claimDueEvents, storeInboundEvent } from '../../src/store/purchase-event.repository.js';
 import { acquireLease, findLease, releaseLease, renewLease, takeOverLease } from '../../src/store/leader-lease.js';
 import { useTestContext } from '../support/context.js';
 

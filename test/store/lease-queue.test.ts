@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exponentialDelayMs, withJitter } from '../../src/shared/backoff.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { Db } from '../../src/store/database.js';
-import { INBOUND_EVENT_QUEUE, insertInboundEvents } from '../../src/store/inbound-event.repository.js';
+import { INBOUND_EVENT_QUEUE, insertInboundEvents } from '../../src/store/purchase-event.repository.js';
 import { claimDue, hasDue, leaseHolders, releaseLeasesOf, settleClaim } from '../../src/store/lease-queue.js';
 import { openTestDatabase } from '../support/database.js';
 

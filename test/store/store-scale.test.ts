@@ -8,7 +8,7 @@ import { getStoreStatistics } from '../../src/domain/customers/statistics.js';
 import { countCustomersInRange, countTrigramMatches, foldForSearch, readStoreCounters } from '../../src/store/customer-counts.repository.js';
 import { insertCustomers, type NewCustomerInput } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
-import { findInboundEvent, InboundEventWriter } from '../../src/store/inbound-event.repository.js';
+import { findInboundEvent, InboundEventWriter } from '../../src/store/purchase-event.repository.js';
 import { insertOrders, recomputeCustomerAggregates, setOrderStatus, upsertOrder, type OrderInput } from '../../src/store/order.repository.js';
 import { withStatementCache } from '../../src/store/statement-cache.js';
 import { startWalCheckpointer } from '../../src/store/wal-checkpointer.js';

@@ -20,8 +20,8 @@ const OWNERS: Record<keyof Database, readonly string[]> = {
   support_tickets: ['src/domain/purchases/'],
   platform_customers: ['src/domain/purchases/'],
   bans: ['src/store/ban.repository.ts'],
-  // event-intake.ts writes the events in raw SQL and asks which of a batch are already in.
-  inbound_events: ['src/store/inbound-event.repository.ts', 'src/store/event-intake.ts'],
+  // purchase-event-intake.ts writes the events in raw SQL and asks which of a batch are already in.
+  inbound_events: ['src/store/purchase-event.repository.ts', 'src/store/purchase-event-intake.ts'],
   role_rules: ['src/domain/roles/'],
   role_assignments: ['src/domain/roles/'],
   // The queue's claim and finish queries stay with the queue until the lease-queue kit takes them.

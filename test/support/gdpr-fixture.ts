@@ -5,12 +5,12 @@ import { completeLink } from '../../src/domain/linking/link-account.js';
 import { addNote } from '../../src/domain/customers/notes.js';
 import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { addRoleRule } from '../../src/domain/roles/rules.js';
-import { processDueEvents, storeEventHooks } from '../../src/jobs/inbound-events.js';
+import { processDueEvents, storeEventHooks } from '../../src/jobs/purchase-events.js';
 import { processRoleJobs } from '../../src/jobs/role-queue.js';
 import type { RoleGateway } from '../../src/domain/roles/ports.js';
 import { findCustomerByEmail } from '../../src/store/customer.repository.js';
 import type { Db } from '../../src/store/database.js';
-import { storeInboundEvent } from '../../src/store/inbound-event.repository.js';
+import { storeInboundEvent } from '../../src/store/purchase-event.repository.js';
 import { insertLinkSession } from '../../src/store/link-session.repository.js';
 
 export const GUILD = '4100000000000000001';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
-import { processDueEvents, storeEventHooks } from '../../src/jobs/inbound-events.js';
+import { processDueEvents, storeEventHooks } from '../../src/jobs/purchase-events.js';
 import type { TestContext } from './context.js';
 
 /** The headers the store's checkout sends with an event body: JSON, signed with the shared secret. */

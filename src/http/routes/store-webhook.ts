@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseStoreEvent } from '../../domain/purchases/parse.js';
 import { verifyStoreSignature, type StoreHeaders } from '../../domain/purchases/signature.js';
-import { InboundEventWriter } from '../../store/inbound-event.repository.js';
+import { InboundEventWriter } from '../../store/purchase-event.repository.js';
 import type { HttpDeps } from '../deps.js';
 import { sendJsonError } from '../http-errors.js';
 

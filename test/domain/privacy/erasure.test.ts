@@ -16,7 +16,7 @@ import { processRoleJobs } from '../../../src/jobs/role-queue.js';
 import { findCustomerByEmail, findCustomerById } from '../../../src/store/customer.repository.js';
 import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
-import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
+import { storeInboundEvent } from '../../../src/store/purchase-event.repository.js';
 import { ADMIN, buildSubject, orderEvent, PERSON, PERSONAL_STRINGS, receiveAndProcess, STAFF, VIP_ROLE, type SubjectFixture } from '../../support/gdpr-fixture.js';
 import { useTestContext, type FileTestContext } from '../../support/context.js';
 

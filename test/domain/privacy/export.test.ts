@@ -7,7 +7,7 @@ import { buildCustomerDataFile, exportCustomerData, toCsvDocument, toCsvFiles } 
 import { hashPassword } from '../../../src/domain/customers/passwords.js';
 import { insertCustomer } from '../../../src/domain/customers/registration.js';
 import type { Db } from '../../../src/store/database.js';
-import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
+import { storeInboundEvent } from '../../../src/store/purchase-event.repository.js';
 import { ADMIN, buildSubject, PERSON, STAFF, VIP_ROLE, type SubjectFixture } from '../../support/gdpr-fixture.js';
 import { useTestContext } from '../../support/context.js';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listStaffAlerts } from '../../../src/domain/alerts/staff-alerts.js';
 import type { Db } from '../../../src/store/database.js';
-import { countInboundEvents, findInboundEvent } from '../../../src/store/inbound-event.repository.js';
+import { countInboundEvents, findInboundEvent } from '../../../src/store/purchase-event.repository.js';
 import { findOrderByNumber, getOrderWithItems } from '../../../src/store/order.repository.js';
 import { openTestContext, type TestContext } from '../../support/context.js';
 import { openStoreDoor, type StoreDoor } from '../../support/store-door.js';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { readWaitingIntake } from '../../../src/store/event-intake.js';
+import { readWaitingIntake } from '../../../src/store/purchase-event-intake.js';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';

@@ -6,12 +6,12 @@ import { completeLink } from '../../../src/domain/linking/link-account.js';
 import { createLinkUrl, openLinkSession } from '../../../src/domain/linking/link-sessions.js';
 import { addRoleRule } from '../../../src/domain/roles/rules.js';
 import { reconcileCustomerRoles, sweepTimedRoleChanges } from '../../../src/domain/roles/sync.js';
-import { processDueEvents, storeEventHooks } from '../../../src/jobs/inbound-events.js';
+import { processDueEvents, storeEventHooks } from '../../../src/jobs/purchase-events.js';
 import { processRoleJobs } from '../../../src/jobs/role-queue.js';
 import type { RoleCallResult, RoleGateway } from '../../../src/domain/roles/ports.js';
 import { applyRolesOnLink } from '../../../src/services.js';
 import { openMigratedDatabase, type Db } from '../../../src/store/database.js';
-import { storeInboundEvent } from '../../../src/store/inbound-event.repository.js';
+import { storeInboundEvent } from '../../../src/store/purchase-event.repository.js';
 import { seededRandom } from './random.js';
 
 // Model-based testing of purchases, refunds, disputes, subscriptions, links, bans and (when the

@@ -5,8 +5,8 @@ import { Worker as Thread } from 'node:worker_threads';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
-import { closeIntakeFile, countIntake, intakePathFor, IntakeWriter, moveAllIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
-import { hasDueInboundEvent, type EventStore } from '../store/inbound-event.repository.js';
+import { closeIntakeFile, countIntake, intakePathFor, IntakeWriter, moveAllIntakeIntoStore, openIntakeFile } from '../store/purchase-event-intake.js';
+import { hasDueInboundEvent, type EventStore } from '../store/purchase-event.repository.js';
 import type { Worker } from './worker.js';
 
 export interface InboundThreadData {
@@ -44,7 +44,7 @@ const IDLE_EXIT_MS = 30_000;
 
 /**
  * Purchase events on a SQLite store, off the event loop: the webhook's 200 waits only for an
- * append to the intake file (see event-intake.ts), and a thread with its own connection moves
+ * append to the intake file (see purchase-event-intake.ts), and a thread with its own connection moves
  * the events into the store and applies them. Returns the worker handle (wake/stop, like the
  * in-process worker) and the event store the webhook route writes to.
  *
@@ -145,7 +145,7 @@ export interface InboundThread {
  * tsx through its API first, then imports the entry.
  */
 function startThread(data: InboundThreadData): Thread {
-  const entry = new URL(`./inbound-thread.entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  const entry = new URL(`./purchase-event-thread.entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
   if (!entry.pathname.endsWith('.ts')) return new Thread(entry, { workerData: data });
   // The package's "./esm/api" export, for import.
   const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;

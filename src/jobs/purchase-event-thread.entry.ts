@@ -7,9 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../logger.js';
 import { openDatabase } from '../store/database.js';
-import { checkpointIntake, closeIntakeFile, moveAllIntakeIntoStore, moveIntakeIntoStore, openIntakeFile } from '../store/event-intake.js';
-import { processDueEvents, storeEventHooks } from './inbound-events.js';
-import type { InboundThreadData, ToInboundThread } from './inbound-thread.js';
+import { checkpointIntake, closeIntakeFile, moveAllIntakeIntoStore, moveIntakeIntoStore, openIntakeFile } from '../store/purchase-event-intake.js';
+import { processDueEvents, storeEventHooks } from './purchase-events.js';
+import type { InboundThreadData, ToInboundThread } from './purchase-event-thread.js';
 import { startWorker } from './worker.js';
 
 /** Moved rows between checkpoints of the intake log; it then starts over from the top. */
@@ -17,7 +17,7 @@ const CHECKPOINT_EVERY_ROWS = 256;
 /** After this long without a move, the intake log is cut to zero bytes. */
 const TRUNCATE_AFTER_IDLE_MS = 2_000;
 
-if (!parentPort) throw new Error('inbound-thread.entry runs as a worker thread');
+if (!parentPort) throw new Error('purchase-event-thread.entry runs as a worker thread');
 const port = parentPort;
 const data = workerData as InboundThreadData;
 const logger = createLogger(data.logLevel, { write: (line: string) => port.postMessage({ type: 'log', line }) });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Clock } from '../shared/clock.js';
 import { withDurableCommit, type Db } from './database.js';
 import { GroupCommit } from './group-commit.js';
-import { insertInboundEvents, type EventStore, type NewInboundEvent } from './inbound-event.repository.js';
+import { insertInboundEvents, type EventStore, type NewInboundEvent } from './purchase-event.repository.js';
 import type { SignatureScheme } from './schema/index.js';
 
 /**

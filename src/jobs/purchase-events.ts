@@ -17,7 +17,7 @@ import {
   markEventProcessed,
   scheduleEventRetry,
   type ClaimedEvent,
-} from '../store/inbound-event.repository.js';
+} from '../store/purchase-event.repository.js';
 import { startWorker, type Worker } from './worker.js';
 
 /** After this many attempts an event is marked failed and left for staff to look at. */

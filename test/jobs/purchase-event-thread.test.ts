@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/shared/clock.js';
-import { startInboundEventThread } from '../../src/jobs/inbound-thread.js';
+import { startInboundEventThread } from '../../src/jobs/purchase-event-thread.js';
 import { createLogger } from '../../src/logger.js';
 import { backupDatabaseFile } from '../../src/store/backup.js';
 import { openMigratedDatabase, type Db } from '../../src/store/database.js';
@@ -16,8 +16,8 @@ import {
   openIntakeFile,
   readWaitingIntake,
   type IntakeFile,
-} from '../../src/store/event-intake.js';
-import { findInboundEvent } from '../../src/store/inbound-event.repository.js';
+} from '../../src/store/purchase-event-intake.js';
+import { findInboundEvent } from '../../src/store/purchase-event.repository.js';
 import { BUYER_IDS, SHOP_GUILD_ID, VIP_ROLE_ID, orderEvent, startShop, type ShopHarness } from '../support/services-harness.js';
 
 // The events thread and the intake file exist only beside a SQLite file.

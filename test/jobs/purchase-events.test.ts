@@ -3,7 +3,7 @@ import { listActivity, recordActivity, SYSTEM_ACTOR } from '../../src/domain/cus
 import type { CustomerChangeCause, PurchaseEventHooks } from '../../src/domain/purchases/apply.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { Customer } from '../../src/domain/customers/types.js';
-import { MAX_EVENT_ATTEMPTS, processDueEvents, retryDelayMs, startInboundEventWorker } from '../../src/jobs/inbound-events.js';
+import { MAX_EVENT_ATTEMPTS, processDueEvents, retryDelayMs, startInboundEventWorker } from '../../src/jobs/purchase-events.js';
 import { createLogger } from '../../src/logger.js';
 import { findCustomerByEmail } from '../../src/store/customer.repository.js';
 import type { Db } from '../../src/store/database.js';
@@ -14,7 +14,7 @@ import {
   LeaseLostError,
   markEventProcessed,
   storeInboundEvent,
-} from '../../src/store/inbound-event.repository.js';
+} from '../../src/store/purchase-event.repository.js';
 import { getOrderWithItems } from '../../src/store/order.repository.js';
 import { openTestDatabase } from '../support/database.js';
 

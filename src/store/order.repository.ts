@@ -415,6 +415,7 @@ function orderRow(order: ValidOrder, now: string) {
   };
 }
 
+/** The order_items rows of a validated order. */
 function orderItemRows(order: ValidOrder) {
   return order.items.map((item) => ({
     order_id: order.id,

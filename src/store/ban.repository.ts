@@ -3,6 +3,7 @@ import type { BanType } from '../shared/vocabulary.js';
 import type { Ban } from './records.js';
 import type { Db } from './database.js';
 import type { BanRow, Database, NewBanRow } from './schema/index.js';
+import { newestFirstPage } from './paging.js';
 import { containsIgnoringCase } from './text-match.js';
 
 /** Whether a ban row is in force at `nowIso`: not lifted, and permanent or not yet expired. */
@@ -135,17 +136,7 @@ export async function listBanRows(db: Db, nowIso: string, query: BanRowQuery): P
     base = base.where((eb) => eb.or([...containsIgnoringCase(db, 'value', [search]), ...containsIgnoringCase(db, 'reason', [search])]));
   }
 
-  // One after the other: inside a transaction both run on the same connection anyway.
-  const rows = await base
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit)
-    .offset(query.offset)
-    .execute();
-  // COUNT comes back as a number from SQLite but as a string (bigint) from PostgreSQL.
-  const count = await base.select((eb) => eb.fn.countAll<number | string | bigint>().as('total')).executeTakeFirstOrThrow();
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, query);
 }
 
 export interface LiftBanRow {

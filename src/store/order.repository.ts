@@ -19,20 +19,13 @@ import {
 } from './customer.repository.js';
 import { inTransaction, type Db } from './database.js';
 import type { OrderRow } from './schema/index.js';
-import { clampPage } from './paging.js';
+import { clampPage, newestFirstPage } from './paging.js';
 
-export interface OrderInput {
-  /** The store platform's order id. */
-  id: number;
-  orderNumber: string;
-  customerId: number | null;
-  status: OrderStatus;
-  totalCents: number;
-  currency: string;
-  createdAt: string;
+/** An order as the store platform sends it (`id` is the platform's order id); the dates it lacks are null. */
+export interface OrderInput extends Omit<Order, 'completedAt' | 'refundedAt'> {
   completedAt?: string | null;
   refundedAt?: string | null;
-  items: Array<{ productId?: number | null; productName: string; quantity: number; priceCents: number }>;
+  items: Array<Omit<OrderItem, 'productId'> & { productId?: number | null }>;
 }
 
 export function toOrder(row: OrderRow): Order {
@@ -93,15 +86,7 @@ export async function upsertOrder(db: Db, clock: Clock, input: OrderInput): Prom
     if (order.items.length > 0) {
       await trx
         .insertInto('order_items')
-        .values(
-          order.items.map((item) => ({
-            order_id: order.id,
-            product_id: item.productId,
-            product_name: item.productName,
-            quantity: item.quantity,
-            price_cents: item.priceCents,
-          })),
-        )
+        .values(orderItemRows(order))
         .execute();
     }
 
@@ -191,15 +176,7 @@ export async function insertOrders(db: Db, clock: Clock, inputs: readonly OrderI
       (d, rows) => d.insertInto('orders').values(rows as ReturnType<typeof orderRow>[]),
     );
   }
-  const items = orders.flatMap((order) =>
-    order.items.map((item) => ({
-      order_id: order.id,
-      product_id: item.productId,
-      product_name: item.productName,
-      quantity: item.quantity,
-      price_cents: item.priceCents,
-    })),
-  );
+  const items = orders.flatMap((order) => orderItemRows(order));
   for (let start = 0; start < items.length; start += INSERT_CHUNK) {
     await insertRowsCompiled(db, 'order_items', items.slice(start, start + INSERT_CHUNK), (d, rows) => d.insertInto('order_items').values(rows as typeof items));
   }
@@ -349,21 +326,8 @@ export async function listOrdersForCustomer(
   page: { offset: number; limit: number },
 ): Promise<Page<Order>> {
   const { offset, limit } = clampPage(page, MAX_PAGE_LIMIT);
-  const rows = await db
-    .selectFrom('orders')
-    .selectAll()
-    .where('customer_id', '=', customerId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .offset(offset)
-    .execute();
-  const count = await db
-    .selectFrom('orders')
-    .select((eb) => eb.fn.countAll<number>().as('total'))
-    .where('customer_id', '=', customerId)
-    .executeTakeFirstOrThrow();
-  return { items: rows.map(toOrder), total: Number(count.total), offset, limit };
+  const { rows, total } = await newestFirstPage(db.selectFrom('orders').where('customer_id', '=', customerId), { offset, limit });
+  return { items: rows.map(toOrder), total, offset, limit };
 }
 
 /** How many of a customer's orders are in each status; statuses they have none in are left out. */
@@ -449,6 +413,17 @@ function orderRow(order: ValidOrder, now: string) {
     refunded_at: order.refundedAt,
     updated_at: now,
   };
+}
+
+/** The order_items rows of a validated order. */
+function orderItemRows(order: ValidOrder) {
+  return order.items.map((item) => ({
+    order_id: order.id,
+    product_id: item.productId,
+    product_name: item.productName,
+    quantity: item.quantity,
+    price_cents: item.priceCents,
+  }));
 }
 
 /** An order input that passed validation, in the shape the store keeps: every field present. */

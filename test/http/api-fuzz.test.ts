@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCOPES } from '../../src/domain/api-access/tokens.js';
 import { createWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { enqueueTestDelivery } from '../../src/domain/webhooks/outbox.js';
-import type { OpenApiDocument, OpenApiOperation } from '../../src/http/openapi.js';
+import type { OpenApiDocument } from '../../src/http/openapi.js';
 import { buildFixtureStore } from '../support/api-customer-fixture.js';
 import { startApiTestApp, type ApiTestApp } from '../support/api-app.js';
+import { documentOperations, type DocumentOperation } from '../support/openapi-check.js';
 
 // Malformed, oversized and hostile input on every route of the API, taken from its own OpenAPI
 // document: whatever arrives, the answer is never a 5xx, and every refusal is the envelope.
@@ -115,14 +116,8 @@ afterAll(async () => {
   await t.close();
 });
 
-interface Operation {
-  method: string;
-  path: string;
-  op: OpenApiOperation;
-}
-
-function operations(): Operation[] {
-  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
+function operations(): DocumentOperation[] {
+  return documentOperations(doc);
 }
 
 /** As a client would put it in a URL; a lone surrogate (which encodeURIComponent refuses) as the bytes it would be. */

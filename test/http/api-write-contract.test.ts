@@ -85,6 +85,9 @@ const awkwardText = (maxLength: number) =>
     fc.integer({ min: 0, max: maxLength }).map((n) => 'a'.repeat(n)),
   );
 
+/** Names around the 100-character limit, in plain letters and in astral characters. */
+const nameArb = fc.oneof(awkwardText(105), fc.integer({ min: 95, max: 105 }).map((n) => '👾'.repeat(n)));
+
 const emailArb = fc.oneof(
   fc.emailAddress(),
   fc.constantFrom('first,last@example.com', '"q"@example.com', 'nobody@localhost', 'spieler.ü@bücher.example', '用户@例子.广告', ' padded@example.com '),
@@ -100,7 +103,7 @@ describe('every customer the REST API acknowledges is stored', () => {
       fc.asyncProperty(
         fc.record(
           {
-            name: fc.oneof(awkwardText(105), fc.integer({ min: 95, max: 105 }).map((n) => '👾'.repeat(n))),
+            name: nameArb,
             email: emailArb,
             game_user_id: fc.oneof(awkwardText(70), fc.integer({ min: 60, max: 70 }).map((n) => '🎮'.repeat(n))),
             country: fc.constantFrom('US', 'de', 'USA', '', null),
@@ -137,7 +140,7 @@ describe('every correction the REST API acknowledges is stored', () => {
       fc.asyncProperty(
         fc.record(
           {
-            name: fc.oneof(awkwardText(105), fc.integer({ min: 95, max: 105 }).map((n) => '👾'.repeat(n))),
+            name: nameArb,
             email: emailArb,
             game_user_id: fc.oneof(awkwardText(70), fc.constant(null)),
           },

@@ -1,13 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { createHttpApp, type HttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { Db } from '../../src/store/database.js';
 import { countInboundEvents, findInboundEvent } from '../../src/store/purchase-event.repository.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const SECRET = 'route-test-secret';
 let db: Db;
@@ -30,15 +30,13 @@ async function buildApp(env: Record<string, string> = { STORE_WEBHOOK_SECRET: SE
   });
 }
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   wakes = 0;
   app = await buildApp();
 });
 afterEach(async () => {
   await app.close();
-  await db.destroy();
 });
 
 const ORDER_PAID = JSON.stringify({

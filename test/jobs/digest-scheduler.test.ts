@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDigestFooterFor } from '../../src/discord/render/digest-message.js';
 import type { DigestMessage } from '../../src/domain/digest/ports.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { nextOccurrence } from '../../src/domain/digest/digest.js';
 import { DIGEST_RETRY_DELAY_MS, runDigestIfDue, startDigestScheduler, type DigestConfig, type DigestScheduler, type RunDigestOptions } from '../../src/jobs/digest.js';
 import { createLogger } from '../../src/logger.js';
@@ -12,7 +12,7 @@ import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { findDigestRun } from '../../src/store/digest.repository.js';
 import { placeOrder } from '../support/fixtures.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const CHANNEL = '2200000000000000002';
 const BERLIN: DigestConfig = { digestChannelId: CHANNEL, digestCron: '0 9 * * 1', storeTimeZone: 'Europe/Berlin', atRiskDays: 90, storeCurrency: 'EUR' };
@@ -55,16 +55,14 @@ let channel: ReturnType<typeof fakeChannel>;
 let logs: Record<string, unknown>[];
 const schedulers: DigestScheduler[] = [];
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(WEEK[0]);
+useTestContext({ now: WEEK[0] }, (context) => {
+  ({ db, clock } = context);
   dir = mkdtempSync(join(tmpdir(), 'digest-scheduler-'));
   channel = fakeChannel();
   logs = [];
 });
 afterEach(async () => {
   for (const scheduler of schedulers.splice(0)) await scheduler.stop();
-  await db.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listActivity, recordActivity, SYSTEM_ACTOR } from '../../src/domain/customers/activity-log.js';
 import type { CustomerChangeCause, PurchaseEventHooks } from '../../src/domain/purchases/apply.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import type { Customer } from '../../src/domain/customers/types.js';
 import { MAX_EVENT_ATTEMPTS, processDueEvents, retryDelayMs, startInboundEventWorker } from '../../src/jobs/purchase-events.js';
 import { createLogger } from '../../src/logger.js';
@@ -16,7 +16,7 @@ import {
   storeInboundEvent,
 } from '../../src/store/purchase-event.repository.js';
 import { getOrderWithItems } from '../../src/store/order.repository.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 let db: Db;
 let clock: ManualClock;
@@ -43,13 +43,9 @@ async function announcedCustomers(): Promise<number> {
   return (await listActivity(db, { action: 'test.customer_created' })).length;
 }
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext((context) => {
+  ({ db, clock } = context);
   hooks = new CountingHooks();
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 const ORDER = { order_id: 123, order_number: 'ORD-1', customer_email: 'player@example.com', total: '29.99' };

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.js';
+import { describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { addRoleRule } from '../../src/domain/roles/rules.js';
 import { reconcileCustomerRoles, reconcileDiscordMember } from '../../src/domain/roles/sync.js';
 import { listStaffAlerts } from '../../src/domain/alerts/staff-alerts.js';
@@ -17,7 +17,7 @@ import { createLogger } from '../../src/logger.js';
 import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
 import { setOrderStatus, upsertOrder } from '../../src/store/order.repository.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const GUILD = '3000000000000000001';
 const VIP = '3000000000000000010';
@@ -79,14 +79,10 @@ let clock: ManualClock;
 let gateway: FakeGateway;
 let nextId = 1;
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock('2026-11-22T12:00:00.000Z');
+useTestContext(async (context) => {
+  ({ db, clock } = context);
   gateway = new FakeGateway();
   await addRoleRule(db, clock, { productId: 5, roleId: VIP, guildId: GUILD, actor: STAFF });
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 async function buyer(discordId = `30000000000000001${String(nextId).padStart(2, '0')}`): Promise<{ customer: Customer; orderId: number }> {

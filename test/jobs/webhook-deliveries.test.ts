@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { listActivity } from '../../src/domain/customers/activity-log.js';
-import { ManualClock } from '../../src/shared/clock.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import { type HostLookup } from '../../src/domain/webhooks/address-policy.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint } from '../../src/domain/webhooks/endpoints.js';
 import { enqueueCustomerCreated, listDeliveryAttempts, redeliverWebhook } from '../../src/domain/webhooks/outbox.js';
@@ -12,7 +12,7 @@ import { deliverDueWebhooks, startWebhookDeliveryWorker, type DeliverWebhooksOpt
 import { createLogger } from '../../src/logger.js';
 import { insertCustomer } from '../../src/domain/customers/registration.js';
 import type { Db } from '../../src/store/database.js';
-import { openTestDatabase } from '../support/database.js';
+import { useTestContext } from '../support/context.js';
 
 const staff = { id: '111111111111111111', name: 'Sam' };
 const MINUTE = 60_000;
@@ -39,9 +39,8 @@ let db: Db;
 let clock: ManualClock;
 let receivers: Server[] = [];
 
-beforeEach(async () => {
-  ({ db } = await openTestDatabase());
-  clock = new ManualClock(new Date('2026-11-22T12:00:00.000Z'));
+useTestContext((context) => {
+  ({ db, clock } = context);
 });
 afterEach(async () => {
   for (const server of receivers) {
@@ -49,7 +48,6 @@ afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
   }
   receivers = [];
-  await db.destroy();
 });
 
 /** Writes each chunk as its own packet, so the reader sees the body split where the test split it. */

@@ -1,10 +1,23 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type { OpenApiDocument, OpenApiOperation } from '../../src/http/openapi.js';
 
 // Holds every API answer a test receives to the served OpenAPI document, judged by independent
 // tools (swagger-parser for the document, ajv for the bodies) rather than by our own reading of
 // it: a status, a media type or a field the document does not promise fails the test that saw it.
+
+/** One operation of a document: the HTTP method in capitals and the documented path. */
+export interface DocumentOperation {
+  method: string;
+  path: string;
+  op: OpenApiOperation;
+}
+
+/** Every operation the document lists, path by path. */
+export function documentOperations(doc: OpenApiDocument): DocumentOperation[] {
+  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
+}
 
 export interface ApiAnswer {
   method: string;

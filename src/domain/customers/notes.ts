@@ -5,7 +5,7 @@ import { recordActivity } from './activity-log.js';
 import type { Clock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import type { Actor, Note, Page } from './types.js';
-import { clampPage } from '../../store/paging.js';
+import { clampPage, newestFirstPage } from '../../store/paging.js';
 import { NOTE_MAX_LENGTH } from '../../shared/input-fields.js';
 import { codePointLength } from '../../shared/text.js';
 
@@ -69,19 +69,6 @@ export async function addNote(db: Db, clock: Clock, input: { customerId: number;
 /** A customer's notes, newest first. */
 export async function listNotes(db: Db, customerId: number, page: { offset: number; limit: number }): Promise<Page<Note>> {
   const { offset, limit } = clampPage(page, MAX_PAGE_LIMIT);
-  const rows = await db
-    .selectFrom('notes')
-    .selectAll()
-    .where('customer_id', '=', customerId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .offset(offset)
-    .execute();
-  const count = await db
-    .selectFrom('notes')
-    .select((eb) => eb.fn.countAll<number | string>().as('total'))
-    .where('customer_id', '=', customerId)
-    .executeTakeFirstOrThrow();
-  return { items: rows.map(toNote), total: Number(count.total), offset, limit };
+  const { rows, total } = await newestFirstPage(db.selectFrom('notes').where('customer_id', '=', customerId), { offset, limit });
+  return { items: rows.map(toNote), total, offset, limit };
 }

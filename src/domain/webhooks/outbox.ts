@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inTransaction, type Db } from '../../store/database.js';
-import { clampPage } from '../../store/paging.js';
+import { clampPage, newestFirstPage } from '../../store/paging.js';
 import type { WebhookDeliveryAttemptRow, WebhookDeliveryRow, WebhookDeliveryStatus } from '../../store/schema/index.js';
 import { recordActivity } from '../customers/activity-log.js';
 import { withJitter } from '../../shared/backoff.js';
@@ -240,21 +240,10 @@ export async function listWebhookDeliveries(db: Db, endpointId: number, paging: 
   if (!exists) throw endpointNotFound(endpointId);
   const perPage = clampPage({ offset: 0, limit: paging.perPage ?? 15 }, MAX_DELIVERIES_PAGE).limit;
   const page = Math.max(1, Math.trunc(paging.page ?? 1) || 1);
-  const { total } = await db
-    .selectFrom('webhook_deliveries')
-    .select((eb) => eb.fn.countAll<number>().as('total'))
-    .where('endpoint_id', '=', endpointId)
-    .executeTakeFirstOrThrow();
-  const rows = await db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('endpoint_id', '=', endpointId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(perPage)
-    .offset((page - 1) * perPage)
-    .execute();
-  const count = Number(total);
+  const { rows, total: count } = await newestFirstPage(db.selectFrom('webhook_deliveries').where('endpoint_id', '=', endpointId), {
+    offset: (page - 1) * perPage,
+    limit: perPage,
+  });
   return { rows: rows.map(toWebhookDelivery), total: count, page, perPage, lastPage: Math.max(1, Math.ceil(count / perPage)) };
 }
 

@@ -286,14 +286,21 @@ const checkResultSchema = z.union([
   z.object({ allowed: z.literal(false), message: z.literal(GENERIC_REFUSAL).meta({ description: 'Show this to the customer as it is' }) }),
 ]);
 
-/** The list row: the fields of docs/product.md#rest-api first, then ours. Never a password hash, an IP or a secret. */
-export function customerSummaryJson(customer: Customer): z.output<typeof customerSummarySchema> {
+/** The keys the list row and the detail both open with, in the order docs/product.md#rest-api gives them. */
+function customerHeadJson(customer: Customer) {
   return {
     id: customer.id,
     name: customer.name,
     email: customer.email,
     orders_count: customer.ordersCount,
     support_tickets_count: customer.supportTicketsCount,
+  };
+}
+
+/** The list row: the fields of docs/product.md#rest-api first, then ours. Never a password hash, an IP or a secret. */
+export function customerSummaryJson(customer: Customer): z.output<typeof customerSummarySchema> {
+  return {
+    ...customerHeadJson(customer),
     created_at: customer.createdAt,
     updated_at: customer.updatedAt,
     country: customer.country,
@@ -308,11 +315,7 @@ export function customerSummaryJson(customer: Customer): z.output<typeof custome
 export function customerDetailJson(customer: Customer, recentOrders: readonly OrderSummary[]): z.output<typeof customerDetailSchema> {
   const statistics = computeStatistics(customer);
   return {
-    id: customer.id,
-    name: customer.name,
-    email: customer.email,
-    orders_count: customer.ordersCount,
-    support_tickets_count: customer.supportTicketsCount,
+    ...customerHeadJson(customer),
     orders: recentOrders.map((order) => ({
       id: order.id,
       order_number: order.orderNumber,

@@ -1,5 +1,5 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter, type Compilable, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteAdapter, type Compilable, type KyselyConfig, type SqliteDatabase } from 'kysely';
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
@@ -12,6 +12,11 @@ import type { Database } from './schema/index.js';
 export { createFolders, DatabaseLocationError, FolderError, removeFolders } from './database-location.js';
 
 export type Db = Kysely<Database>;
+
+export interface OpenOptions {
+  /** Kysely's query log: for tests that count the queries a feature runs. */
+  log?: KyselyConfig['log'];
+}
 
 export interface OpenedDatabase {
   db: Db;
@@ -26,8 +31,8 @@ export interface OpenedDatabase {
  * cannot be opened or written throws {@link DatabaseLocationError}, leaving behind no folder or
  * file it made.
  */
-export function openDatabase(path: string): OpenedDatabase {
-  if (path === ':memory:') return openConnection(path);
+export function openDatabase(path: string, options: OpenOptions = {}): OpenedDatabase {
+  if (path === ':memory:') return openConnection(path, options);
   const file = resolve(path);
   const existed = existsSync(file);
   let created: string[] = [];
@@ -40,7 +45,7 @@ export function openDatabase(path: string): OpenedDatabase {
     accessSync(dirname(file), constants.W_OK);
     if (existed) accessSync(file, constants.W_OK);
     attempted = true;
-    return openConnection(path);
+    return openConnection(path, options);
   } catch (error) {
     if (attempted && !existed) for (const made of [file, `${file}-wal`, `${file}-shm`]) rmSync(made, { force: true });
     removeFolders(created);
@@ -48,7 +53,7 @@ export function openDatabase(path: string): OpenedDatabase {
   }
 }
 
-function openConnection(path: string): OpenedDatabase {
+function openConnection(path: string, options: OpenOptions): OpenedDatabase {
   const sqlite = new SQLite(path);
   try {
     configureConnection(sqlite);
@@ -57,7 +62,7 @@ function openConnection(path: string): OpenedDatabase {
     throw error;
   }
   const statements = withStatementCache(sqlite);
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statements }), ...(options.log ? { log: options.log } : {}) });
   rawConnections.set(db, statements);
   return { db, sqlite };
 }
@@ -204,8 +209,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 }
 
 /** A migrated in-memory database, for tests and tools. */
-export async function openMigratedDatabase(path = ':memory:'): Promise<OpenedDatabase> {
-  const opened = openDatabase(path);
+export async function openMigratedDatabase(path = ':memory:', options: OpenOptions = {}): Promise<OpenedDatabase> {
+  const opened = openDatabase(path, options);
   await migrateToLatest(opened.db);
   return opened;
 }

@@ -18,7 +18,7 @@ export async function runStats(deps: BotDeps, options: StatsOptions): Promise<Vi
   const { config } = deps;
   if (options.customer) {
     const customer = await resolveOneCustomer(deps.db, options.customer);
-    const profile = await getCustomerProfile(deps.db, deps.clock, customer.id, { atRiskDays: config.atRiskDays });
+    const profile = await getCustomerProfile(deps.db, deps.clock, customer, { atRiskDays: config.atRiskDays });
     return renderCustomerStatistics(profile, config.storeCurrency);
   }
   const stats = await getStoreStatistics(deps.db, deps.clock, { timeZone: config.storeTimeZone, atRiskDays: config.atRiskDays });

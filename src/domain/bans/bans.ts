@@ -386,11 +386,12 @@ function identityTargets(customers: readonly CustomerBanIdentity[]): Required<Om
 /**
  * Every active ban that covers this customer: a customer ban on them, and email / Discord /
  * game ID (Steam ID or in-game id) bans on their identifiers as they are now, and IP bans whose
- * range contains the address they were last seen from. For the staff lookup.
+ * range contains the address they were last seen from. For the staff lookup; given the identity
+ * already read with the rest of the row (findCustomerRecordById), the row is not read again.
  */
-export async function findActiveBansForCustomer(db: Db, clock: Clock, customerId: number): Promise<Ban[]> {
-  const customer = await findCustomerBanIdentity(db, customerId);
-  if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
+export async function findActiveBansForCustomer(db: Db, clock: Clock, customerOrId: number | CustomerBanIdentity): Promise<Ban[]> {
+  const customer = typeof customerOrId === 'number' ? await findCustomerBanIdentity(db, customerOrId) : customerOrId;
+  if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerOrId as number}.`);
   const now = clock.now();
   const rows = await findActiveBanRowsMatching(
     db,

@@ -66,15 +66,18 @@ export function computeStatistics(customer: Customer): CustomerStatistics {
   };
 }
 
-/** Everything staff see about one customer's standing. Throws UserError('customer_not_found'). */
+/**
+ * Everything staff see about one customer's standing, by id or from a customer already read.
+ * Throws UserError('customer_not_found').
+ */
 export async function getCustomerProfile(
   db: Db,
   clock: Clock,
-  customerId: number,
+  customerOrId: number | Customer,
   options: { atRiskDays: number },
 ): Promise<CustomerProfile> {
-  const customer = await findCustomerById(db, customerId);
-  if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerId}.`);
+  const customer = typeof customerOrId === 'number' ? await findCustomerById(db, customerOrId) : customerOrId;
+  if (!customer) throw new UserError('customer_not_found', `No customer with id ${customerOrId as number}.`);
   const referralsCount = await countReferrals(db, customer.id);
   return {
     customer,

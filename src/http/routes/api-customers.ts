@@ -286,21 +286,14 @@ const checkResultSchema = z.union([
   z.object({ allowed: z.literal(false), message: z.literal(GENERIC_REFUSAL).meta({ description: 'Show this to the customer as it is' }) }),
 ]);
 
-/** The keys the list row and the detail both open with, in the order docs/product.md#rest-api gives them. */
-function customerHeadJson(customer: Customer) {
+/** The list row: the fields of docs/product.md#rest-api first, then ours. Never a password hash, an IP or a secret. */
+export function customerSummaryJson(customer: Customer): z.output<typeof customerSummarySchema> {
   return {
     id: customer.id,
     name: customer.name,
     email: customer.email,
     orders_count: customer.ordersCount,
     support_tickets_count: customer.supportTicketsCount,
-  };
-}
-
-/** The list row: the fields of docs/product.md#rest-api first, then ours. Never a password hash, an IP or a secret. */
-export function customerSummaryJson(customer: Customer): z.output<typeof customerSummarySchema> {
-  return {
-    ...customerHeadJson(customer),
     created_at: customer.createdAt,
     updated_at: customer.updatedAt,
     country: customer.country,
@@ -315,7 +308,11 @@ export function customerSummaryJson(customer: Customer): z.output<typeof custome
 export function customerDetailJson(customer: Customer, recentOrders: readonly OrderSummary[]): z.output<typeof customerDetailSchema> {
   const statistics = computeStatistics(customer);
   return {
-    ...customerHeadJson(customer),
+    id: customer.id,
+    name: customer.name,
+    email: customer.email,
+    orders_count: customer.ordersCount,
+    support_tickets_count: customer.supportTicketsCount,
     orders: recentOrders.map((order) => ({
       id: order.id,
       order_number: order.orderNumber,

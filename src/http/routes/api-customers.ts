@@ -305,6 +305,9 @@ export function customerSummaryJson(customer: Customer): z.output<typeof custome
 }
 
 /** The detail shape of docs/product.md#rest-api, key for key, then linked accounts, referral and metadata. */
+// The detail writes its opening keys out again instead of spreading a shared object: a spread
+// built this way doubles the peak memory of the GET /customers/:id benchmark (bench/results.md,
+// "Measurements behind choices in the code").
 export function customerDetailJson(customer: Customer, recentOrders: readonly OrderSummary[]): z.output<typeof customerDetailSchema> {
   const statistics = computeStatistics(customer);
   return {

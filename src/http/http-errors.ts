@@ -44,7 +44,7 @@ export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
 
-// The JSON envelopes, as the API seed shows them:
+// The JSON envelopes, as docs/product.md#rest-api gives them:
 //   {"success": true, "data": …, "meta"?: …}
 //   {"success": false, "error": "<HTTP reason>", "message": "…", "errors"?: {"<field>": ["…"]}}
 

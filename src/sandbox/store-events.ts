@@ -60,12 +60,12 @@ export function sandboxStoreCommand(deps: SandboxStoreDeps): (words: string) => 
         const [order, outcome] = rest;
         if (order === undefined) return `Say which order: store ${verb} ORD-123 (the number a purchase printed)`;
         const stored = await findOrderByNumber(deps.db, order);
-        const owner = stored ? { discord_id: stored.customerId === null ? null : ((await findCustomerById(deps.db, stored.customerId))?.discord?.id ?? null) } : undefined;
         // The bot would wait for an order it has not seen (the store may send a refund first);
         // at this prompt that is a typo.
-        if (!owner) return `No order "${order}" in the store: use the number a purchase printed, or one from /customer lookup.`;
+        if (!stored) return `No order "${order}" in the store: use the number a purchase printed, or one from /customer lookup.`;
+        const buyer = stored.customerId === null ? undefined : await findCustomerById(deps.db, stored.customerId);
         const type = verb === 'refund' ? 'order.refunded' : outcome === undefined ? 'dispute.created' : 'dispute.resolved';
-        return send(deps, { type, order, outcome }, owner?.discord_id ?? undefined);
+        return send(deps, { type, order, outcome }, buyer?.discord?.id);
       }
       case 'subscription':
         return subscription(deps, rest);
@@ -93,9 +93,8 @@ async function subscription(deps: SandboxStoreDeps, [step = '', ...rest]: string
   if (type === undefined || id === undefined || !/^\d{1,15}$/.test(id)) return STORE_HELP;
   const subscribed = await findSubscription(deps.db, Number(id));
   const subscriber = subscribed?.customerId == null ? undefined : await findCustomerById(deps.db, subscribed.customerId);
-  const stored = subscribed && subscriber ? { email: subscriber.email, discord_id: subscriber.discord?.id ?? null, product_id: subscribed.productId } : undefined;
-  if (!stored) return `No subscription ${id}: start one with store subscription start <customer> <product>`;
-  return send(deps, { type, subscription: id, customer: stored.email, productId: stored.product_id ?? undefined }, stored.discord_id ?? undefined);
+  if (!subscribed || !subscriber) return `No subscription ${id}: start one with store subscription start <customer> <product>`;
+  return send(deps, { type, subscription: id, customer: subscriber.email, productId: subscribed.productId ?? undefined }, subscriber.discord?.id);
 }
 
 /** A known customer by email, #id or Discord id; an unknown email is a new customer. */

@@ -344,7 +344,7 @@ export function customerDetailJson(customer: Customer, recentOrders: readonly Or
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-const SEED_DETAIL_EXAMPLE = 'The seed\'s shape: `orders` and `statistics`, then linked accounts, referral and metadata.';
+const DETAIL_DESCRIPTION = 'The customer, its recent `orders` and `statistics`, then linked accounts, referral and metadata.';
 
 export const customerRouteSpecs = {
   list: defineApiRoute({
@@ -367,7 +367,7 @@ export const customerRouteSpecs = {
     scope: 'customers:read',
     tag: 'Customers',
     summary: 'Get one customer with statistics and recent orders',
-    description: SEED_DETAIL_EXAMPLE,
+    description: DETAIL_DESCRIPTION,
     params: customerParams,
     notFound: noCustomer,
     response: { status: 200, description: 'The customer', schema: successEnvelope(customerDetailSchema) },
